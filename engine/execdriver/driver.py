@@ -1,0 +1,140 @@
+"""The exec driver interface: how a container's process is started and watched.
+
+The daemon builds a `Command` (everything the kernel needs to know) and calls
+`ExecDriver.run`, which returns when the container's first process has exited.
+The driver never knows about HTTP, jobs or the graph: only paths, ids and fds.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+
+class ExecError(Exception):
+    """The container could not be started (bad rootfs, mount failure, ...)."""
+
+
+@dataclass
+class Mount:
+    source: str        # host path
+    destination: str   # absolute path inside the container
+    writable: bool = True
+    private: bool = True
+
+
+@dataclass
+class Device:
+    path_on_host: str
+    path_in_container: str
+    permissions: str = "rwm"  # cgroup device permissions
+
+
+@dataclass
+class Resources:
+    memory: int = 0        # bytes, 0 = unlimited
+    memory_swap: int = 0   # bytes, 0 = default, -1 = unlimited
+    cpu_shares: int = 0    # 0 = default (1024)
+    cpuset: str = ""       # e.g. "0-1"
+
+
+@dataclass
+class Network:
+    # "none": a new netns with only lo; "bridge": a new netns that the daemon fills
+    # in its `on_created` hook; "host": the host's netns; "container": join `join_pid`'s.
+    mode: str = "none"
+    join_pid: int = 0
+
+
+@dataclass
+class ProcessConfig:
+    args: list[str]                    # argv; args[0] is looked up in PATH of `env`
+    env: list[str] = field(default_factory=list)   # "KEY=value"
+    cwd: str = "/"
+    user: str = ""                     # "", "name", "uid", "name:group", "uid:gid"
+    tty: bool = False
+    stdin: bool = False                # keep stdin open (only meaningful with pipes)
+
+
+@dataclass
+class Command:
+    id: str                            # the container id (64 hex)
+    rootfs: str                        # mounted root filesystem on the host
+    hostname: str
+    process: ProcessConfig
+    mounts: list[Mount] = field(default_factory=list)  # volumes, /etc/hosts etc.
+    devices: list[Device] = field(default_factory=list)  # extra devices (--device)
+    capabilities: list[str] | None = None   # None = Docker 1.2's default set; names like "CHOWN"
+    privileged: bool = False
+    readonly_rootfs: bool = False
+    resources: Resources = field(default_factory=Resources)
+    network: Network = field(default_factory=Network)
+    cgroup_parent: str = ""            # relative to each hierarchy's root; "" = the daemon's own cgroup
+
+
+@dataclass
+class Stdio:
+    """The container's side of its standard streams, as open fds (pipes), or a pty.
+
+    With `process.tty` the driver allocates a pty and ignores stdout/stderr; the
+    master end is handed to the daemon in `StartedProcess.console_fd`."""
+
+    stdin: int | None = None
+    stdout: int | None = None
+    stderr: int | None = None
+
+
+@dataclass
+class StartedProcess:
+    pid: int                   # host pid of the container's first process
+    console_fd: int | None     # pty master when process.tty, owned by the caller afterwards
+
+
+@dataclass
+class ExitStatus:
+    exit_code: int             # 128+signal when killed by a signal
+    oom_killed: bool = False
+
+
+# Called once the container's namespaces exist and before its process execs the
+# user's command: the daemon sets up networking here, then records the state as
+# running. If it raises, the driver kills the container and `run` re-raises.
+OnCreated = Callable[[StartedProcess], Awaitable[None]]
+
+
+class ExecDriver(abc.ABC):
+    name: str = ""
+
+    @abc.abstractmethod
+    async def run(self, cmd: Command, stdio: Stdio, on_created: OnCreated) -> ExitStatus:
+        """Start the container and return once its first process has exited.
+
+        Raises ExecError if it could not be started at all; in that case nothing of it
+        (cgroup, process) is left. A command that cannot be executed (not found, not
+        executable) is not an ExecError: the container prints the reason on stderr and
+        exits 127 (126 for permission denied), as Docker does."""
+
+    @abc.abstractmethod
+    def kill(self, container_id: str, sig: int) -> None:
+        """Send `sig` to the container's first process."""
+
+    @abc.abstractmethod
+    def pause(self, container_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def unpause(self, container_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def pids(self, container_id: str) -> list[int]:
+        """Host pids of every process in the container (from its cgroup)."""
+
+    @abc.abstractmethod
+    def terminate(self, container_id: str) -> None:
+        """SIGKILL every process of the container and remove its cgroup.
+
+        Used on daemon start for containers left over from a daemon that died, and
+        after `run` returns; safe to call when nothing is left."""
+
+    def info(self) -> list[tuple[str, str]]:
+        return [("Execution Driver", self.name)]
