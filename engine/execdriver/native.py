@@ -1,0 +1,366 @@
+"""The native exec driver: containers on the kernel through pyctr's libcontainer.
+
+How a start goes (never forking the threaded daemon):
+
+  run()                       helper (python -I -S)         container init (pid 1)
+  create cgroup, pipes
+  spawn helper  ───────────▶  join cgroup, unshare,
+                              fork ─────────────────────▶  mounts, pivot_root,
+                  ◀── pid ──  exit                          hostname, user, caps
+                  ◀──────────────────────────── ready ──
+  on_created(pid)                                           blocks on release pipe
+  release ──────────────────────────────────────────────▶  execve(user command)
+  wait: pidfd readable, waitpid (the daemon is a child subreaper, so the
+  orphaned init is reparented to it), destroy cgroup, ExitStatus
+
+Setup failures come back over the report pipe and become ExecError; nothing of
+the container (cgroup, process) is left then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import marshal
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from ..libcontainer import capabilities, cgroups, console, devices, namespaces, syscalls
+from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, DeviceRule
+from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
+from .driver import (Command, ExecDriver, ExecError, ExitStatus, OnCreated, StartedProcess,
+                     Stdio)
+
+log = logging.getLogger(__name__)
+
+INIT_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "libcontainer", "init.py")
+DEFAULT_ROOT = "/run/pyctr/execdriver/native"
+
+
+@dataclass
+class _Active:
+    pid: int
+    pidfd: int
+    cgroup: CgroupManager
+
+
+@dataclass
+class _Reports:
+    pid: int | None = None
+    ready: bool = False
+    error: str = ""
+
+
+class NativeDriver(ExecDriver):
+    name = "native-0.2"
+
+    def __init__(self, root: str = DEFAULT_ROOT, cgroup_driver: str | None = None):
+        """`root` keeps one state file per running container (for a daemon restarted
+        after a crash); `cgroup_driver` "v1"/"v2" forces a cgroup version (else
+        $PYCTR_CGROUP_DRIVER, else v1 when its hierarchies are mounted)."""
+        self.root = root
+        os.makedirs(root, 0o700, exist_ok=True)
+        self.cgroup_driver = cgroups.manager.choose_driver(cgroup_driver)
+        # Container inits are orphaned when their helper exits; as a subreaper the
+        # daemon inherits them and can wait for them without a thread per container.
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+        self._active: dict[str, _Active] = {}
+
+    def info(self) -> list[tuple[str, str]]:
+        return [("Execution Driver", self.name), ("Cgroup Driver", f"cgroup{self.cgroup_driver}")]
+
+    # ---- start and wait ----------------------------------------------------
+
+    async def run(self, cmd: Command, stdio: Stdio, on_created: OnCreated) -> ExitStatus:
+        self._state_path(cmd.id)   # validates the id
+        if cmd.id in self._active:
+            raise ExecError(f"container {cmd.id} is already running")
+        if not os.path.isdir(cmd.rootfs):
+            raise ExecError(f"rootfs {cmd.rootfs} does not exist or is not a directory")
+        try:
+            caps = self._capabilities(cmd)
+            device_nodes = [devices.from_host(d.path_on_host, d.path_in_container) for d in cmd.devices]
+        except (capabilities.CapabilityError, devices.DeviceError) as e:
+            raise ExecError(str(e)) from None
+        if cmd.network.mode not in namespaces.NET_MODES:
+            raise ExecError(f"unknown network mode {cmd.network.mode!r}")
+        if cmd.network.mode == "container" and not os.path.exists(f"/proc/{cmd.network.join_pid}/ns/net"):
+            raise ExecError(f"cannot join the network of pid {cmd.network.join_pid}: no such process")
+
+        master = slave = None
+        slave_path = ""
+        if cmd.process.tty:
+            master, slave, slave_path = console.open_pty()
+        cgroup = cgroups.new(self._cgroup_config(cmd, device_nodes, slave), self.cgroup_driver)
+        try:
+            for warning in cgroup.create():
+                log.warning("container %s: %s", cmd.id[:12], warning)
+        except CgroupError as e:
+            for fd in (master, slave):
+                if fd is not None:
+                    os.close(fd)
+            raise ExecError(str(e)) from None
+
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        release_r, release_w = os.pipe2(os.O_CLOEXEC)
+        to_close = {report_r, report_w, release_r, release_w}
+        if slave is not None:
+            to_close.add(slave)
+        master_handed_over = False
+        helper: asyncio.subprocess.Process | None = None
+        pid: int | None = None
+        pidfd: int | None = None
+        try:
+            self._save_state(cmd.id, None, cgroup)   # so a restarted daemon finds the cgroup
+            spec = ContainerSpec(
+                id=cmd.id, rootfs=cmd.rootfs, hostname=cmd.hostname, args=cmd.process.args,
+                env=cmd.process.env, cwd=cmd.process.cwd or "/", user=cmd.process.user,
+                tty=cmd.process.tty, console_path=slave_path,
+                mounts=[BindMount(source=m.source, destination=m.destination,
+                                  writable=m.writable, private=m.private) for m in cmd.mounts],
+                devices=device_nodes, capabilities=caps, privileged=cmd.privileged,
+                readonly_rootfs=cmd.readonly_rootfs, net_mode=cmd.network.mode,
+                net_join_pid=cmd.network.join_pid, cgroup_procs=cgroup.procs_files(),
+                report_fd=report_w, release_fd=release_r)
+            stdin, stdout, stderr = self._stdio(cmd, stdio)
+            helper = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
+                stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w, release_r))
+            for fd in (report_w, release_r):
+                os.close(fd)
+                to_close.discard(fd)
+
+            reports = await self._read_reports(report_r)
+            await helper.wait()
+            pid = reports.pid
+            if reports.error or not reports.ready or pid is None:
+                raise ExecError(reports.error or
+                                f"container init died during setup (helper exit status {helper.returncode})")
+            pidfd = os.pidfd_open(pid)
+            self._active[cmd.id] = _Active(pid, pidfd, cgroup)
+            self._save_state(cmd.id, pid, cgroup)
+            if slave is not None:
+                os.close(slave)   # the init has the console open by now
+                to_close.discard(slave)
+
+            master_handed_over = True   # the caller owns it from on_created on
+            await on_created(StartedProcess(pid=pid, console_fd=master))
+
+            os.write(release_w, b"\x01")
+            exit_code = await self._wait_exit(pid, pidfd)
+            pid = None   # reaped
+            return ExitStatus(exit_code=exit_code, oom_killed=cgroup.oom_killed())
+        finally:
+            if helper is not None and helper.returncode is None:
+                try:
+                    helper.kill()
+                except ProcessLookupError:
+                    pass
+                await helper.wait()
+            if pid is not None:
+                self._kill_and_reap(pid)
+            for fd in to_close:
+                os.close(fd)
+            if master is not None and not master_handed_over:
+                os.close(master)
+            if pidfd is not None:
+                os.close(pidfd)
+            self._active.pop(cmd.id, None)
+            try:
+                cgroup.destroy()
+            except (CgroupError, OSError) as e:
+                log.error("container %s: removing cgroup: %s", cmd.id[:12], e)
+            self._remove_state(cmd.id)
+
+    @staticmethod
+    def _stdio(cmd: Command, stdio: Stdio) -> tuple[int, int, int]:
+        if cmd.process.tty:   # the init opens its console itself
+            return subprocess.DEVNULL, subprocess.DEVNULL, subprocess.DEVNULL
+        stdin = stdio.stdin if cmd.process.stdin and stdio.stdin is not None else subprocess.DEVNULL
+        stdout = stdio.stdout if stdio.stdout is not None else subprocess.DEVNULL
+        stderr = stdio.stderr if stdio.stderr is not None else subprocess.DEVNULL
+        return stdin, stdout, stderr
+
+    @staticmethod
+    def _capabilities(cmd: Command) -> list[int]:
+        held = capabilities.held_by_self()
+        if cmd.privileged:
+            missing = [c for c in range(capabilities.last_cap() + 1) if not held >> c & 1]
+            if missing:
+                log.info("privileged container %s: the daemon lacks %s, so the container does too",
+                         cmd.id[:12], ", ".join(capabilities.names_of(capabilities.mask(missing))))
+            return [c for c in range(64) if held >> c & 1]
+        names = cmd.capabilities if cmd.capabilities is not None else capabilities.DOCKER_DEFAULT
+        return capabilities.numbers(names)
+
+    @staticmethod
+    def _cgroup_config(cmd: Command, nodes: list[DeviceNode], console_slave: int | None) -> CgroupConfig:
+        rules = [DeviceRule(*r) for r in devices.DEFAULT_ALLOWED]
+        rules += [DeviceRule(n.kind, n.major, n.minor, d.permissions) for n, d in zip(nodes, cmd.devices)]
+        if console_slave is not None:
+            rdev = os.fstat(console_slave).st_rdev
+            rules.append(DeviceRule("c", os.major(rdev), os.minor(rdev), "rwm"))
+        r = cmd.resources
+        return CgroupConfig(name=cmd.id, parent=cmd.cgroup_parent, memory=r.memory,
+                            memory_swap=r.memory_swap, cpu_shares=r.cpu_shares, cpuset=r.cpuset,
+                            allow_all_devices=cmd.privileged, devices=rules)
+
+    @staticmethod
+    async def _read_reports(fd: int) -> _Reports:
+        """Collect the helper's and the init's messages until pid+ready, or EOF."""
+        loop = asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+        out, buf = _Reports(), b""
+        while not (out.pid is not None and out.ready):
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                readable = loop.create_future()
+                loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+                try:
+                    await readable
+                finally:
+                    loop.remove_reader(fd)
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 4 and len(buf) >= 4 + int.from_bytes(buf[:4], "little"):
+                size = int.from_bytes(buf[:4], "little")
+                msg, buf = marshal.loads(buf[4:4 + size]), buf[4 + size:]
+                out.pid = msg.get("pid", out.pid)
+                out.ready = out.ready or bool(msg.get("ready"))
+                out.error = out.error or msg.get("error", "")
+        return out
+
+    @staticmethod
+    async def _wait_exit(pid: int, pidfd: int) -> int:
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+        loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+        try:
+            await exited
+        finally:
+            loop.remove_reader(pidfd)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            log.error("container init %d was reaped by someone else; exit status lost", pid)
+            return 255
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+    @staticmethod
+    def _kill_and_reap(pid: int) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)   # SIGKILLed: returns at once
+        except ChildProcessError:
+            pass
+
+    # ---- state, for a daemon that restarts -----------------------------------
+
+    def _state_path(self, container_id: str) -> str:
+        if not container_id or "/" in container_id or container_id.startswith("."):
+            raise ExecError(f"invalid container id {container_id!r}")
+        return os.path.join(self.root, container_id + ".json")
+
+    def _save_state(self, container_id: str, pid: int | None, cgroup: CgroupManager) -> None:
+        state = {"pid": pid, "start_time": _start_time(pid) if pid else None, "cgroup": cgroup.state()}
+        tmp = self._state_path(container_id) + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, self._state_path(container_id))
+
+    def _load_state(self, container_id: str) -> dict | None:
+        try:
+            with open(self._state_path(container_id)) as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def _remove_state(self, container_id: str) -> None:
+        try:
+            os.unlink(self._state_path(container_id))
+        except FileNotFoundError:
+            pass
+
+    def _cgroup(self, container_id: str) -> CgroupManager | None:
+        active = self._active.get(container_id)
+        if active is not None:
+            return active.cgroup
+        state = self._load_state(container_id)
+        if state is not None:
+            return cgroups.load(state["cgroup"])
+        # No record (e.g. the daemon died before writing it): look where a container
+        # with the default cgroup_parent would be.
+        guess = cgroups.new(CgroupConfig(name=container_id), self.cgroup_driver)
+        return guess if guess.exists() else None
+
+    # ---- the rest of the interface -------------------------------------------
+
+    def kill(self, container_id: str, sig: int) -> None:
+        active = self._active.get(container_id)
+        if active is not None:
+            try:
+                signal.pidfd_send_signal(active.pidfd, sig)
+            except ProcessLookupError:
+                pass
+            return
+        state = self._load_state(container_id)
+        pid = state and state.get("pid")
+        if not pid or _start_time(pid) != state.get("start_time"):
+            raise ExecError(f"container {container_id} is not running")
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            raise ExecError(f"container {container_id} is not running") from None
+
+    def pause(self, container_id: str) -> None:
+        try:
+            self._require_cgroup(container_id).freeze()
+        except (CgroupError, OSError) as e:
+            raise ExecError(f"pause {container_id}: {e}") from None
+
+    def unpause(self, container_id: str) -> None:
+        try:
+            self._require_cgroup(container_id).thaw()
+        except (CgroupError, OSError) as e:
+            raise ExecError(f"unpause {container_id}: {e}") from None
+
+    def pids(self, container_id: str) -> list[int]:
+        cgroup = self._cgroup(container_id)
+        return cgroup.pids() if cgroup is not None else []
+
+    def terminate(self, container_id: str) -> None:
+        cgroup = self._cgroup(container_id)
+        if cgroup is not None:
+            try:
+                cgroup.destroy()
+            except CgroupError as e:
+                raise ExecError(str(e)) from None
+        if container_id not in self._active:   # run() removes its own state when it returns
+            self._remove_state(container_id)
+
+    def _require_cgroup(self, container_id: str) -> CgroupManager:
+        cgroup = self._cgroup(container_id)
+        if cgroup is None:
+            raise ExecError(f"container {container_id} is not running")
+        return cgroup
+
+
+def _start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: tells a pid apart from a reused one."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None

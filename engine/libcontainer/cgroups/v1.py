@@ -1,0 +1,199 @@
+"""cgroup v1: one directory per mounted hierarchy (memory, cpu, cpuset, devices, freezer, ...)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+
+from .manager import (CgroupConfig, CgroupError, CgroupManager, cgroup_mounts, host_path,
+                      own_cgroups, read, read_pids, wait_until, write)
+
+# The hierarchies a container joins. name=systemd is left alone: the container stays
+# in the daemon's systemd unit, as with Docker 1.2.
+CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
+               "hugetlb", "net_cls", "net_prio", "perf_event")
+
+
+class V1Manager(CgroupManager):
+    driver = "v1"
+
+    def __init__(self, config: CgroupConfig | None, paths: dict[str, str] | None = None):
+        self.config = config
+        # controller -> host directory of this container's cgroup (co-mounted
+        # controllers share one directory).
+        self.paths: dict[str, str] = paths if paths is not None else self._paths(config)
+
+    @classmethod
+    def from_state(cls, state: dict) -> "V1Manager":
+        return cls(None, dict(state["paths"]))
+
+    def state(self) -> dict:
+        return {"driver": self.driver, "paths": self.paths}
+
+    @staticmethod
+    def _paths(config: CgroupConfig) -> dict[str, str]:
+        own = own_cgroups()
+        paths = {}
+        for m in cgroup_mounts():
+            if m.fstype != "cgroup":
+                continue
+            for ctrl in m.options:
+                if ctrl not in CONTROLLERS:
+                    continue
+                parent = ("/" + config.parent.strip("/")) if config.parent else own.get(ctrl, "/")
+                paths[ctrl] = os.path.join(host_path(m, parent), config.name)
+        if not paths:
+            raise CgroupError("no cgroup v1 hierarchies are mounted")
+        return paths
+
+    def _dirs(self) -> list[str]:
+        return sorted(set(self.paths.values()))
+
+    def exists(self) -> bool:
+        return any(os.path.isdir(d) for d in self._dirs())
+
+    def create(self) -> list[str]:
+        cfg = self.config
+        assert cfg is not None
+        try:
+            for d in self._dirs():
+                self._mkdirs(d, cpuset="cpuset" in self.paths and d == self.paths["cpuset"])
+            return self._apply(cfg)
+        except OSError as e:
+            self.destroy()
+            raise CgroupError(f"cgroup v1 setup: {e}") from e
+
+    @staticmethod
+    def _mkdirs(path: str, cpuset: bool) -> None:
+        """mkdir -p; a new cpuset cgroup is unusable until cpus/mems are copied from its parent."""
+        missing = []
+        p = path
+        while not os.path.isdir(p):
+            missing.append(p)
+            p = os.path.dirname(p)
+        for d in reversed(missing):
+            os.mkdir(d)
+            if cpuset:
+                parent = os.path.dirname(d)
+                for f in ("cpuset.cpus", "cpuset.mems"):
+                    if not read(os.path.join(d, f)).strip():
+                        write(os.path.join(d, f), read(os.path.join(parent, f)).strip())
+
+    def _apply(self, cfg: CgroupConfig) -> list[str]:
+        warnings = []
+        mem = self.paths.get("memory")
+        if cfg.memory:
+            if not mem:
+                warnings.append("memory cgroup not mounted: memory limit discarded")
+            else:
+                write(os.path.join(mem, "memory.limit_in_bytes"), str(cfg.memory))
+                swap = cfg.memory_swap if cfg.memory_swap else 2 * cfg.memory
+                memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
+                if os.path.exists(memsw):
+                    write(memsw, str(swap))
+                elif cfg.memory_swap:
+                    warnings.append("swap accounting is off: memory+swap limit discarded")
+        if cfg.cpu_shares:
+            if "cpu" in self.paths:
+                write(os.path.join(self.paths["cpu"], "cpu.shares"), str(cfg.cpu_shares))
+            else:
+                warnings.append("cpu cgroup not mounted: cpu shares discarded")
+        if cfg.cpuset:
+            if "cpuset" in self.paths:
+                write(os.path.join(self.paths["cpuset"], "cpuset.cpus"), cfg.cpuset)
+            else:
+                warnings.append("cpuset cgroup not mounted: cpuset discarded")
+        dev = self.paths.get("devices")
+        if dev:
+            if cfg.allow_all_devices:
+                write(os.path.join(dev, "devices.allow"), "a")
+            else:
+                write(os.path.join(dev, "devices.deny"), "a")
+                for rule in cfg.devices:
+                    write(os.path.join(dev, "devices.allow"), str(rule))
+        else:
+            warnings.append("devices cgroup not mounted: no device whitelist")
+        return warnings
+
+    def procs_files(self) -> list[str]:
+        return [os.path.join(d, "cgroup.procs") for d in self._dirs()]
+
+    def _tracking_dir(self) -> str:
+        for ctrl in ("freezer", "pids", "memory", "cpu"):
+            if ctrl in self.paths:
+                return self.paths[ctrl]
+        return self._dirs()[0]
+
+    def pids(self) -> list[int]:
+        return read_pids(os.path.join(self._tracking_dir(), "cgroup.procs"))
+
+    def _freezer_state(self) -> str:
+        return read(os.path.join(self.paths["freezer"], "freezer.state")).strip()
+
+    def freeze(self) -> None:
+        if "freezer" not in self.paths:
+            raise CgroupError("freezer cgroup not mounted")
+        write(os.path.join(self.paths["freezer"], "freezer.state"), "FROZEN")
+        wait_until(lambda: self._freezer_state() == "FROZEN", 5.0, "the freezer")
+
+    def thaw(self) -> None:
+        if "freezer" not in self.paths:
+            raise CgroupError("freezer cgroup not mounted")
+        write(os.path.join(self.paths["freezer"], "freezer.state"), "THAWED")
+        wait_until(lambda: self._freezer_state() == "THAWED", 5.0, "the freezer to thaw")
+
+    def oom_killed(self) -> bool:
+        mem = self.paths.get("memory")
+        if not mem:
+            return False
+        try:
+            for line in read(os.path.join(mem, "memory.oom_control")).splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except FileNotFoundError:
+            pass
+        return False
+
+    def destroy(self) -> None:
+        procs = self.procs_files()
+
+        def all_pids() -> set[int]:
+            return {p for f in procs for p in read_pids(f)}
+
+        def kill_and_check() -> bool:
+            left = all_pids()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return not left
+
+        if all_pids():
+            # Frozen tasks cannot die: thaw first.
+            if "freezer" in self.paths and os.path.isdir(self.paths["freezer"]):
+                try:
+                    write(os.path.join(self.paths["freezer"], "freezer.state"), "THAWED")
+                except OSError:
+                    pass
+            wait_until(kill_and_check, 10.0, "the container's processes to die")
+        for d in self._dirs():
+            _rmdir(d)
+
+
+def _rmdir(path: str) -> None:
+    # A just-killed task can hold the directory busy for a moment.
+    def attempt() -> bool:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            if e.errno == errno.EBUSY:
+                return False
+            raise
+        return True
+
+    wait_until(attempt, 5.0, f"rmdir {path}")

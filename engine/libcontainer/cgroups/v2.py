@@ -1,0 +1,205 @@
+"""cgroup v2: one directory in the unified hierarchy.
+
+Device control on v2 needs an eBPF program attached to the cgroup; that is not
+implemented, so on v2 the device whitelist is skipped (with a warning) and only
+the container's own /dev (which it cannot mknod into without CAP_MKNOD misuse)
+limits device access.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+
+from .manager import (CgroupConfig, CgroupError, CgroupManager, cgroup_mounts, host_path,
+                      own_cgroups, read, read_pids, wait_until, write)
+
+# Where the daemon moves itself when its own cgroup must hand controllers to
+# children (cgroup v2's "no internal processes" rule).
+DAEMON_LEAF = "pyctrd"
+
+
+def unified_mount():
+    for m in cgroup_mounts():
+        if m.fstype == "cgroup2":
+            return m
+    raise CgroupError("no cgroup2 hierarchy is mounted")
+
+
+def shares_to_weight(shares: int) -> int:
+    """cpu.shares [2, 262144] -> cpu.weight [1, 10000], linear as the kernel docs map them."""
+    shares = min(max(shares, 2), 262144)
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+class V2Manager(CgroupManager):
+    driver = "v2"
+
+    def __init__(self, config: CgroupConfig | None, path: str | None = None):
+        self.config = config
+        if path is None:
+            assert config is not None
+            m = unified_mount()
+            parent = ("/" + config.parent.strip("/")) if config.parent else own_cgroups().get("", "/")
+            self.parent_path = host_path(m, parent)
+            self.root = m.mountpoint
+            path = os.path.join(self.parent_path, config.name)
+        self.path = path
+
+    @classmethod
+    def from_state(cls, state: dict) -> "V2Manager":
+        return cls(None, state["path"])
+
+    def state(self) -> dict:
+        return {"driver": self.driver, "path": self.path}
+
+    def exists(self) -> bool:
+        return os.path.isdir(self.path)
+
+    def _file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def create(self) -> list[str]:
+        cfg = self.config
+        assert cfg is not None
+        wanted = []
+        if cfg.memory:
+            wanted.append("memory")
+        if cfg.cpu_shares:
+            wanted.append("cpu")
+        if cfg.cpuset:
+            wanted.append("cpuset")
+        try:
+            os.makedirs(self.parent_path, exist_ok=True)
+            warnings = self._enable(wanted)
+            os.mkdir(self.path)
+            warnings += self._apply(cfg)
+        except OSError as e:
+            self.destroy()
+            raise CgroupError(f"cgroup v2 setup: {e}") from e
+        if not cfg.allow_all_devices:
+            warnings.append("cgroup v2: device whitelist not enforced (needs eBPF)")
+        return warnings
+
+    def _enable(self, controllers: list[str]) -> list[str]:
+        """Enable `controllers` in subtree_control from the root down to the parent."""
+        if not controllers:
+            return []
+        warnings = []
+        chain = []
+        p = self.parent_path
+        while True:
+            chain.append(p)
+            if os.path.normpath(p) == os.path.normpath(self.root):
+                break
+            p = os.path.dirname(p)
+        for d in reversed(chain):
+            available = read(os.path.join(d, "cgroup.controllers")).split()
+            enabled = read(os.path.join(d, "cgroup.subtree_control")).split()
+            for c in controllers:
+                if c not in available:
+                    if c not in " ".join(warnings):
+                        warnings.append(f"cgroup v2: {c} controller not available: limit discarded")
+                    continue
+                if c in enabled:
+                    continue
+                try:
+                    write(os.path.join(d, "cgroup.subtree_control"), "+" + c)
+                except OSError as e:
+                    if e.errno != errno.EBUSY or d != self.parent_path:
+                        raise
+                    # No internal processes: the parent (the daemon's own cgroup) has
+                    # processes, so move them into a leaf first, then retry.
+                    self._evacuate(d)
+                    write(os.path.join(d, "cgroup.subtree_control"), "+" + c)
+        return warnings
+
+    @staticmethod
+    def _evacuate(d: str) -> None:
+        leaf = os.path.join(d, DAEMON_LEAF)
+        os.makedirs(leaf, exist_ok=True)
+        for pid in read_pids(os.path.join(d, "cgroup.procs")):
+            try:
+                write(os.path.join(leaf, "cgroup.procs"), str(pid))
+            except ProcessLookupError:
+                pass
+
+    def _apply(self, cfg: CgroupConfig) -> list[str]:
+        warnings = []
+        if cfg.memory and os.path.exists(self._file("memory.max")):
+            write(self._file("memory.max"), str(cfg.memory))
+            if cfg.memory_swap == -1:
+                write(self._file("memory.swap.max"), "max")
+            elif os.path.exists(self._file("memory.swap.max")):
+                # v1's memory+swap becomes v2's swap-only limit.
+                swap = (cfg.memory_swap or 2 * cfg.memory) - cfg.memory
+                write(self._file("memory.swap.max"), str(max(swap, 0)))
+        if cfg.cpu_shares and os.path.exists(self._file("cpu.weight")):
+            write(self._file("cpu.weight"), str(shares_to_weight(cfg.cpu_shares)))
+        if cfg.cpuset and os.path.exists(self._file("cpuset.cpus")):
+            write(self._file("cpuset.cpus"), cfg.cpuset)
+        return warnings
+
+    def procs_files(self) -> list[str]:
+        return [self._file("cgroup.procs")]
+
+    def pids(self) -> list[int]:
+        return read_pids(self._file("cgroup.procs"))
+
+    def _frozen(self) -> bool:
+        return "frozen 1" in read(self._file("cgroup.events"))
+
+    def freeze(self) -> None:
+        write(self._file("cgroup.freeze"), "1")
+        wait_until(self._frozen, 5.0, "the cgroup to freeze")
+
+    def thaw(self) -> None:
+        write(self._file("cgroup.freeze"), "0")
+        wait_until(lambda: not self._frozen(), 5.0, "the cgroup to thaw")
+
+    def oom_killed(self) -> bool:
+        try:
+            for line in read(self._file("memory.events")).splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except FileNotFoundError:
+            pass
+        return False
+
+    def destroy(self) -> None:
+        if not os.path.isdir(self.path):
+            return
+        if self.pids():
+            if os.path.exists(self._file("cgroup.kill")):
+                write(self._file("cgroup.kill"), "1")   # kills frozen tasks too
+            else:
+                try:
+                    write(self._file("cgroup.freeze"), "0")
+                except OSError:
+                    pass
+
+            def kill_and_check() -> bool:
+                left = self.pids()
+                for pid in left:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                return not left
+
+            wait_until(kill_and_check, 10.0, "the container's processes to die")
+
+        def attempt() -> bool:
+            try:
+                os.rmdir(self.path)
+            except FileNotFoundError:
+                return True
+            except OSError as e:
+                if e.errno == errno.EBUSY:
+                    return False
+                raise
+            return True
+
+        wait_until(attempt, 5.0, f"rmdir {self.path}")

@@ -1,0 +1,134 @@
+"""The container's first process (pid 1 of its pid namespace), before and at execve.
+
+Runs in the child the helper forked, already inside the new namespaces and the
+cgroup. It builds the filesystem, sets hostname, user and capabilities, tells
+the daemon it is ready, waits to be released, then execs the user's command.
+
+Stdlib-only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import capabilities, console, namespaces, rootfs, syscalls, user
+from .spec import ContainerSpec, encode_message
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def report(fd: int, **fields) -> None:
+    if "error" in fields:
+        fields["error"] = str(fields["error"])[:3000]   # stay below PIPE_BUF: atomic write
+    try:
+        os.write(fd, encode_message(**fields))
+    except OSError:
+        pass
+
+
+def run(spec: ContainerSpec) -> None:
+    """Never returns: execs the command or exits."""
+    try:
+        user_error, exec_user, env = _setup(spec)
+    except BaseException as e:  # noqa: BLE001 - everything goes back to the daemon
+        report(spec.report_fd, error=f"container init: {_describe(e)}")
+        os._exit(1)
+    report(spec.report_fd, ready=True)
+    os.close(spec.report_fd)
+
+    try:
+        released = os.read(spec.release_fd, 1)
+    except OSError:
+        released = b""
+    if not released:
+        os._exit(1)   # the daemon gave up on us (on_created failed, or it died)
+    os.close(spec.release_fd)
+
+    if user_error:
+        _fail(user_error, 1)
+    try:
+        os.chdir(spec.cwd)
+    except OSError as e:
+        _fail(f"chdir {spec.cwd}: {e.strerror}", 1)
+    _exec(spec.args, env)
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.filename is None and e.strerror and e.args and len(e.args) == 2:
+        return e.args[1]
+    return str(e) or type(e).__name__
+
+
+def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, str]]:
+    if spec.net_mode in ("none", "bridge"):
+        namespaces.loopback_up()
+    rootfs.prepare(spec)
+    rootfs.pivot(spec)
+    syscalls.sethostname(spec.hostname)
+
+    env: dict[str, str] = {}
+    for item in spec.env:
+        k, _, v = item.partition("=")
+        env[k] = v
+    user_error = ""
+    try:
+        exec_user = user.lookup(spec.user)
+    except user.UnknownUser as e:
+        # Reported on the container's stderr with exit 1 after release, as Docker
+        # 1.2's dockerinit did, rather than failing the start.
+        user_error, exec_user = str(e), None
+    if exec_user is not None:
+        env.setdefault("HOME", exec_user.home)
+    if not os.path.isdir(spec.cwd):
+        os.makedirs(spec.cwd, 0o755, exist_ok=True)
+
+    console.become_session_leader()
+    if spec.tty:
+        console.attach_stdio("/dev/console")
+
+    keep = capabilities.mask(spec.capabilities)
+    capabilities.drop_bounding_set(keep)
+    syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_CLEAR_ALL)
+    if exec_user is not None:
+        os.setgroups(exec_user.groups)
+        os.setgid(exec_user.gid)
+        # setuid to non-zero clears permitted and effective caps (no KEEPCAPS): a
+        # non-root user starts with no capabilities, as with Docker.
+        os.setuid(exec_user.uid)
+    if exec_user is None or exec_user.uid == 0:
+        capabilities.set_process_caps(keep)
+    return user_error, exec_user, env
+
+
+def _fail(message: str, code: int) -> None:
+    try:
+        os.write(2, (message + "\n").encode(errors="replace"))
+    except OSError:
+        pass
+    os._exit(code)
+
+
+def _exec(args: list[str], env: dict[str, str]) -> None:
+    name = args[0] if args else ""
+    if not name:
+        _fail('exec: "": executable file not found in $PATH', 127)
+    if "/" in name:
+        candidates = [name]
+    else:
+        candidates = [os.path.join(d or ".", name) for d in env.get("PATH", DEFAULT_PATH).split(":")]
+    denied = False
+    for path in candidates:
+        try:
+            os.execve(path, args, env)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except PermissionError:
+            denied = True
+            continue
+        except OSError as e:
+            _fail(f'exec: "{name}": {e.strerror}', 126)
+    if denied:
+        _fail(f'exec: "{name}": permission denied', 126)
+    if "/" in name:
+        _fail(f'exec: "{name}": stat {name}: no such file or directory', 127)
+    _fail(f'exec: "{name}": executable file not found in $PATH', 127)

@@ -1,0 +1,115 @@
+"""The container spec: what the daemon hands the helper process, as typed records.
+
+The helper runs with `python -I -S` and every import is on the container start
+path, so this module avoids `json`, `dataclasses` and `typing` (10-20 ms each
+here): records are plain classes, shipped with `marshal` (built in, no import).
+"""
+
+from __future__ import annotations
+
+import marshal
+
+
+class _Record:
+    """A small typed record: fields come from the class annotations, defaults from class attrs."""
+
+    __slots__ = ()
+
+    def __init__(self, **kwargs):
+        for name in self._fields():
+            if name in kwargs:
+                value = kwargs.pop(name)
+            elif hasattr(type(self), "_default_" + name):
+                value = getattr(type(self), "_default_" + name)()
+            else:
+                raise TypeError(f"{type(self).__name__}: missing field {name!r}")
+            object.__setattr__(self, name, value)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unknown fields {sorted(kwargs)}")
+
+    @classmethod
+    def _fields(cls) -> list[str]:
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            names.extend(klass.__dict__.get("__annotations__", {}))
+        return names
+
+    def to_plain(self) -> dict:
+        out = {}
+        for name in self._fields():
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = [v.to_plain() if isinstance(v, _Record) else v for v in value]
+            out[name] = value
+        return out
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields())
+        return f"{type(self).__name__}({inner})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.to_plain() == other.to_plain()
+
+
+class BindMount(_Record):
+    __slots__ = ("source", "destination", "writable", "private")
+    source: str
+    destination: str
+    writable: bool
+    private: bool
+
+
+class DeviceNode(_Record):
+    """A device node to create inside the container (resolved from the host by the daemon)."""
+
+    __slots__ = ("path", "kind", "major", "minor", "mode", "uid", "gid")
+    path: str          # inside the container
+    kind: str          # "c" or "b"
+    major: int
+    minor: int
+    mode: int          # permission bits
+    uid: int
+    gid: int
+
+
+class ContainerSpec(_Record):
+    __slots__ = ("id", "rootfs", "hostname", "args", "env", "cwd", "user", "tty",
+                 "console_path", "mounts", "devices", "capabilities", "privileged",
+                 "readonly_rootfs", "net_mode", "net_join_pid", "cgroup_procs",
+                 "report_fd", "release_fd")
+    id: str
+    rootfs: str
+    hostname: str
+    args: list[str]
+    env: list[str]
+    cwd: str
+    user: str
+    tty: bool
+    console_path: str          # host path of the pty slave when tty, else ""
+    mounts: list[BindMount]
+    devices: list[DeviceNode]
+    capabilities: list[int]    # capability numbers to keep (privileged: all the daemon has)
+    privileged: bool
+    readonly_rootfs: bool
+    net_mode: str              # none | bridge | host | container
+    net_join_pid: int
+    cgroup_procs: list[str]    # cgroup.procs files the helper writes itself into
+    report_fd: int             # helper/child -> daemon messages
+    release_fd: int            # daemon -> child: one byte releases the execve
+
+    def encode(self) -> str:
+        return marshal.dumps(self.to_plain()).hex()
+
+    @classmethod
+    def decode(cls, text: str) -> "ContainerSpec":
+        plain = marshal.loads(bytes.fromhex(text))
+        plain["mounts"] = [BindMount(**m) for m in plain["mounts"]]
+        plain["devices"] = [DeviceNode(**d) for d in plain["devices"]]
+        return cls(**plain)
+
+
+# Messages on the report pipe: one marshal'ed dict per write, small enough for an
+# atomic pipe write (< PIPE_BUF), so helper and child never interleave.
+def encode_message(**fields) -> bytes:
+    body = marshal.dumps(fields)
+    return len(body).to_bytes(4, "little") + body
