@@ -1,0 +1,52 @@
+"""Start latency of the native driver: run() to execve, median of N starts of /bin/true.
+
+Not a test (no timed assertions in tests); run it as root:
+    .venv/bin/python tests/execdriver/bench_start.py [N]
+
+"to execve" is measured as the time from calling run() to the release byte that
+lets the container init execve (on_created is the last step before it), plus the
+whole run() to exit for comparison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from rootfs import make_busybox_rootfs  # noqa: E402
+
+from pyctr.engine.execdriver.driver import Command, ProcessConfig, Stdio  # noqa: E402
+from pyctr.engine.execdriver.native import NativeDriver  # noqa: E402
+
+
+async def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        rootfs = make_busybox_rootfs(os.path.join(tmp, "rootfs"))
+        driver = NativeDriver(root=os.path.join(tmp, "state"))
+        to_exec, total = [], []
+        for i in range(n + 1):
+            cmd = Command(id=f"{i:064x}", rootfs=rootfs, hostname="bench",
+                          process=ProcessConfig(args=["/bin/true"], env=["PATH=/bin"]))
+            t0 = time.perf_counter()
+            created_at = []
+
+            async def created(sp, created_at=created_at):
+                created_at.append(time.perf_counter())
+
+            status = await driver.run(cmd, Stdio(), created)
+            t1 = time.perf_counter()
+            assert status.exit_code == 0
+            if i:   # the first start warms the page cache
+                to_exec.append((created_at[0] - t0) * 1000)
+                total.append((t1 - t0) * 1000)
+        print(f"{n} starts of /bin/true: run()->release for execve median {statistics.median(to_exec):.1f} ms "
+              f"(min {min(to_exec):.1f}), run() until exit reaped median {statistics.median(total):.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20))
