@@ -1,0 +1,329 @@
+"""The Docker Remote API v1.14 client: one method per endpoint the CLI uses.
+
+Every request goes to `/v1.14/...` on a fresh connection (cheap on a unix
+socket, and no state to get wrong when a stream is abandoned half-way).
+Errors come back as `APIError(status, message)`; a daemon that is not there is
+`DaemonUnreachable`."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from typing import Any, Iterator, Mapping
+from urllib.parse import quote, urlencode
+
+from . import hosts, models, transport
+from .errors import APIError
+
+API_VERSION = "1.14"
+Params = Mapping[str, Any]
+
+
+def encode_params(params: Params | None) -> str:
+    """Query string: None drops a parameter, booleans are sent as 1/0 (Docker's
+    server accepts 1/True/true and 0/False/false)."""
+    if not params:
+        return ""
+    pairs = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if value is True or value is False:
+            value = "1" if value else "0"
+        pairs.append((key, str(value)))
+    return urlencode(pairs)
+
+
+def registry_auth(auth: models.AuthConfig | None) -> dict[str, str]:
+    """The X-Registry-Auth header: base64url of the JSON AuthConfig."""
+    if auth is None:
+        return {}
+    raw = json.dumps(auth.to_api()).encode()
+    return {"X-Registry-Auth": base64.urlsafe_b64encode(raw).decode()}
+
+
+def _name(name: str) -> str:
+    # Image names carry '/' and ':' (localhost:5000/busybox); Docker's router
+    # matches them unescaped, so only escape what would break the URL.
+    return quote(name, safe="/:@+=,")
+
+
+class Response:
+    """An open response whose body is read by the caller (streams)."""
+
+    def __init__(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse):
+        self._conn = conn
+        self.raw = resp
+        self.status = resp.status
+        self.headers = resp.headers
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    @property
+    def is_json(self) -> bool:
+        return self.content_type == "application/json"
+
+    def read(self, n: int = -1) -> bytes:
+        return self.raw.read() if n < 0 else self.raw.read1(n)
+
+    def chunks(self, size: int = 65536) -> Iterator[bytes]:
+        while True:
+            data = self.raw.read1(size)
+            if not data:
+                return
+            yield data
+
+    def json(self) -> Any:
+        data = self.raw.read()
+        return json.loads(data) if data.strip() else None
+
+    def close(self) -> None:
+        self.raw.close()
+        self._conn.close()
+
+    def __enter__(self) -> "Response":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Client:
+    def __init__(self, host: str | None = None, version: str = API_VERSION,
+                 timeout: float | None = None):
+        self.host_url = hosts.resolve(host)
+        self.host = hosts.parse(self.host_url)
+        self.version = version
+        self.timeout = timeout
+
+    # --- plumbing ----------------------------------------------------------
+
+    def url(self, path: str, params: Params | None = None) -> str:
+        query = encode_params(params)
+        prefix = f"/v{self.version}" if self.version else ""
+        return prefix + path + (f"?{query}" if query else "")
+
+    def request(self, method: str, path: str, params: Params | None = None,
+                body: Any = None, headers: Mapping[str, str] | None = None) -> Response:
+        """Send a request; return the open response, or raise APIError (>= 400).
+
+        `body` may be JSON-able (dict/list), bytes, or a binary file / iterator of
+        bytes, which http.client sends chunked when its size is unknown."""
+        all_headers = {"User-Agent": "pyctr"}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        elif body is not None and not isinstance(body, (bytes, bytearray)):
+            all_headers["Content-Type"] = "application/octet-stream"
+        all_headers.update(headers or {})
+        if body is None and method in ("POST", "PUT"):
+            body = b""  # explicit Content-Length: 0, some servers insist on it
+        conn = transport.open_connection(self.host, self.timeout)
+        try:
+            try:
+                conn.request(method, self.url(path, params), body=body, headers=all_headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the daemon answered before reading all of the body: read the answer
+            resp = conn.getresponse()
+        except (ConnectionRefusedError, FileNotFoundError, PermissionError) as exc:
+            conn.close()
+            raise transport.unreachable(self.host, exc) from None
+        except OSError as exc:
+            conn.close()
+            if isinstance(exc, ConnectionError) or exc.errno in (111, 2, 13):
+                raise transport.unreachable(self.host, exc) from None
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        if resp.status >= 400:
+            try:
+                raise APIError(resp.status, transport.error_message(resp.read(), resp.reason))
+            finally:
+                conn.close()
+        return Response(conn, resp)
+
+    def json(self, method: str, path: str, params: Params | None = None, body: Any = None,
+             headers: Mapping[str, str] | None = None) -> Any:
+        with self.request(method, path, params, body, headers) as resp:
+            return resp.json()
+
+    def call(self, method: str, path: str, params: Params | None = None, body: Any = None,
+             headers: Mapping[str, str] | None = None) -> None:
+        """A request whose answer carries nothing we need (204s)."""
+        with self.request(method, path, params, body, headers) as resp:
+            resp.read()
+
+    def hijack(self, method: str, path: str, params: Params | None = None) -> transport.Hijacked:
+        return transport.hijack(self.host, method, self.url(path, params))
+
+    # --- system ------------------------------------------------------------
+
+    def ping(self) -> str:
+        with self.request("GET", "/_ping") as resp:
+            return resp.read().decode("utf-8", "replace")
+
+    def version_info(self) -> models.Version:
+        return models.Version.from_api(self.json("GET", "/version") or {})
+
+    def info(self) -> models.Info:
+        return models.Info.from_api(self.json("GET", "/info") or {})
+
+    def events(self, since: str | None = None, until: str | None = None) -> Response:
+        return self.request("GET", "/events", {"since": since or None, "until": until or None})
+
+    def auth(self, auth: models.AuthConfig) -> dict:
+        return self.json("POST", "/auth", body=auth.to_api()) or {}
+
+    # --- containers --------------------------------------------------------
+
+    def containers(self, all: bool = False, limit: int = -1, since: str = "", before: str = "",
+                   size: bool = False, filters: dict | None = None) -> list[models.ContainerSummary]:
+        params = {
+            "all": True if all else None,
+            "limit": limit if limit != -1 else None,
+            "since": since or None,
+            "before": before or None,
+            "size": True if size else None,
+            "filters": json.dumps(filters) if filters else None,
+        }
+        return [models.ContainerSummary.from_api(c)
+                for c in self.json("GET", "/containers/json", params) or []]
+
+    def create_container(self, config: models.ContainerConfig,
+                         host_config: models.HostConfig | None = None,
+                         name: str = "") -> tuple[str, list[str]]:
+        body = models.create_body(config, host_config)
+        result = self.json("POST", "/containers/create", {"name": name or None}, body) or {}
+        return result.get("Id") or "", list(result.get("Warnings") or [])
+
+    def inspect_container(self, name: str) -> dict:
+        return self.json("GET", f"/containers/{_name(name)}/json")
+
+    def start(self, name: str, host_config: models.HostConfig | None = None) -> None:
+        body = host_config.to_api() if host_config is not None else None
+        self.call("POST", f"/containers/{_name(name)}/start", body=body)
+
+    def stop(self, name: str, timeout: int = 10) -> None:
+        self.call("POST", f"/containers/{_name(name)}/stop", {"t": timeout})
+
+    def restart(self, name: str, timeout: int = 10) -> None:
+        self.call("POST", f"/containers/{_name(name)}/restart", {"t": timeout})
+
+    def kill(self, name: str, signal: str | None = None) -> None:
+        self.call("POST", f"/containers/{_name(name)}/kill", {"signal": signal or None})
+
+    def pause(self, name: str) -> None:
+        self.call("POST", f"/containers/{_name(name)}/pause")
+
+    def unpause(self, name: str) -> None:
+        self.call("POST", f"/containers/{_name(name)}/unpause")
+
+    def wait(self, name: str) -> int:
+        result = self.json("POST", f"/containers/{_name(name)}/wait") or {}
+        return int(result.get("StatusCode") or 0)
+
+    def remove_container(self, name: str, volumes: bool = False, force: bool = False,
+                         link: bool = False) -> None:
+        params = {"v": True if volumes else None, "force": True if force else None,
+                  "link": True if link else None}
+        self.call("DELETE", f"/containers/{_name(name)}", params)
+
+    def attach(self, name: str, stdin: bool = False, stdout: bool = True, stderr: bool = True,
+               stream: bool = True, logs: bool = False) -> transport.Hijacked:
+        params = {"logs": True if logs else None, "stream": True if stream else None,
+                  "stdin": True if stdin else None, "stdout": True if stdout else None,
+                  "stderr": True if stderr else None}
+        return self.hijack("POST", f"/containers/{_name(name)}/attach", params)
+
+    def resize(self, name: str, height: int, width: int) -> None:
+        self.call("POST", f"/containers/{_name(name)}/resize", {"h": height, "w": width})
+
+    def logs(self, name: str, follow: bool = False, timestamps: bool = False, tail: str = "all",
+             stdout: bool = True, stderr: bool = True) -> Response:
+        params = {"stdout": stdout, "stderr": stderr, "timestamps": True if timestamps else None,
+                  "follow": True if follow else None, "tail": tail}
+        return self.request("GET", f"/containers/{_name(name)}/logs", params)
+
+    def top(self, name: str, ps_args: str = "") -> models.TopResult:
+        data = self.json("GET", f"/containers/{_name(name)}/top", {"ps_args": ps_args or None})
+        return models.TopResult.from_api(data or {})
+
+    def changes(self, name: str) -> list[models.Change]:
+        return [models.Change.from_api(c)
+                for c in self.json("GET", f"/containers/{_name(name)}/changes") or []]
+
+    def export(self, name: str) -> Response:
+        return self.request("GET", f"/containers/{_name(name)}/export")
+
+    def copy(self, name: str, resource: str) -> Response:
+        return self.request("POST", f"/containers/{_name(name)}/copy", body={"Resource": resource})
+
+    def commit(self, container: str, repo: str = "", tag: str = "", message: str = "",
+               author: str = "", pause: bool = True, config: dict | None = None) -> str:
+        params = {"container": container, "repo": repo or None, "tag": tag or None,
+                  # v1.14 documents `m`; Docker's own server read `comment`. Send both.
+                  "m": message or None, "comment": message or None,
+                  "author": author or None, "pause": None if pause else False}
+        result = self.json("POST", "/commit", params, body=config if config is not None else {})
+        return (result or {}).get("Id") or ""
+
+    # --- images ------------------------------------------------------------
+
+    def images(self, all: bool = False, filters: dict | None = None,
+               name: str = "") -> list[models.ImageSummary]:
+        params = {"all": True if all else None,
+                  "filters": json.dumps(filters) if filters else None,
+                  "filter": name or None}
+        return [models.ImageSummary.from_api(i)
+                for i in self.json("GET", "/images/json", params) or []]
+
+    def inspect_image(self, name: str) -> dict:
+        return self.json("GET", f"/images/{_name(name)}/json")
+
+    def history(self, name: str) -> list[models.HistoryEntry]:
+        return [models.HistoryEntry.from_api(h)
+                for h in self.json("GET", f"/images/{_name(name)}/history") or []]
+
+    def tag(self, name: str, repo: str, tag: str = "", force: bool = False) -> None:
+        self.call("POST", f"/images/{_name(name)}/tag",
+                  {"repo": repo, "tag": tag or None, "force": True if force else None})
+
+    def remove_image(self, name: str, force: bool = False,
+                     noprune: bool = False) -> list[models.DeleteItem]:
+        params = {"force": True if force else None, "noprune": True if noprune else None}
+        return [models.DeleteItem.from_api(d)
+                for d in self.json("DELETE", f"/images/{_name(name)}", params) or []]
+
+    def import_image(self, src: str, repo: str = "", tag: str = "", body: Any = None) -> Response:
+        """POST /images/create?fromSrc=: `src` is a URL, or "-" with the tarball as body."""
+        params = {"fromSrc": src, "repo": repo or None, "tag": tag or None}
+        headers = {"Content-Type": "application/x-tar"} if body is not None else None
+        return self.request("POST", "/images/create", params, body, headers)
+
+    def pull(self, image: str, tag: str = "", auth: models.AuthConfig | None = None) -> Response:
+        return self.request("POST", "/images/create", {"fromImage": image, "tag": tag or None},
+                            headers=registry_auth(auth))
+
+    def push(self, name: str, tag: str = "", auth: models.AuthConfig | None = None) -> Response:
+        return self.request("POST", f"/images/{_name(name)}/push", {"tag": tag or None},
+                            headers=registry_auth(auth or models.AuthConfig()))
+
+    def search(self, term: str) -> list[models.SearchResult]:
+        return [models.SearchResult.from_api(r)
+                for r in self.json("GET", "/images/search", {"term": term}) or []]
+
+    def get_image(self, name: str) -> Response:
+        return self.request("GET", f"/images/{_name(name)}/get")
+
+    def load_image(self, body: Any) -> Response:
+        return self.request("POST", "/images/load", body=body,
+                            headers={"Content-Type": "application/x-tar"})
+
+    def build(self, body: Any, params: Params, headers: Mapping[str, str] | None = None) -> Response:
+        all_headers = {"Content-Type": "application/tar"}
+        all_headers.update(headers or {})
+        return self.request("POST", "/build", params, body, all_headers)

@@ -1,0 +1,368 @@
+"""Typed records for what the CLI sends and reads, and the one place where each
+maps to and from the v1.14 API's JSON.
+
+Request records (`ContainerConfig`, `HostConfig`) encode in the field order and
+with the nulls of Docker 1.2's Go structs (a Go nil slice is JSON null), so a
+create body from `pyctr run` reads like the one from `docker run`. Response
+records decode leniently: missing keys and nulls become defaults, unknown keys
+are ignored, since daemons add fields over time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+def _list(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+# --- request side ----------------------------------------------------------
+
+
+@dataclass
+class PortBinding:
+    host_ip: str = ""
+    host_port: str = ""
+
+    def to_api(self) -> dict:
+        return {"HostIp": self.host_ip, "HostPort": self.host_port}
+
+    @classmethod
+    def from_api(cls, data: Any) -> "PortBinding":
+        data = data or {}
+        return cls(data.get("HostIp") or "", str(data.get("HostPort") or ""))
+
+
+@dataclass
+class DeviceMapping:
+    path_on_host: str
+    path_in_container: str
+    cgroup_permissions: str = "rwm"
+
+    def to_api(self) -> dict:
+        return {"PathOnHost": self.path_on_host, "PathInContainer": self.path_in_container,
+                "CgroupPermissions": self.cgroup_permissions}
+
+
+@dataclass
+class RestartPolicy:
+    name: str = ""
+    maximum_retry_count: int = 0
+
+    def to_api(self) -> dict:
+        return {"Name": self.name, "MaximumRetryCount": self.maximum_retry_count}
+
+
+@dataclass
+class ContainerConfig:
+    """The portable part of a container: Docker's `runconfig.Config`."""
+
+    image: str = ""
+    cmd: Optional[list[str]] = None
+    entrypoint: Optional[list[str]] = None
+    hostname: str = ""
+    domainname: str = ""
+    user: str = ""
+    memory: int = 0
+    memory_swap: int = 0
+    cpu_shares: int = 0
+    cpuset: str = ""
+    attach_stdin: bool = False
+    attach_stdout: bool = False
+    attach_stderr: bool = False
+    exposed_ports: dict[str, dict] = field(default_factory=dict)
+    tty: bool = False
+    open_stdin: bool = False
+    stdin_once: bool = False
+    env: list[str] = field(default_factory=list)
+    volumes: dict[str, dict] = field(default_factory=dict)
+    working_dir: str = ""
+    network_disabled: bool = False
+
+    def to_api(self) -> dict:
+        return {
+            "Hostname": self.hostname,
+            "Domainname": self.domainname,
+            "User": self.user,
+            "Memory": self.memory,
+            "MemorySwap": self.memory_swap,
+            "CpuShares": self.cpu_shares,
+            "Cpuset": self.cpuset,
+            "AttachStdin": self.attach_stdin,
+            "AttachStdout": self.attach_stdout,
+            "AttachStderr": self.attach_stderr,
+            "PortSpecs": None,  # deprecated since ExposedPorts; Docker 1.2 sent null
+            "ExposedPorts": dict(self.exposed_ports),
+            "Tty": self.tty,
+            "OpenStdin": self.open_stdin,
+            "StdinOnce": self.stdin_once,
+            "Env": list(self.env),
+            "Cmd": self.cmd,
+            "Image": self.image,
+            "Volumes": dict(self.volumes),
+            "WorkingDir": self.working_dir,
+            "Entrypoint": self.entrypoint,
+            "NetworkDisabled": self.network_disabled,
+            "OnBuild": None,
+        }
+
+
+@dataclass
+class HostConfig:
+    """The host-specific part: Docker's `runconfig.HostConfig`."""
+
+    binds: Optional[list[str]] = None
+    container_id_file: str = ""
+    privileged: bool = False
+    port_bindings: dict[str, list[PortBinding]] = field(default_factory=dict)
+    links: Optional[list[str]] = None
+    publish_all_ports: bool = False
+    dns: Optional[list[str]] = None
+    dns_search: Optional[list[str]] = None
+    volumes_from: Optional[list[str]] = None
+    devices: list[DeviceMapping] = field(default_factory=list)
+    network_mode: str = "bridge"
+    cap_add: Optional[list[str]] = None
+    cap_drop: Optional[list[str]] = None
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+
+    def to_api(self) -> dict:
+        return {
+            "Binds": self.binds,
+            "ContainerIDFile": self.container_id_file,
+            "LxcConf": [],  # no lxc exec driver in pyctr
+            "Privileged": self.privileged,
+            "PortBindings": {port: [b.to_api() for b in bindings]
+                             for port, bindings in self.port_bindings.items()},
+            "Links": self.links,
+            "PublishAllPorts": self.publish_all_ports,
+            "Dns": self.dns,
+            "DnsSearch": self.dns_search,
+            "VolumesFrom": self.volumes_from,
+            "Devices": [d.to_api() for d in self.devices],
+            "NetworkMode": self.network_mode,
+            "CapAdd": self.cap_add,
+            "CapDrop": self.cap_drop,
+            "RestartPolicy": self.restart_policy.to_api(),
+        }
+
+
+def create_body(config: ContainerConfig, host_config: HostConfig | None) -> dict:
+    """The POST /containers/create body: the Config fields plus `HostConfig`."""
+    body = config.to_api()
+    if host_config is not None:
+        body["HostConfig"] = host_config.to_api()
+    return body
+
+
+@dataclass
+class AuthConfig:
+    username: str = ""
+    password: str = ""
+    email: str = ""
+    server_address: str = ""
+
+    def to_api(self) -> dict:
+        return {"username": self.username, "password": self.password,
+                "email": self.email, "serveraddress": self.server_address}
+
+
+# --- response side ---------------------------------------------------------
+
+
+@dataclass
+class Port:
+    private_port: int
+    public_port: int = 0
+    type: str = "tcp"
+    ip: str = ""
+
+    @classmethod
+    def from_api(cls, data: dict) -> "Port":
+        return cls(_int(data.get("PrivatePort")), _int(data.get("PublicPort")),
+                   data.get("Type") or "tcp", data.get("IP") or "")
+
+
+@dataclass
+class ContainerSummary:
+    """One row of GET /containers/json."""
+
+    id: str
+    image: str = ""
+    command: str = ""
+    created: int = 0
+    status: str = ""
+    ports: list[Port] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    size_rw: int = 0
+    size_root_fs: int = 0
+
+    @classmethod
+    def from_api(cls, data: dict) -> "ContainerSummary":
+        return cls(
+            id=data.get("Id") or "",
+            image=data.get("Image") or "",
+            command=data.get("Command") or "",
+            created=_int(data.get("Created")),
+            status=data.get("Status") or "",
+            ports=[Port.from_api(p) for p in _list(data.get("Ports")) if isinstance(p, dict)],
+            names=[str(n) for n in _list(data.get("Names"))],
+            size_rw=_int(data.get("SizeRw")),
+            size_root_fs=_int(data.get("SizeRootFs")),
+        )
+
+
+@dataclass
+class ImageSummary:
+    """One entry of GET /images/json."""
+
+    id: str
+    parent_id: str = ""
+    repo_tags: list[str] = field(default_factory=list)
+    created: int = 0
+    size: int = 0
+    virtual_size: int = 0
+
+    @classmethod
+    def from_api(cls, data: dict) -> "ImageSummary":
+        return cls(
+            id=data.get("Id") or "",
+            parent_id=data.get("ParentId") or "",
+            repo_tags=[str(t) for t in _list(data.get("RepoTags"))] or ["<none>:<none>"],
+            created=_int(data.get("Created")),
+            size=_int(data.get("Size")),
+            virtual_size=_int(data.get("VirtualSize")),
+        )
+
+
+@dataclass
+class HistoryEntry:
+    id: str
+    created: int = 0
+    created_by: str = ""
+    size: int = 0
+    tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_api(cls, data: dict) -> "HistoryEntry":
+        return cls(data.get("Id") or "", _int(data.get("Created")), data.get("CreatedBy") or "",
+                   _int(data.get("Size")), [str(t) for t in _list(data.get("Tags"))])
+
+
+@dataclass
+class Change:
+    path: str
+    kind: int  # 0 changed, 1 added, 2 deleted
+
+    @classmethod
+    def from_api(cls, data: dict) -> "Change":
+        return cls(data.get("Path") or "", _int(data.get("Kind")))
+
+
+@dataclass
+class DeleteItem:
+    """One line of DELETE /images/(name): either untagged or deleted."""
+
+    untagged: str = ""
+    deleted: str = ""
+
+    @classmethod
+    def from_api(cls, data: dict) -> "DeleteItem":
+        return cls(data.get("Untagged") or "", data.get("Deleted") or "")
+
+
+@dataclass
+class SearchResult:
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+    is_automated: bool = False
+
+    @classmethod
+    def from_api(cls, data: dict) -> "SearchResult":
+        return cls(data.get("name") or "", data.get("description") or "",
+                   _int(data.get("star_count")), bool(data.get("is_official")),
+                   bool(data.get("is_automated") or data.get("is_trusted")))
+
+
+@dataclass
+class TopResult:
+    titles: list[str]
+    processes: list[list[str]]
+
+    @classmethod
+    def from_api(cls, data: dict) -> "TopResult":
+        return cls([str(t) for t in _list(data.get("Titles"))],
+                   [[str(c) for c in _list(p)] for p in _list(data.get("Processes"))])
+
+
+@dataclass
+class Version:
+    version: str = ""
+    api_version: str = ""
+    git_commit: str = ""
+    go_version: str = ""
+    os: str = ""
+    arch: str = ""
+    kernel_version: str = ""
+
+    @classmethod
+    def from_api(cls, data: dict) -> "Version":
+        return cls(data.get("Version") or "", data.get("ApiVersion") or "",
+                   data.get("GitCommit") or "", data.get("GoVersion") or "",
+                   data.get("Os") or "", data.get("Arch") or "", data.get("KernelVersion") or "")
+
+
+@dataclass
+class Info:
+    containers: int = 0
+    images: int = 0
+    driver: str = ""
+    driver_status: list[list[str]] = field(default_factory=list)
+    execution_driver: str = ""
+    kernel_version: str = ""
+    operating_system: Optional[str] = None
+    debug: bool = False
+    n_fd: int = 0
+    n_goroutines: int = 0
+    n_events_listener: int = 0
+    init_path: str = ""
+    init_sha1: str = ""
+    index_server_address: str = ""
+    memory_limit: bool = False
+    swap_limit: bool = False
+    ipv4_forwarding: bool = False
+
+    @classmethod
+    def from_api(cls, data: dict) -> "Info":
+        index = data.get("IndexServerAddress") or ""
+        if isinstance(index, list):  # the v1.14 doc shows a list, Docker sent a string
+            index = index[0] if index else ""
+        return cls(
+            containers=_int(data.get("Containers")),
+            images=_int(data.get("Images")),
+            driver=data.get("Driver") or "",
+            driver_status=[[str(x) for x in _list(p)] for p in _list(data.get("DriverStatus"))],
+            execution_driver=data.get("ExecutionDriver") or "",
+            kernel_version=data.get("KernelVersion") or "",
+            operating_system=data.get("OperatingSystem"),
+            debug=bool(data.get("Debug")),
+            n_fd=_int(data.get("NFd")),
+            n_goroutines=_int(data.get("NGoroutines")),
+            n_events_listener=_int(data.get("NEventsListener")),
+            init_path=data.get("InitPath") or "",
+            init_sha1=data.get("InitSha1") or "",
+            index_server_address=index,
+            memory_limit=bool(data.get("MemoryLimit")),
+            swap_limit=bool(data.get("SwapLimit")),
+            ipv4_forwarding=bool(data.get("IPv4Forwarding")),
+        )
