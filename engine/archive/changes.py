@@ -75,7 +75,7 @@ class _Collector:
 
 
 def _all_added(out: _Collector, root: str, rel: str) -> None:
-    for entry in os.scandir(os.path.join(root, rel) if rel else root):
+    for entry in os.scandir(root + rel):
         child = f"{rel}/{entry.name}"
         out.add("A", child)
         if entry.is_dir(follow_symlinks=False):
