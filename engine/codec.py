@@ -1,0 +1,108 @@
+"""Dataclass records <-> the Docker API's JSON, in one place.
+
+Records use snake_case fields; the API spells them in CamelCase. The name is
+derived (`memory_swap` -> `MemorySwap`) unless a field says otherwise with
+`api("ContainerIDFile")`. Records are stored on disk in the same shape, as
+Docker stores config.json, so one codec serves the API and persistence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def api(name: str = "", omit_none: bool = False, **kwargs: Any) -> Any:
+    """A dataclass field whose API name is not the derived CamelCase one, or that
+    is left out of the JSON when None (Go's `omitempty`)."""
+    metadata = dict(kwargs.pop("metadata", {}) or {}, api=name, omit_none=omit_none)
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, str, Any, bool], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, f.metadata.get("api") or _camel(f.name), hints[f.name],
+         bool(f.metadata.get("omit_none")))
+        for f in dataclasses.fields(cls)
+    )
+
+
+def to_api(value: Any) -> Any:
+    """Encode a record (recursively) as API JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for name, key, _, omit_none in _fields(type(value)):
+            item = getattr(value, name)
+            if not (omit_none and item is None):
+                out[key] = to_api(item)
+        return out
+    if isinstance(value, dict):
+        return {k: to_api(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_api(v) for v in value]
+    return value
+
+
+def from_api(cls: type[T], data: Any) -> T:
+    """Decode API JSON into `cls`, tolerating missing keys, nulls and unknown keys.
+
+    Unknown keys are ignored as Docker ignored them; a value of the wrong type
+    raises ValueError naming the field so the server can answer 400."""
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+    kwargs = {}
+    for name, key, hint, _ in _fields(cls):
+        if key in data and data[key] is not None:
+            kwargs[name] = _decode(hint, data[key], key)
+    return cls(**kwargs)
+
+
+def _decode(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode(options[0], value, key) if len(options) == 1 else value
+    if dataclasses.is_dataclass(hint):
+        return from_api(hint, value)
+    if origin is list:
+        if isinstance(value, str) and typing.get_args(hint) == (str,):
+            return [value]  # Docker accepts "Entrypoint": "sh" for ["sh"]
+        if not isinstance(value, list):
+            raise ValueError(f"{key}: expected a list")
+        (item,) = typing.get_args(hint) or (Any,)
+        return [_decode(item, v, key) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{key}: expected an object")
+        _, item = typing.get_args(hint) or (Any, Any)
+        return {k: _decode(item, v, key) for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}: expected true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key}: expected a number")
+        return int(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key}: expected a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{key}: expected a string")
+        return value
+    return value

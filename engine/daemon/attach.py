@@ -1,0 +1,138 @@
+"""Streams to clients: `logs` (from the json-file log) and `attach` (live output
+plus stdin). The daemon hands back typed sessions; the server owns the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+from ..jobs import Job
+from . import logs
+from .args import ContainerLogs
+from .container import Container
+from .logs import LogEntry
+from .streams import write_all
+
+DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
+
+
+@dataclass
+class LogStream:
+    tty: bool                 # a TTY container's output is one raw stream
+    entries: AsyncIterator[LogEntry]
+
+
+async def container_logs(daemon, job: Job) -> LogStream:
+    args: ContainerLogs = job.args
+    container = daemon.lookup(args.name)
+    wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
+
+    async def entries() -> AsyncIterator[LogEntry]:
+        path = container.record.log_path
+        past, offset = logs.read_tail(path, args.tail)
+        for entry in past:
+            if entry.stream in wanted:
+                yield entry
+        if args.follow and container.running:
+            async for entry in logs.follow(path, offset, container.log):
+                if entry.stream in wanted:
+                    yield entry
+
+    return LogStream(container.record.config.tty, entries())
+
+
+@dataclass
+class AttachArgs:
+    name: str
+    logs: bool = False
+    stream: bool = False
+    stdin: bool = False
+    stdout: bool = False
+    stderr: bool = False
+
+
+class AttachSession:
+    """One attached client: past output (logs=1), live output (stream=1) and stdin."""
+
+    def __init__(self, container: Container, args: AttachArgs) -> None:
+        self.container = container
+        self.tty = container.record.config.tty
+        self.wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
+        self.past = logs.read_tail(container.record.log_path, -1)[0] if args.logs else []
+        self._queue = container.output.subscribe() if args.stream else None
+        self.stdin = args.stdin and container.record.config.open_stdin
+        self._prefix = b""  # a possible first byte of the detach keys
+
+    async def output(self) -> AsyncIterator[tuple[str, bytes]]:
+        for entry in self.past:
+            if entry.stream in self.wanted:
+                yield entry.stream, entry.data
+        if self._queue is None:
+            return
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if item[0] in self.wanted:
+                yield item
+
+    async def write_stdin(self, data: bytes) -> bool:
+        """Feed the container's stdin; False when the client typed the detach keys."""
+        if not self.stdin:
+            return True
+        if self.tty:
+            data = self._prefix + data
+            self._prefix = b""
+            if DETACH_KEYS in data:
+                data = data[:data.index(DETACH_KEYS)]
+                await self._write(data)
+                return False
+            if data.endswith(DETACH_KEYS[:1]):
+                data, self._prefix = data[:-1], DETACH_KEYS[:1]
+        await self._write(data)
+        return True
+
+    async def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        await self.container.started.wait()
+        if self.container.stdin_fd is not None:
+            try:
+                await write_all(self.container.stdin_fd, data)
+            except (BrokenPipeError, OSError):
+                pass  # the container closed its stdin or exited
+
+    def stdin_eof(self) -> None:
+        """The client closed its side: with StdinOnce the container's stdin closes too."""
+        config = self.container.record.config
+        fd = self.container.stdin_fd
+        if self.stdin and config.stdin_once and not config.tty and fd is not None:
+            self.container.stdin_fd = None
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self.container.output.unsubscribe(self._queue)
+
+
+async def container_attach(daemon, job: Job) -> AttachSession:
+    args: AttachArgs = job.args
+    return AttachSession(daemon.lookup(args.name), args)
+
+
+async def container_resize(daemon, job: Job) -> None:
+    """Set the pty's window size (a TTY container); ignored otherwise, as Docker does."""
+    import fcntl
+    import struct
+    import termios
+    from ..errors import BadRequest
+    from .args import ContainerResize
+    args: ContainerResize = job.args
+    container = daemon.lookup(args.name)
+    if args.height < 0 or args.width < 0 or args.height > 65535 or args.width > 65535:
+        raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
+    if container.console_fd is not None:
+        fcntl.ioctl(container.console_fd, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", args.height, args.width, 0, 0))

@@ -1,0 +1,169 @@
+"""`create`: validate the request, merge the image's config, make the container's
+layers and record, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+
+from ..errors import BadRequest, Conflict
+from ..graph.graph import new_id, now_rfc3339
+from ..jobs import Job
+from ..runconfig import ContainerConfig, HostConfig
+from . import names
+from .args import ContainerCreate
+from .container import Container
+from .records import ContainerRecord
+
+NETWORK_MODES = ("", "default", "bridge", "none", "host")
+RESTART_POLICIES = ("", "no", "always", "on-failure")
+# What the init layer provides so that mount points exist without showing up in
+# `diff` of the container (Docker 1.2's "-init" layer).
+INIT_DIRS = ("dev", "dev/pts", "dev/shm", "proc", "sys", "etc")
+INIT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv")
+
+
+def init_layer_id(container_id: str) -> str:
+    return container_id + "-init"
+
+
+async def container_create(daemon, job: Job) -> dict:
+    args: ContainerCreate = job.args
+    config, host_config = args.config, args.host_config
+    image = daemon.graph.resolve(config.image)
+    _validate(config, host_config)
+    if args.name:
+        name = names.validate(args.name)
+        owner = daemon.graph.db.name_taken(name)
+        if owner:
+            raise Conflict(
+                f"Conflict. The name \"{name}\" is already in use by container {owner[:12]}. "
+                "You have to delete (or rename) that container to be able to reuse that name.")
+    else:
+        name = names.generate(daemon.graph.db.name_taken)
+
+    container_id = new_id()
+    merge_image_config(config, image.config)
+    config.hostname = config.hostname or container_id[:12]
+    command = (config.entrypoint or []) + (config.cmd or [])
+    if not command:
+        raise BadRequest("No command specified")
+
+    root = daemon.config.path("containers", container_id)
+    record = ContainerRecord(
+        id=container_id, created=now_rfc3339(), path=command[0], args=command[1:],
+        config=config, image=image.id, name=name, host_config=host_config,
+        driver=daemon.graph.driver.name, exec_driver=daemon.execdriver.name,
+        resolv_conf_path=os.path.join(root, "resolv.conf"),
+        hostname_path=os.path.join(root, "hostname"),
+        hosts_path=os.path.join(root, "hosts"),
+        log_path=os.path.join(root, f"{container_id}-json.log"),
+    )
+    os.makedirs(root)
+    try:
+        await asyncio.to_thread(_make_layers, daemon.graph.driver, container_id, image.id)
+        container = Container(record, root)
+        daemon.save(container)
+    except BaseException:
+        await asyncio.to_thread(remove_layers, daemon.graph.driver, container_id)
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    daemon.containers[container_id] = container
+    daemon.container_event(container, "create")
+    return {"Id": container_id, "Warnings": []}
+
+
+def merge_image_config(user: ContainerConfig, image: ContainerConfig | None) -> None:
+    """Fill what the user left out from the image's config (Docker 1.2's runconfig.Merge)."""
+    if image is None:
+        return
+    user.user = user.user or image.user
+    user.working_dir = user.working_dir or image.working_dir
+    if image.exposed_ports:
+        user.exposed_ports = {**image.exposed_ports, **(user.exposed_ports or {})}
+    if image.volumes:
+        user.volumes = {**image.volumes, **(user.volumes or {})}
+    user_keys = {e.split("=", 1)[0] for e in user.env or []}
+    user.env = (user.env or []) + [e for e in image.env or [] if e.split("=", 1)[0] not in user_keys]
+    if not user.entrypoint:
+        if not user.cmd:
+            user.cmd = image.cmd
+        if user.entrypoint is None:
+            user.entrypoint = image.entrypoint
+
+
+def parse_bind(spec: str) -> tuple[str, str, bool]:
+    """`/host:/ctr[:ro|rw]` -> (host, container, writable)."""
+    parts = spec.split(":")
+    if len(parts) == 2:
+        parts.append("rw")
+    if len(parts) != 3 or parts[2] not in ("ro", "rw"):
+        raise BadRequest(f"Invalid volume specification: {spec}")
+    host, target, mode = parts
+    if not os.path.isabs(host):
+        raise BadRequest(f"Invalid volume specification: {spec}: the host path must be absolute")
+    if not os.path.isabs(target):
+        raise BadRequest(f"Invalid volume specification: {spec}: the container path must be absolute")
+    return os.path.normpath(host), os.path.normpath(target), mode == "rw"
+
+
+def _validate(config: ContainerConfig, host: HostConfig) -> None:
+    for spec in host.binds or []:
+        parse_bind(spec)
+    for path in config.volumes or {}:
+        if not os.path.isabs(path):
+            raise BadRequest(f"Invalid volume: {path}: the container path must be absolute")
+    mode = host.network_mode
+    if mode not in NETWORK_MODES and not mode.startswith("container:"):
+        raise BadRequest(f"Invalid network mode: {mode} (use bridge, none, host or container:<name|id>)")
+    policy = host.restart_policy
+    if policy.name not in RESTART_POLICIES:
+        raise BadRequest(f"Invalid restart policy {policy.name!r} (use no, always or on-failure)")
+    if policy.maximum_retry_count and policy.name != "on-failure":
+        raise BadRequest("Maximum retry count can only be used with the on-failure restart policy")
+    if policy.maximum_retry_count < 0:
+        raise BadRequest("Maximum retry count cannot be negative")
+    for memory in (config.memory, host.memory):
+        if memory and memory < 4 * 1024 * 1024:
+            raise BadRequest("Minimum memory limit allowed is 4MB")
+    for cpuset in (config.cpuset, host.cpuset_cpus):
+        if cpuset and not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", cpuset):
+            raise BadRequest(f"Invalid cpuset: {cpuset}")
+
+
+def _make_layers(driver, container_id: str, image_id: str) -> None:
+    init_id = init_layer_id(container_id)
+    driver.create(init_id, image_id)
+    root = driver.get(init_id)
+    try:
+        _populate_init_layer(root)
+    finally:
+        driver.put(init_id)
+    driver.create(container_id, init_id)
+
+
+def _populate_init_layer(root: str) -> None:
+    for rel in INIT_DIRS:
+        path = _inside(root, rel)
+        if path is not None and not os.path.lexists(path):
+            os.makedirs(path, 0o755)
+    for rel in INIT_FILES:
+        path = _inside(root, rel)
+        if path is not None and not os.path.lexists(path):
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            open(path, "w").close()
+
+
+def _inside(root: str, rel: str) -> str | None:
+    """`root/rel` if it resolves inside root (an image's symlinks may point anywhere)."""
+    real_root = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(root, rel))
+    return path if path == real_root or path.startswith(real_root + "/") else None
+
+
+def remove_layers(driver, container_id: str) -> None:
+    for layer in (container_id, init_layer_id(container_id)):
+        if driver.exists(layer):
+            driver.remove(layer)

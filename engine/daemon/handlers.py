@@ -1,0 +1,40 @@
+"""The daemon's jobs: the name each is known by in the engine, and its handler."""
+
+from __future__ import annotations
+
+import functools
+
+from ..jobs import Engine
+from . import attach, create, images, inspect, ps, remove, start, stop, system
+
+JOBS = {
+    "version": system.version,
+    "info": system.info,
+    "events": system.events,
+    "image_import": images.image_import,
+    "image_list": images.image_list,
+    "image_inspect": images.image_inspect,
+    "image_history": images.image_history,
+    "image_tag": images.image_tag,
+    "image_delete": images.image_delete,
+    "container_create": create.container_create,
+    "container_start": start.container_start,
+    "container_stop": stop.container_stop,
+    "container_kill": stop.container_kill,
+    "container_restart": stop.container_restart,
+    "container_wait": stop.container_wait,
+    "container_pause": stop.container_pause,
+    "container_unpause": stop.container_unpause,
+    "container_remove": remove.container_remove,
+    "container_list": ps.container_list,
+    "container_inspect": inspect.container_inspect,
+    "container_top": inspect.container_top,
+    "container_logs": attach.container_logs,
+    "container_attach": attach.container_attach,
+    "container_resize": attach.container_resize,
+}
+
+
+def install(engine: Engine, daemon) -> None:
+    for name, handler in JOBS.items():
+        engine.register(name, functools.partial(handler, daemon))

@@ -1,0 +1,232 @@
+"""Image jobs: import, list, inspect, history, tag and delete (rmi)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..graph import reference
+from ..graph.graph import new_id, now_rfc3339
+from ..graph.records import ImageRecord
+from ..jobs import Job
+from .args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
+from .container import parse_time
+
+NONE_TAG = "<none>:<none>"
+
+
+@dataclass
+class ImageSummary:
+    repo_tags: list[str]
+    id: str
+    parent_id: str
+    created: int
+    size: int
+    virtual_size: int
+
+
+@dataclass
+class HistoryEntry:
+    id: str
+    created: int
+    created_by: str
+    tags: list[str] | None
+    size: int
+    comment: str = ""
+
+
+@dataclass
+class ImageDetails:
+    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
+    record: ImageRecord
+    virtual_size: int
+    repo_tags: list[str] = field(default_factory=list)
+
+
+def _unix(rfc3339: str) -> int:
+    parsed = parse_time(rfc3339)
+    return int(parsed.timestamp()) if parsed else 0
+
+
+async def image_import(daemon, job: Job) -> str:
+    args: ImageImport = job.args
+    if args.repository:
+        reference.validate_repository(args.repository)
+        reference.validate_tag(args.tag or reference.DEFAULT_TAG)
+    record = ImageRecord(id=new_id(), created=now_rfc3339(), comment="Imported from " + args.source,
+                         docker_version=_version())
+    if args.source == "-":
+        if args.body is None:
+            raise BadRequest("no tarball in the request body")
+        await daemon.graph.register(record, args.body)
+    else:
+        path = await _download(daemon, args.source)
+        try:
+            with open(path, "rb") as f:
+                await daemon.graph.register(record, f)
+        finally:
+            os.unlink(path)
+    if args.repository:
+        daemon.graph.tag(record.id, args.repository, args.tag, force=True)
+    daemon.events.publish("import", record.id, type="image")
+    return record.id
+
+
+async def _download(daemon, url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise BadRequest(f"Invalid import source {url!r}: give - (the request body) or an http(s) URL")
+    fd, path = tempfile.mkstemp(dir=daemon.config.path("graph"), prefix="import-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(url) as response:
+                    if response.status != 200:
+                        raise BadRequest(f"Cannot import {url}: HTTP {response.status}")
+                    async for chunk in response.content.iter_chunked(1 << 20):
+                        await asyncio.to_thread(out.write, chunk)
+    except aiohttp.ClientError as exc:
+        os.unlink(path)
+        raise BadRequest(f"Cannot import {url}: {exc}") from None
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+async def image_list(daemon, job: Job) -> list[ImageSummary]:
+    args: ImageList = job.args
+    graph = daemon.graph
+    rows = {row.id: row for row in graph.rows()}
+    tags: dict[str, list[str]] = {}
+    for t in graph.tags():
+        tags.setdefault(t.image_id, []).append(f"{t.repository}:{t.tag}")
+    has_children = {row.parent for row in rows.values() if row.parent}
+    virtual: dict[str, int] = {}
+
+    def virtual_size(image_id: str) -> int:
+        chain, total = [], 0
+        while image_id and image_id not in virtual:
+            chain.append(image_id)
+            image_id = rows[image_id].parent if image_id in rows else ""
+        total = virtual.get(image_id, 0)
+        for link in reversed(chain):
+            total += rows[link].size
+            virtual[link] = total
+        return virtual.get(chain[0], total) if chain else total
+
+    out = []
+    for row in rows.values():
+        tagged = row.id in tags
+        if args.dangling is True and (tagged or row.id in has_children):
+            continue
+        if args.dangling is False and not tagged:
+            continue
+        if not args.all and not tagged and row.id in has_children:
+            continue
+        repo_tags = sorted(tags.get(row.id, [NONE_TAG]))
+        if args.repository:
+            repo_tags = [t for t in repo_tags if reference.split_tag(t)[0] == args.repository]
+            if not repo_tags:
+                continue
+        out.append(ImageSummary(repo_tags, row.id, row.parent, _unix(row.created), row.size,
+                                virtual_size(row.id)))
+    out.sort(key=lambda s: s.created, reverse=True)
+    return out
+
+
+async def image_inspect(daemon, job: Job) -> ImageDetails:
+    args: ImageRef = job.args
+    image = daemon.graph.resolve(args.name)
+    tags = [f"{t.repository}:{t.tag}" for t in daemon.graph.tags(image.id)]
+    return ImageDetails(image, daemon.graph.virtual_size(image.id), tags)
+
+
+async def image_history(daemon, job: Job) -> list[HistoryEntry]:
+    args: ImageRef = job.args
+    graph = daemon.graph
+    image_id = graph.resolve_id(args.name)
+    out = []
+    for row in graph.history(image_id):
+        record = graph.db.image(row.id)
+        cmd = record.container_config.cmd if record else None
+        tags = [f"{t.repository}:{t.tag}" for t in graph.tags(row.id)] or None
+        out.append(HistoryEntry(row.id, _unix(row.created), " ".join(cmd or []), tags, row.size,
+                                record.comment if record else ""))
+    return out
+
+
+async def image_tag(daemon, job: Job) -> None:
+    args: ImageTag = job.args
+    image_id = daemon.graph.resolve_id(args.name)
+    daemon.graph.tag(image_id, args.repository, args.tag, args.force)
+    daemon.events.publish("tag", image_id, type="image")
+
+
+async def image_delete(daemon, job: Job) -> list[dict]:
+    """Docker 1.2's rules: a tag name untags; the image goes when no tag, child or
+    container holds it; untagged parents left without children go too (unless noprune)."""
+    args: ImageDelete = job.args
+    graph = daemon.graph
+    image_id = graph.resolve_id(args.name)
+    image_tags = graph.tags(image_id)
+    report: list[dict] = []
+
+    repo, tag = reference.split_tag(args.name)
+    by_tag = graph.db.tag(repo, tag or reference.DEFAULT_TAG)
+    if by_tag is not None and by_tag.image_id == image_id:
+        to_untag = [by_tag]
+    else:  # named by id: all its tags go, if that is what was meant
+        if len(image_tags) > 1 and not args.force:
+            raise Conflict(f"Conflict, cannot delete image {image_id[:12]} because it is tagged "
+                           "in multiple repositories, use -f to force")
+        to_untag = image_tags
+
+    users = [daemon.containers[c] for c in graph.db.containers_using_image(image_id)
+             if c in daemon.containers]
+    remaining = len(image_tags) - len(to_untag)
+    if remaining == 0 and users:
+        running = [c for c in users if c.running]
+        if running:
+            raise Conflict(f"Conflict, cannot delete {image_id[:12]} because the running container "
+                           f"{running[0].id[:12]} is using it, stop it and use -f to force")
+        if not args.force:
+            raise Conflict(f"Conflict, cannot delete {image_id[:12]} because the container "
+                           f"{users[0].id[:12]} is using it, use -f to force")
+    if not to_untag and graph.children(image_id):
+        raise Conflict(f"Conflict, cannot delete {image_id[:12]} because it has children")
+
+    for t in to_untag:
+        graph.untag(t.repository, t.tag)
+        report.append({"Untagged": f"{t.repository}:{t.tag}"})
+        daemon.events.publish("untag", image_id, type="image")
+    if remaining or users or graph.children(image_id):
+        return report  # still held: untagging was all that could be done
+
+    parent = (graph.db.image(image_id) or ImageRecord(id="")).parent
+    await graph.delete(image_id)
+    report.append({"Deleted": image_id})
+    daemon.events.publish("delete", image_id, type="image")
+    while parent and not args.noprune and _prunable(daemon, parent):
+        next_parent = (graph.db.image(parent) or ImageRecord(id="")).parent
+        await graph.delete(parent)
+        report.append({"Deleted": parent})
+        daemon.events.publish("delete", parent, type="image")
+        parent = next_parent
+    return report
+
+
+def _prunable(daemon, image_id: str) -> bool:
+    graph = daemon.graph
+    return (not graph.tags(image_id) and not graph.children(image_id)
+            and not graph.db.containers_using_image(image_id))

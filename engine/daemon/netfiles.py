@@ -1,0 +1,66 @@
+"""The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, written by the
+daemon into the container's directory and bind-mounted (writable, as in 1.2)."""
+
+from __future__ import annotations
+
+import re
+
+from .container import Container
+
+DEFAULT_DNS = ("8.8.8.8", "8.8.4.4")
+_LOCAL_NAMESERVER = re.compile(r"^\s*nameserver\s+(127\.\S*|::1)\s*$", re.M)
+
+
+def resolv_conf(host_text: str, dns: list[str], dns_search: list[str], host_network: bool) -> str:
+    """From the host's resolv.conf: loopback nameservers are unreachable from a
+    container's own network namespace, so they are dropped (Docker's rule)."""
+    if not dns and not dns_search:
+        if host_network:
+            return host_text
+        text = _LOCAL_NAMESERVER.sub("", host_text)
+        if not re.search(r"^\s*nameserver\s", text, re.M):
+            text = text.rstrip("\n") + "\n" + "".join(f"nameserver {ip}\n" for ip in DEFAULT_DNS)
+        return text.lstrip("\n")
+    lines = []
+    if dns_search:
+        lines.append("search " + " ".join(dns_search))
+    for ip in dns or []:
+        lines.append(f"nameserver {ip}")
+    if not dns:  # only --dns-search given: keep the host's nameservers
+        lines += [l for l in host_text.splitlines() if l.strip().startswith("nameserver")
+                  and (host_network or not _LOCAL_NAMESERVER.match(l))] or \
+                 [f"nameserver {ip}" for ip in DEFAULT_DNS]
+    return "\n".join(lines) + "\n"
+
+
+def hosts(hostname: str, ip: str, extra: list[tuple[str, str]]) -> str:
+    lines = [
+        f"{ip}\t{hostname}" if ip else "",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        "fe00::0\tip6-localnet",
+        "ff00::0\tip6-mcastprefix",
+        "ff02::1\tip6-allnodes",
+        "ff02::2\tip6-allrouters",
+    ]
+    lines += [f"{addr}\t{name}" for addr, name in extra]
+    return "\n".join(l for l in lines if l) + "\n"
+
+
+def write(container: Container, dns: list[str], dns_search: list[str], ip: str = "",
+          links: list[tuple[str, str]] | None = None) -> None:
+    record = container.record
+    config, host = record.config, record.host_config
+    host_network = host.network_mode == "host"
+    fqdn = f"{config.hostname}.{config.domainname}" if config.domainname else config.hostname
+    with open(record.hostname_path, "w") as f:
+        f.write(config.hostname + "\n")
+    with open(record.hosts_path, "w") as f:
+        f.write(hosts(fqdn, ip, links or []))
+    try:
+        with open("/etc/resolv.conf") as f:
+            host_text = f.read()
+    except OSError:
+        host_text = ""
+    with open(record.resolv_conf_path, "w") as f:
+        f.write(resolv_conf(host_text, host.dns or dns, host.dns_search or dns_search, host_network))

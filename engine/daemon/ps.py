@@ -1,0 +1,126 @@
+"""`ps`: the container list, newest first, with Docker 1.2's filters."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from dataclasses import dataclass, field
+
+from ..codec import api
+from ..jobs import Job
+from .args import ContainerList
+from .container import Container, parse_time
+from .create import init_layer_id
+
+
+@dataclass
+class PortSummary:
+    private_port: int
+    type: str = "tcp"
+    ip: str = api("IP", omit_none=True, default=None)
+    public_port: int | None = api(omit_none=True, default=None)
+
+
+@dataclass
+class ContainerSummary:
+    id: str
+    image: str
+    command: str
+    created: int                       # unix seconds
+    status: str
+    ports: list[PortSummary] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    size_rw: int | None = api(omit_none=True, default=None)
+    size_root_fs: int | None = api(omit_none=True, default=None)
+
+
+async def container_list(daemon, job: Job) -> list[ContainerSummary]:
+    args: ContainerList = job.args
+    containers = sorted(daemon.containers.values(), key=lambda c: c.record.created, reverse=True)
+    show_all = args.all or args.limit > 0 or bool(args.since) or bool(args.before)
+    if args.before:
+        before = daemon.lookup(args.before)
+        containers = [c for c in containers if c.record.created < before.record.created]
+    if args.since:
+        since = daemon.lookup(args.since)
+        containers = [c for c in containers if c.record.created > since.record.created]
+    if not show_all:
+        containers = [c for c in containers if c.running]
+    if args.exited is not None:
+        containers = [c for c in containers if not c.running and c.record.state.exit_code == args.exited
+                      and c.record.state.finished_at != "0001-01-01T00:00:00Z"]
+    if args.status:
+        containers = [c for c in containers if _status_word(c) == args.status]
+    if args.limit > 0:
+        containers = containers[:args.limit]
+    names = _names_by_id(daemon)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    summaries = [_summary(daemon, c, names.get(c.id, []), now) for c in containers]
+    if args.size:
+        sizes = await asyncio.gather(*(asyncio.to_thread(_sizes, daemon, c) for c in containers))
+        for summary, (rw, root) in zip(summaries, sizes):
+            summary.size_rw, summary.size_root_fs = rw, root
+    return summaries
+
+
+def _status_word(container: Container) -> str:
+    state = container.record.state
+    if state.paused:
+        return "paused"
+    if state.restarting:
+        return "restarting"
+    if state.running:
+        return "running"
+    return "exited" if parse_time(state.finished_at) else "created"
+
+
+def _names_by_id(daemon) -> dict[str, list[str]]:
+    """Each container's name, plus "/parent/alias" for every link to it (Docker 1.2's ps)."""
+    names = {c.id: [c.name] for c in daemon.containers.values()}
+    for container in daemon.containers.values():
+        for child_id, alias in daemon.graph.db.links_of(container.id):
+            names.setdefault(child_id, []).append(f"{container.name}/{alias}")
+    return names
+
+
+def image_display_name(daemon, container: Container) -> str:
+    """What the user asked for, while it still names the same image; else the short id."""
+    wanted = container.record.config.image
+    try:
+        if wanted and daemon.graph.resolve_id(wanted) == container.record.image:
+            return wanted
+    except Exception:
+        pass
+    return container.record.image[:12]
+
+
+def _summary(daemon, container: Container, names: list[str], now) -> ContainerSummary:
+    record = container.record
+    created = parse_time(record.created) or now
+    return ContainerSummary(
+        id=record.id,
+        image=image_display_name(daemon, container),
+        command=" ".join([record.path] + record.args),
+        created=int(created.timestamp()),
+        status=container.status(now),
+        ports=port_summaries(record.network_settings.ports),
+        names=names,
+    )
+
+
+def port_summaries(ports: dict | None) -> list[PortSummary]:
+    out = []
+    for key, bindings in sorted((ports or {}).items()):
+        port, _, proto = key.partition("/")
+        if not bindings:
+            out.append(PortSummary(int(port), proto or "tcp"))
+        for binding in bindings or []:
+            out.append(PortSummary(int(port), proto or "tcp", binding.get("HostIp") or "0.0.0.0",
+                                   int(binding["HostPort"])))
+    return out
+
+
+def _sizes(daemon, container: Container) -> tuple[int, int]:
+    driver = daemon.graph.driver
+    rw = driver.diff_size(container.id, init_layer_id(container.id))
+    return rw, rw + daemon.graph.virtual_size(container.record.image)

@@ -1,0 +1,54 @@
+"""`rm`: a container's record, layers, directory and (with -v) its anonymous volumes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+
+from ..errors import Conflict, NotFound
+from ..jobs import Job
+from . import volumes
+from .args import ContainerRemove
+from .create import remove_layers
+from .stop import _signal
+
+
+async def container_remove(daemon, job: Job) -> None:
+    args: ContainerRemove = job.args
+    if args.link:
+        _remove_link(daemon, args.name)
+        return
+    container = daemon.lookup(args.name)
+    if container.running:
+        if not args.force:
+            raise Conflict(
+                f"Conflict, You cannot remove a running container {container.id[:12]}. "
+                "Stop the container before attempting removal or use -f")
+        container.stop_requested = True
+        _signal(daemon, container, signal.SIGKILL)
+        await container.stopped.wait()
+    if container.monitor is not None:
+        await asyncio.shield(container.monitor)
+    async with container.lock:
+        if container.id not in daemon.containers:
+            raise NotFound(f"No such container: {args.name}")
+        daemon.graph.db.delete_container(container.id)
+        del daemon.containers[container.id]
+        await asyncio.to_thread(daemon.execdriver.terminate, container.id)
+        await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
+        if args.volumes:
+            await asyncio.to_thread(volumes.remove_anonymous, daemon, container)
+        await asyncio.to_thread(shutil.rmtree, container.root, True)
+    daemon.container_event(container, "destroy")
+
+
+def _remove_link(daemon, name: str) -> None:
+    """`rm -l /web/db`: drop the link `db` of container `web`."""
+    parent_name, _, alias = name.strip("/").rpartition("/")
+    if not parent_name:
+        raise Conflict("Conflict, cannot remove the default name of the container")
+    parent = daemon.lookup(parent_name)
+    if not any(a == alias for _, a in daemon.graph.db.links_of(parent.id)):
+        raise NotFound(f"No such link: {name}")
+    daemon.graph.db.remove_link(parent.id, alias)

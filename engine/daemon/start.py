@@ -1,0 +1,238 @@
+"""`start`: mount the container's filesystem, wire its streams, hand it to the exec
+driver, and monitor it until it exits (then record why, and clean up)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from ..errors import BadRequest, NotFound, NotModified, ServerError
+from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, Network,
+                                 ProcessConfig, Resources, StartedProcess, Stdio)
+from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
+from ..graph.graph import now_rfc3339
+from ..jobs import Job
+from . import netfiles, volumes
+from .args import ContainerStart
+from .container import Container
+from .create import _validate
+from .logs import LogWriter
+from .records import State
+from .streams import pump
+
+log = logging.getLogger("pyctr.daemon")
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+async def container_start(daemon, job: Job) -> None:
+    args: ContainerStart = job.args
+    container = daemon.lookup(args.name)
+    if args.host_config is not None:
+        _validate(container.record.config, args.host_config)
+        container.record.host_config = args.host_config
+    await start(daemon, container)
+
+
+async def start(daemon, container: Container) -> None:
+    async with container.lock:
+        if container.running:
+            raise NotModified("Container already started")
+        container.stop_requested = False
+        await _start_locked(daemon, container)
+
+
+async def _start_locked(daemon, container: Container) -> None:
+    record = container.record
+    driver = daemon.graph.driver
+    rootfs = await asyncio.to_thread(driver.get, container.id)
+    try:
+        mounts = await asyncio.to_thread(volumes.prepare, daemon, container, rootfs)
+        network = _network(daemon, record.host_config.network_mode)
+        netfiles.write(container, daemon.config.dns, daemon.config.dns_search)
+        command = _command(daemon, container, rootfs, mounts, network)
+    except BaseException:
+        await asyncio.to_thread(driver.put, container.id)
+        raise
+    started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    container.monitor = asyncio.create_task(_monitor(daemon, container, command, started))
+    await started
+
+
+def _command(daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
+    record = container.record
+    config, host = record.config, record.host_config
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": config.hostname}
+    if config.tty:
+        env["TERM"] = "xterm"
+    for item in config.env or []:
+        key, _, value = item.partition("=")
+        env[key] = value
+    mounts = [Mount(record.resolv_conf_path, "/etc/resolv.conf"),
+              Mount(record.hostname_path, "/etc/hostname"),
+              Mount(record.hosts_path, "/etc/hosts")] + mounts
+    return Command(
+        id=container.id,
+        rootfs=rootfs,
+        hostname=config.hostname,
+        process=ProcessConfig(
+            args=[record.path] + record.args,
+            env=[f"{k}={v}" for k, v in env.items()],
+            cwd=config.working_dir or "/",
+            user=config.user,
+            tty=config.tty,
+            stdin=config.open_stdin,
+        ),
+        mounts=mounts,
+        devices=[Device(d.path_on_host, d.path_in_container or d.path_on_host, d.cgroup_permissions)
+                 for d in host.devices or []],
+        capabilities=capabilities(host.cap_add or [], host.cap_drop or []),
+        privileged=host.privileged,
+        readonly_rootfs=host.readonly_rootfs,
+        resources=Resources(
+            memory=host.memory or config.memory,
+            memory_swap=host.memory_swap or config.memory_swap,
+            cpu_shares=host.cpu_shares or config.cpu_shares,
+            cpuset=host.cpuset_cpus or config.cpuset,
+        ),
+        network=network,
+        cgroup_parent=daemon.config.cgroup_parent,
+    )
+
+
+def capabilities(add: list[str], drop: list[str]) -> list[str]:
+    """Docker 1.2's default set, with --cap-add/--cap-drop ("ALL" allowed) applied."""
+    def norm(names: list[str]) -> list[str]:
+        return [n.upper().removeprefix("CAP_") for n in names]
+    add, drop = norm(add), norm(drop)
+    for name in add + drop:
+        if name != "ALL" and name not in CAPABILITIES:
+            raise BadRequest(f"Unknown capability: {name}")
+    caps = list(CAPABILITIES) if "ALL" in add else list(DOCKER_DEFAULT)
+    if "ALL" in drop:
+        caps = [c for c in add if c != "ALL"]
+    else:
+        caps = [c for c in caps if c not in drop] + [c for c in add if c != "ALL" and c not in caps]
+    return caps
+
+
+def _network(daemon, mode: str) -> Network:
+    if mode == "host":
+        return Network("host")
+    if mode.startswith("container:"):
+        other = daemon.lookup(mode.split(":", 1)[1])
+        if not other.running:
+            raise BadRequest(f"Cannot join the network of container {other.name.lstrip('/')}: it is not running")
+        return Network("container", join_pid=other.record.state.pid)
+    return Network("none")
+
+
+def _stdio(container: Container) -> tuple[Stdio, list[int], dict[str, int]]:
+    """The container's ends, the fds the daemon closes once it started, and the daemon's ends."""
+    config = container.record.config
+    stdio, child_ends, ours = Stdio(), [], {}
+    if config.tty:
+        return stdio, child_ends, ours
+    for stream in ("stdout", "stderr"):
+        r, w = os.pipe()
+        setattr(stdio, stream, w)
+        child_ends.append(w)
+        ours[stream] = r
+    if config.open_stdin:
+        r, w = os.pipe()
+        stdio.stdin = r
+        child_ends.append(r)
+        ours["stdin"] = w
+    return stdio, child_ends, ours
+
+
+async def _monitor(daemon, container: Container, command: Command,
+                   started: asyncio.Future[None]) -> None:
+    record = container.record
+    stdio, child_ends, ours = _stdio(container)
+    container.log = LogWriter(record.log_path)
+    pumps: list[asyncio.Future[None]] = []
+
+    def output(stream: str):
+        def deliver(data: bytes) -> None:
+            container.log.write(stream, data)
+            container.output.publish(stream, data)
+        return deliver
+
+    def close_child_ends() -> None:
+        while child_ends:
+            os.close(child_ends.pop())
+
+    async def on_created(process: StartedProcess) -> None:
+        close_child_ends()
+        if process.console_fd is not None:
+            container.console_fd = container.stdin_fd = process.console_fd
+            pumps.append(pump(os.dup(process.console_fd), output("stdout")))
+        else:
+            for stream in ("stdout", "stderr"):
+                pumps.append(pump(ours.pop(stream), output(stream)))
+            if "stdin" in ours:
+                container.stdin_fd = ours.pop("stdin")
+                os.set_blocking(container.stdin_fd, False)
+        record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),
+                             exit_code=0)
+        container.stopped.clear()
+        container.started.set()
+        daemon.save(container)
+        daemon.container_event(container, "start")
+        started.set_result(None)
+
+    status = ExitStatus(exit_code=-1)
+    try:
+        status = await daemon.execdriver.run(command, stdio, on_created)
+    except BaseException as exc:
+        if not started.done():
+            close_child_ends()
+            for fd in ours.values():
+                os.close(fd)
+            container.log.close()
+            container.log = None
+            record.state.error = str(exc)
+            daemon.save(container)
+            await asyncio.to_thread(daemon.graph.driver.put, container.id)
+            message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
+            started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
+            return
+        log.exception("monitor of %s failed", container.id[:12])
+    await _finish(daemon, container, status, pumps)
+
+
+async def _finish(daemon, container: Container, status: ExitStatus,
+                  pumps: list[asyncio.Future[None]]) -> None:
+    record = container.record
+    # Leftover processes (daemons the command started) keep the pipes open: end them first.
+    await asyncio.to_thread(daemon.execdriver.terminate, container.id)
+    if pumps:
+        await asyncio.wait(pumps, timeout=5)
+    for fd in (container.stdin_fd, container.console_fd):
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    container.stdin_fd = container.console_fd = None
+    container.started.clear()
+    if container.log is not None:
+        container.log.close()
+    container.output.close()
+    mark_stopped(record, status.exit_code, oom_killed=status.oom_killed)
+    daemon.save(container)
+    await asyncio.to_thread(daemon.graph.driver.put, container.id)
+    daemon.container_event(container, "die", exitCode=str(status.exit_code))
+    container.stopped.set()
+
+
+def mark_stopped(record, exit_code: int, error: str = "", oom_killed: bool = False) -> None:
+    state = record.state
+    state.running = state.paused = state.restarting = False
+    state.pid = 0
+    state.exit_code = exit_code
+    state.finished_at = now_rfc3339()
+    state.oom_killed = oom_killed
+    state.error = error

@@ -1,0 +1,149 @@
+"""`version`, `info` and `events`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from ..codec import api
+from ..jobs import Job
+from .args import EventsQuery
+from .events import Event
+
+
+@dataclass
+class VersionInfo:
+    version: str
+    api_version: str
+    min_api_version: str = api("MinAPIVersion", default="")
+    git_commit: str = "pyctr"
+    go_version: str = ""
+    os: str = api("Os", default="linux")
+    arch: str = "amd64"
+    kernel_version: str = ""
+
+
+@dataclass
+class SystemInfo:
+    id: str = api("ID", default="")
+    containers: int = 0
+    images: int = 0
+    driver: str = ""
+    driver_status: list[list[str]] = field(default_factory=list)
+    execution_driver: str = ""
+    kernel_version: str = ""
+    operating_system: str = ""
+    ncpu: int = api("NCPU", default=0)
+    mem_total: int = 0
+    name: str = ""
+    debug: bool = False
+    n_fd: int = api("NFd", default=0)
+    n_goroutines: int = api("NGoroutines", default=0)
+    n_events_listener: int = api("NEventsListener", default=0)
+    init_path: str = ""
+    index_server_address: str = ""
+    memory_limit: bool = True
+    swap_limit: bool = True
+    ipv4_forwarding: bool = api("IPv4Forwarding", default=False)
+    docker_root_dir: str = ""
+    server_version: str = ""
+
+
+def _arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+async def version(daemon, job: Job) -> VersionInfo:
+    from .. import __version__
+    from ..server.versions import CURRENT, MIN_VERSION
+    return VersionInfo(version=__version__, api_version=str(CURRENT), min_api_version=str(MIN_VERSION),
+                       go_version=f"python{platform.python_version()}", arch=_arch(),
+                       kernel_version=platform.release())
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _mem_total() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+async def info(daemon, job: Job) -> SystemInfo:
+    from .. import __version__
+    driver_status = [list(kv) for kv in daemon.graph.driver.status()]
+    return SystemInfo(
+        id=daemon.instance_id,
+        containers=len(daemon.containers),
+        images=len(daemon.graph.rows()),
+        driver=daemon.graph.driver.name,
+        driver_status=driver_status,
+        execution_driver=daemon.execdriver.name,
+        kernel_version=platform.release(),
+        operating_system=_os_name(),
+        ncpu=os.cpu_count() or 1,
+        mem_total=_mem_total(),
+        name=platform.node(),
+        debug=daemon.config.log_level == "debug",
+        n_fd=len(os.listdir("/proc/self/fd")),
+        n_goroutines=len(asyncio.all_tasks()),
+        n_events_listener=daemon.events.listeners,
+        init_path=daemon.config.exec_root,
+        ipv4_forwarding=_read("/proc/sys/net/ipv4/ip_forward") == "1",
+        docker_root_dir=daemon.config.data_root,
+        server_version=__version__,
+    )
+
+
+async def events(daemon, job: Job) -> AsyncIterator[Event]:
+    args: EventsQuery = job.args
+    # Subscribe and take the history in one step: nothing is missed or seen twice.
+    queue = daemon.events.subscribe()
+    now = time.time()
+    until = args.until or None
+    wanted = args.filter.matches
+    past = [e for e in daemon.events.history
+            if args.since and e.time >= args.since and (until is None or e.time <= until) and wanted(e)]
+
+    async def stream() -> AsyncIterator[Event]:
+        try:
+            for event in past:
+                yield event
+            if until is not None and until <= now:
+                return
+            while True:
+                timeout = None if until is None else max(0.0, until - time.time())
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    return
+                if wanted(event):
+                    yield event
+        finally:
+            daemon.events.unsubscribe(queue)
+
+    return stream()

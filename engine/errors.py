@@ -1,0 +1,39 @@
+"""Errors that jobs raise; the server turns `status` into the HTTP status code.
+
+The statuses are the ones the Docker API documents for each endpoint (404 no
+such container, 409 conflict, 304 already started, ...), so a job handler says
+what went wrong and the server does not have to guess.
+"""
+
+
+class EngineError(Exception):
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(EngineError):
+    status = 400
+
+
+class NotFound(EngineError):
+    status = 404
+
+
+class Conflict(EngineError):
+    status = 409
+
+
+class NotModified(EngineError):
+    status = 304
+
+
+class ServerError(EngineError):
+    status = 500
+
+
+class NotSupported(EngineError):
+    """A documented feature this daemon does not provide (yet)."""
+    status = 501

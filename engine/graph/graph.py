@@ -1,0 +1,125 @@
+"""The graph: images as layers in a graph driver, described by rows in the graph DB.
+
+A layer's content lives in the driver under the image id; its metadata,
+parent link and tags live in the DB. `register` is the only way in: it
+unpacks into a fresh layer and adds the row only when the layer is complete,
+so a failed import leaves neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import secrets
+from typing import BinaryIO
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..graphdriver.driver import GraphDriver
+from . import reference
+from .graphdb import GraphDB, ImageRow, TagRow
+from .records import ImageRecord
+
+
+def new_id() -> str:
+    return secrets.token_hex(32)
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Graph:
+    def __init__(self, driver: GraphDriver, db: GraphDB) -> None:
+        self.driver = driver
+        self.db = db
+
+    # --- lookup ---------------------------------------------------------
+    def resolve(self, name: str) -> ImageRecord:
+        """An image by `repo[:tag]`, full id or unique id prefix (Docker 1.2's order)."""
+        image_id = self.resolve_id(name)
+        image = self.db.image(image_id)
+        assert image is not None
+        return image
+
+    def resolve_id(self, name: str) -> str:
+        if not name:
+            raise NotFound("No such image: (empty name)")
+        repo, tag = reference.split_tag(name)
+        row = self.db.tag(repo, tag or reference.DEFAULT_TAG)
+        if row is not None:
+            return row.image_id
+        prefix = name.removeprefix("sha256:")
+        if all(c in "0123456789abcdef" for c in prefix):
+            ids = self.db.image_ids_with_prefix(prefix)
+            if len(ids) == 1:
+                return ids[0]
+            if len(ids) > 1:
+                raise Conflict(f"ambiguous image id prefix {name!r}: matches more than one image")
+        raise NotFound(f"No such image: {name}")
+
+    def exists(self, image_id: str) -> bool:
+        return self.db.image(image_id) is not None
+
+    # --- adding ---------------------------------------------------------
+    async def register(self, record: ImageRecord, layer: BinaryIO | None) -> ImageRecord:
+        """Create the layer for `record` (unpacking `layer`, a tar), then add its row."""
+        if record.parent and not self.exists(record.parent):
+            raise NotFound(f"No such image: {record.parent} (parent of {record.id})")
+        record.created = record.created or now_rfc3339()
+        await asyncio.to_thread(self._make_layer, record, layer)
+        try:
+            self.db.add_image(record)
+        except BaseException:
+            await asyncio.to_thread(self.driver.remove, record.id)
+            raise
+        return record
+
+    def _make_layer(self, record: ImageRecord, layer: BinaryIO | None) -> None:
+        self.driver.create(record.id, record.parent or None)
+        try:
+            if layer is not None:
+                record.size = self.driver.apply_diff(record.id, record.parent or None, layer)
+        except BaseException:
+            self.driver.remove(record.id)
+            raise
+
+    # --- tags -----------------------------------------------------------
+    def tag(self, image_id: str, repository: str, tag: str, force: bool = False) -> None:
+        reference.validate_repository(repository)
+        tag = tag or reference.DEFAULT_TAG
+        reference.validate_tag(tag)
+        existing = self.db.tag(repository, tag)
+        if existing and existing.image_id != image_id and not force:
+            raise Conflict(
+                f"Conflict: Tag {tag} is already set to image {existing.image_id[:12]}, "
+                "if you want to replace it, please use -f option")
+        self.db.set_tag(repository, tag, image_id)
+
+    def untag(self, repository: str, tag: str) -> None:
+        self.db.delete_tag(repository, tag)
+
+    def tags(self, image_id: str | None = None) -> list[TagRow]:
+        return self.db.tags(image_id)
+
+    # --- reading --------------------------------------------------------
+    def rows(self) -> list[ImageRow]:
+        return self.db.image_rows()
+
+    def history(self, image_id: str) -> list[ImageRow]:
+        return self.db.ancestry(image_id)
+
+    def virtual_size(self, image_id: str) -> int:
+        return sum(row.size for row in self.db.ancestry(image_id))
+
+    def children(self, image_id: str) -> list[str]:
+        return self.db.children(image_id)
+
+    # --- removing -------------------------------------------------------
+    async def delete(self, image_id: str) -> None:
+        """Remove an untagged, childless image's row, then its layer."""
+        if self.db.children(image_id):
+            raise Conflict(f"Conflict, cannot delete {image_id[:12]} because it has children")
+        if self.db.tags(image_id):
+            raise BadRequest(f"image {image_id[:12]} is still tagged")
+        self.db.delete_image(image_id)
+        await asyncio.to_thread(self.driver.remove, image_id)

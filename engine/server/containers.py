@@ -1,0 +1,211 @@
+"""Container routes of the v1.14 API, including the streams (logs, attach)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from aiohttp import web
+
+from ..codec import from_api
+from ..daemon.args import (ContainerCreate, ContainerKill, ContainerList, ContainerLogs,
+                           ContainerRef, ContainerRemove, ContainerResize, ContainerStart,
+                           ContainerStop, ContainerTop)
+from ..daemon.attach import AttachArgs
+from ..errors import BadRequest
+from ..runconfig import ContainerConfig, HostConfig
+from .app import Routes, engine_of
+from .hijack import hijack, wants_upgrade
+from .wire import RAW_STREAM, flag, frame, integer, json_body, no_content, respond
+
+
+def _name(request: web.Request) -> str:
+    return request.match_info["name"]
+
+
+def _decode(cls, data, what: str):
+    try:
+        return from_api(cls, data)
+    except ValueError as exc:
+        raise BadRequest(f"invalid {what}: {exc}") from None
+
+
+async def list_containers(request: web.Request) -> web.Response:
+    exited, status = None, ""
+    if request.query.get("filters"):
+        try:
+            filters = json.loads(request.query["filters"])
+            for key, values in filters.items():
+                values = values if isinstance(values, list) else [values]
+                if key == "exited":
+                    exited = int(values[0])
+                elif key == "status":
+                    status = str(values[0])
+                else:
+                    raise BadRequest(f"invalid filter: {key}")
+        except (ValueError, AttributeError, IndexError):
+            raise BadRequest(f"invalid filters: {request.query['filters']}") from None
+    args = ContainerList(all=flag(request, "all"), limit=integer(request, "limit", -1),
+                         since=request.query.get("since", ""), before=request.query.get("before", ""),
+                         size=flag(request, "size"), exited=exited, status=status)
+    return respond(await engine_of(request).run("container_list", args))
+
+
+async def create_container(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    config = _decode(ContainerConfig, body, "container config")
+    host_config = _decode(HostConfig, body.get("HostConfig"), "HostConfig")
+    if not config.image:
+        raise BadRequest("Config.Image is required")
+    args = ContainerCreate(config, host_config, request.query.get("name", ""))
+    return respond(await engine_of(request).run("container_create", args), status=201)
+
+
+async def inspect_container(request: web.Request) -> web.Response:
+    return respond(await engine_of(request).run("container_inspect", ContainerRef(_name(request))))
+
+
+async def top(request: web.Request) -> web.Response:
+    args = ContainerTop(_name(request), request.query.get("ps_args", "") or "-ef")
+    return respond(await engine_of(request).run("container_top", args))
+
+
+async def start(request: web.Request) -> web.Response:
+    body = await json_body(request, required=False)
+    host_config = _decode(HostConfig, body, "HostConfig") if body else None
+    await engine_of(request).run("container_start", ContainerStart(_name(request), host_config))
+    return no_content()
+
+
+async def stop(request: web.Request) -> web.Response:
+    args = ContainerStop(_name(request), integer(request, "t", 10))
+    await engine_of(request).run("container_stop", args)
+    return no_content()
+
+
+async def restart(request: web.Request) -> web.Response:
+    args = ContainerStop(_name(request), integer(request, "t", 10))
+    await engine_of(request).run("container_restart", args)
+    return no_content()
+
+
+async def kill(request: web.Request) -> web.Response:
+    args = ContainerKill(_name(request), request.query.get("signal", "") or "KILL")
+    await engine_of(request).run("container_kill", args)
+    return no_content()
+
+
+async def pause(request: web.Request) -> web.Response:
+    await engine_of(request).run("container_pause", ContainerRef(_name(request)))
+    return no_content()
+
+
+async def unpause(request: web.Request) -> web.Response:
+    await engine_of(request).run("container_unpause", ContainerRef(_name(request)))
+    return no_content()
+
+
+async def wait(request: web.Request) -> web.Response:
+    return respond(await engine_of(request).run("container_wait", ContainerRef(_name(request))))
+
+
+async def remove(request: web.Request) -> web.Response:
+    args = ContainerRemove(_name(request), force=flag(request, "force"), volumes=flag(request, "v"),
+                           link=flag(request, "link"))
+    await engine_of(request).run("container_remove", args)
+    return no_content()
+
+
+async def resize(request: web.Request) -> web.Response:
+    args = ContainerResize(_name(request), integer(request, "h", 0), integer(request, "w", 0))
+    await engine_of(request).run("container_resize", args)
+    return web.Response(status=200)
+
+
+async def logs(request: web.Request) -> web.StreamResponse:
+    tail_text = request.query.get("tail", "all")
+    if tail_text != "all" and not tail_text.isdigit():
+        raise BadRequest(f"invalid value for tail: {tail_text!r} (a number or all)")
+    args = ContainerLogs(_name(request), stdout=flag(request, "stdout"), stderr=flag(request, "stderr"),
+                         follow=flag(request, "follow"), timestamps=flag(request, "timestamps"),
+                         tail=-1 if tail_text == "all" else int(tail_text))
+    if not (args.stdout or args.stderr):
+        raise BadRequest("You must choose at least one stream (stdout or stderr)")
+    stream = await engine_of(request).run("container_logs", args)
+    response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
+    await response.prepare(request)
+    with contextlib.suppress(ConnectionResetError):
+        async for entry in stream.entries:
+            data = entry.data
+            if args.timestamps:
+                data = entry.time.encode() + b" " + data
+            await response.write(data if stream.tty else frame(entry.stream, data))
+    return response
+
+
+async def attach(request: web.Request) -> web.StreamResponse:
+    args = AttachArgs(_name(request), logs=flag(request, "logs"), stream=flag(request, "stream"),
+                      stdin=flag(request, "stdin"), stdout=flag(request, "stdout"),
+                      stderr=flag(request, "stderr"))
+    session = await engine_of(request).run("container_attach", args)
+    try:
+        if not wants_upgrade(request):  # old style: output only, over a plain response
+            response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionResetError):
+                async for name, data in session.output():
+                    await response.write(data if session.tty else frame(name, data))
+            return response
+        conn, response = await hijack(request)
+        await _serve_attach(session, conn)
+        return response
+    finally:
+        session.close()
+
+
+async def _serve_attach(session, conn) -> None:
+    async def send_output() -> None:
+        async for name, data in session.output():
+            await conn.write(data if session.tty else frame(name, data))
+
+    async def receive_input() -> None:
+        while True:
+            data = await conn.reader.read(65536)
+            if not data:
+                session.stdin_eof()
+                if conn.closed:
+                    return
+                await asyncio.Event().wait()  # half-closed: output goes on
+            if not await session.write_stdin(data):
+                return  # detach keys
+
+    sender = asyncio.create_task(send_output())
+    receiver = asyncio.create_task(receive_input())
+    try:
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+        conn.close()
+
+
+def setup(routes: Routes) -> None:
+    routes.add("GET", "/containers/json", list_containers)
+    routes.add("POST", "/containers/create", create_container)
+    routes.add("GET", "/containers/{name}/json", inspect_container)
+    routes.add("GET", "/containers/{name}/top", top)
+    routes.add("GET", "/containers/{name}/logs", logs)
+    routes.add("POST", "/containers/{name}/start", start)
+    routes.add("POST", "/containers/{name}/stop", stop)
+    routes.add("POST", "/containers/{name}/restart", restart)
+    routes.add("POST", "/containers/{name}/kill", kill)
+    routes.add("POST", "/containers/{name}/pause", pause)
+    routes.add("POST", "/containers/{name}/unpause", unpause)
+    routes.add("POST", "/containers/{name}/wait", wait)
+    routes.add("POST", "/containers/{name}/resize", resize)
+    routes.add("POST", "/containers/{name}/attach", attach)
+    routes.add("DELETE", "/containers/{name}", remove)

@@ -1,0 +1,93 @@
+"""Image routes of the v1.14 API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from ..codec import to_api
+from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
+from ..errors import BadRequest, NotSupported
+from .app import Routes, engine_of
+from .wire import BodyReader, flag, progress_line, respond
+
+
+def _filters(request: web.Request) -> dict[str, list[str]]:
+    text = request.query.get("filters", "")
+    if not text:
+        return {}
+    try:
+        filters = json.loads(text)
+    except ValueError:
+        raise BadRequest(f"invalid filters (not JSON): {text}") from None
+    if not isinstance(filters, dict):
+        raise BadRequest("invalid filters: expected a JSON object")
+    return {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
+
+
+async def list_images(request: web.Request) -> web.Response:
+    filters = _filters(request)
+    dangling = None
+    for value in filters.pop("dangling", []):
+        if str(value).lower() not in ("true", "false", "1", "0"):
+            raise BadRequest(f"invalid value for the dangling filter: {value}")
+        dangling = str(value).lower() in ("true", "1")
+    if filters:
+        raise BadRequest(f"invalid filter: {', '.join(filters)}")
+    args = ImageList(all=flag(request, "all"), dangling=dangling,
+                     repository=request.query.get("filter", ""))
+    return respond(await engine_of(request).run("image_list", args))
+
+
+async def create_image(request: web.Request) -> web.StreamResponse:
+    """`fromSrc` imports a tarball; `fromImage` pulls from a registry."""
+    query = request.query
+    if "fromImage" in query:
+        raise NotSupported("pulling from a registry is not supported by this pyctrd yet; "
+                           "import an image with `pyctr import` instead")
+    source = query.get("fromSrc")
+    if not source:
+        raise BadRequest("give fromSrc (import) or fromImage (pull)")
+    repo, tag = query.get("repo", ""), query.get("tag", "")
+    if ":" in repo.rsplit("/", 1)[-1] and not tag:  # `docker import - repo:tag` sends it in repo
+        repo, tag = repo.rsplit(":", 1)
+    body = BodyReader(request, asyncio.get_running_loop()) if source == "-" else None
+    image_id = await engine_of(request).run("image_import", ImageImport(source, repo, tag, body))
+    return web.Response(body=progress_line(status=image_id), content_type="application/json")
+
+
+async def inspect_image(request: web.Request) -> web.Response:
+    details = await engine_of(request).run("image_inspect", ImageRef(request.match_info["name"]))
+    shape = to_api(details.record)
+    shape["VirtualSize"] = details.virtual_size
+    return respond(shape)
+
+
+async def image_history(request: web.Request) -> web.Response:
+    return respond(await engine_of(request).run("image_history", ImageRef(request.match_info["name"])))
+
+
+async def tag_image(request: web.Request) -> web.Response:
+    repo = request.query.get("repo", "")
+    if not repo:
+        raise BadRequest("repo is required")
+    args = ImageTag(request.match_info["name"], repo, request.query.get("tag", ""),
+                    flag(request, "force"))
+    await engine_of(request).run("image_tag", args)
+    return web.Response(status=201)
+
+
+async def delete_image(request: web.Request) -> web.Response:
+    args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"))
+    return respond(await engine_of(request).run("image_delete", args))
+
+
+def setup(routes: Routes) -> None:
+    routes.add("GET", "/images/json", list_images)
+    routes.add("POST", "/images/create", create_image)
+    routes.add("GET", "/images/{name:.+}/json", inspect_image)
+    routes.add("GET", "/images/{name:.+}/history", image_history)
+    routes.add("POST", "/images/{name:.+}/tag", tag_image)
+    routes.add("DELETE", "/images/{name:.+}", delete_image)

@@ -1,0 +1,42 @@
+"""API versions: which the server speaks, and comparing them.
+
+Every route answers unversioned and under `/vX.Y/`. The handler sees the
+version in `request["api_version"]` and picks the JSON shape for it, so newer
+shapes (v1.24) can be added beside the v1.14 ones without touching the jobs.
+"""
+
+from __future__ import annotations
+
+from functools import total_ordering
+
+
+@total_ordering
+class APIVersion:
+    __slots__ = ("major", "minor")
+
+    def __init__(self, text: str) -> None:
+        major, _, minor = text.partition(".")
+        if not (major.isdigit() and minor.isdigit()):
+            raise ValueError(f"malformed API version {text!r}")
+        self.major, self.minor = int(major), int(minor)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = APIVersion(other)
+        return isinstance(other, APIVersion) and (self.major, self.minor) == (other.major, other.minor)
+
+    def __lt__(self, other: "APIVersion | str") -> bool:
+        if isinstance(other, str):
+            other = APIVersion(other)
+        return (self.major, self.minor) < (other.major, other.minor)
+
+    def __hash__(self) -> int:
+        return hash((self.major, self.minor))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+# Docker 1.2 spoke 1.14; we serve its shapes to every client from MIN_VERSION on.
+CURRENT = APIVersion("1.14")
+MIN_VERSION = APIVersion("1.12")
