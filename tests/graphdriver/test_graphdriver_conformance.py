@@ -342,3 +342,31 @@ def test_overlay_not_supported_on_overlay(tmp_path):
         d.put("c")
     finally:
         d.cleanup()
+
+
+def test_child_sees_special_files_unchanged(driver):
+    """Hardlinks, devices, fifos, xattrs, setuid bits and owners come through to a child as is."""
+    driver.create("base", None)
+    root = driver.get("base")
+    try:
+        with open(root + "/suid", "w") as f:
+            f.write("x")
+        os.chown(root + "/suid", 7, 8)
+        os.chmod(root + "/suid", 0o4711)
+        os.link(root + "/suid", root + "/suid-link")
+        os.mknod(root + "/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        os.mkfifo(root + "/fifo")
+        os.setxattr(root + "/suid", "trusted.pyctr", b"t")
+        os.setxattr(root + "/suid", "user.pyctr", b"u")
+    finally:
+        driver.put("base")
+    driver.create("c", "base")
+    assert tree(driver, "c") == tree(driver, "base")
+    root = driver.get("c")
+    try:
+        assert os.stat(root + "/suid").st_ino == os.stat(root + "/suid-link").st_ino
+        assert os.getxattr(root + "/suid", "trusted.pyctr") == b"t"
+        assert os.getxattr(root + "/suid", "user.pyctr") == b"u"
+    finally:
+        driver.put("c")
+    assert driver.changes("c", "base") == []
