@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> DaemonConfig:
     p.add_argument("--cgroup-parent", default="", help="parent cgroup of containers (default: pyctrd's own)")
     p.add_argument("--dns", action="append", default=[], help="default DNS server for containers")
     p.add_argument("--dns-search", action="append", default=[], help="default DNS search domain")
+    p.add_argument("--shutdown-timeout", type=float, default=10,
+                   help="seconds to wait for each container to stop on shutdown (default %(default)s)")
     p.add_argument("-l", "--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument("-D", "--debug", action="store_true", help="same as --log-level debug")
     p.add_argument("-v", "--version", action="store_true", help="print the version and exit")
@@ -52,7 +54,7 @@ def parse_args(argv: list[str] | None) -> DaemonConfig:
         exec_root=os.path.abspath(ns.exec_root), storage_driver=ns.storage_driver,
         exec_driver=ns.exec_driver, cgroup_parent=ns.cgroup_parent,
         log_level="debug" if ns.debug else ns.log_level, pidfile=ns.pidfile,
-        dns=ns.dns, dns_search=ns.dns_search)
+        dns=ns.dns, dns_search=ns.dns_search, shutdown_timeout=ns.shutdown_timeout)
 
 
 def _unix_socket(path: str) -> socket.socket:
@@ -125,7 +127,7 @@ async def serve(config: DaemonConfig) -> None:
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
-    await daemon.shutdown()
+    await daemon.shutdown(config.shutdown_timeout)
     for host in config.hosts:
         if host.startswith("unix://"):
             try:

@@ -20,6 +20,7 @@ class DaemonConfig:
     pidfile: str = ""                      # "": <data_root>/pyctrd.pid
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
+    shutdown_timeout: float = 10           # per container, then SIGKILL
 
     @property
     def pidfile_path(self) -> str:

@@ -57,7 +57,7 @@ def _unix(rfc3339: str) -> int:
 async def image_import(daemon, job: Job) -> str:
     args: ImageImport = job.args
     if args.repository:
-        reference.validate_repository(args.repository)
+        reference.validate_repository(reference.normalize(args.repository))
         reference.validate_tag(args.tag or reference.DEFAULT_TAG)
     record = ImageRecord(id=new_id(), created=now_rfc3339(), comment="Imported from " + args.source,
                          docker_version=_version())

@@ -7,7 +7,7 @@ import re
 
 from ..errors import BadRequest
 
-VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # 1.2 took one character too
 
 # Our own lists, in the spirit of Docker's namesgenerator.
 ADJECTIVES = (

@@ -85,6 +85,7 @@ class Graph:
 
     # --- tags -----------------------------------------------------------
     def tag(self, image_id: str, repository: str, tag: str, force: bool = False) -> None:
+        repository = reference.normalize(repository)
         reference.validate_repository(repository)
         tag = tag or reference.DEFAULT_TAG
         reference.validate_tag(tag)

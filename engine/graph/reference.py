@@ -27,13 +27,27 @@ class Reference:
         return f"{self.repository}:{self.tag}"
 
 
+DEFAULT_REGISTRY_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def normalize(repo: str) -> str:
+    """The short form Docker stores: `docker.io/library/busybox` -> `busybox`.
+
+    Today's clients send fully qualified names for the default registry."""
+    for prefix in DEFAULT_REGISTRY_PREFIXES:
+        if repo.startswith(prefix):
+            repo = repo[len(prefix):]
+            return repo[len("library/"):] if repo.startswith("library/") else repo
+    return repo
+
+
 def split_tag(name: str) -> tuple[str, str]:
     """`host:5000/a/b:tag` -> ("host:5000/a/b", "tag"); the tag is "" when absent."""
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
-        return name[:colon], name[colon + 1:]
-    return name, ""
+        return normalize(name[:colon]), name[colon + 1:]
+    return normalize(name), ""
 
 
 def validate_repository(repo: str) -> None:
@@ -61,6 +75,7 @@ def parse(name: str, default_tag: str = DEFAULT_TAG) -> Reference:
     """Parse and validate a user-given image reference."""
     if "@" in name:
         repo, digest = name.split("@", 1)
+        repo = normalize(repo)
         if not _DIGEST.match(digest):
             raise BadRequest(f"invalid digest format: {digest}")
         validate_repository(repo)

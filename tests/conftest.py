@@ -1,0 +1,66 @@
+"""Shared fixtures: a busybox image tarball, and real pyctrd daemons that each own
+their data root, exec root and socket and must leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness import DaemonProcess, make_busybox_tar, mounts_under
+from rootfs import make_busybox_rootfs
+
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root and a real kernel")
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory) -> str:
+    base = tmp_path_factory.mktemp("busybox-image")
+    rootfs = make_busybox_rootfs(base / "rootfs")
+    return make_busybox_tar(str(rootfs), str(base / "busybox.tar"))
+
+
+def _start_daemon(workdir: str, busybox_tar: str, extra_args: list[str] | None = None) -> DaemonProcess:
+    daemon = DaemonProcess(workdir, ["--shutdown-timeout", "2", *(extra_args or [])]).start()
+    with open(busybox_tar, "rb") as f:
+        daemon.client().import_image("-", repo="busybox", tag="latest", body=f).read()
+    return daemon
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory, busybox_tar):
+    """One daemon per test module, with busybox:latest imported."""
+    workdir = str(tmp_path_factory.mktemp("pyctrd"))
+    d = _start_daemon(workdir, busybox_tar)
+    try:
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            left = d.leftovers()
+            d.cleanup_by_force()
+        assert not left, f"pyctrd left behind: {left}\n{d.log()}"
+
+
+@pytest.fixture
+def fresh_daemon(tmp_path, busybox_tar):
+    """A daemon of the test's own, for tests that kill or restart it."""
+    holder: list[DaemonProcess] = []
+
+    def start(workdir: str | None = None) -> DaemonProcess:
+        """A new daemon with busybox imported, or (given `workdir`) one restarted on an old root."""
+        if workdir is None:
+            d = _start_daemon(str(tmp_path / f"d{len(holder)}"), busybox_tar)
+        else:
+            d = DaemonProcess(workdir, ["--shutdown-timeout", "2"]).start()
+        holder.append(d)
+        return d
+
+    yield start
+    for d in holder:
+        try:
+            d.stop()
+        finally:
+            d.cleanup_by_force()
+    assert not mounts_under(str(tmp_path)), "mounts left under the test's directory"

@@ -1,0 +1,142 @@
+"""A real pyctrd for tests: its own data root, exec root, socket (and later bridge),
+started as a subprocess and checked on stop to have left nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass, field
+
+from pyctr.engine.client.api import Client
+
+DOCKER = "/usr/local/bin/docker"
+
+
+def mounts_under(path: str) -> list[str]:
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    return [p for p in points if p == path or p.startswith(path + "/")]
+
+
+def make_busybox_tar(rootfs: str, tar_path: str) -> str:
+    with tarfile.open(tar_path, "w") as tar:
+        tar.add(rootfs, arcname=".")
+    return tar_path
+
+
+@dataclass
+class DaemonProcess:
+    workdir: str
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def root(self) -> str:
+        return os.path.join(self.workdir, "root")
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.workdir, "pyctr.sock")
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.workdir, "pyctrd.log")
+
+    def start(self, timeout: float = 15) -> "DaemonProcess":
+        os.makedirs(self.workdir, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyctr.engine.main", "-H", self.host, "-g", self.root,
+             "--exec-root", os.path.join(self.workdir, "exec"), "--log-level", "debug",
+             *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pyctrd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                self.client().ping()
+                return self
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError(f"pyctrd did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-20000:]
+        except FileNotFoundError:
+            return ""
+
+    def client(self) -> Client:
+        return Client(self.host)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host, "PYCTR_HOST": self.host,
+                "DOCKER_CONFIG": os.path.join(self.workdir, "docker-config")}
+
+    def docker(self, *args: str, input: bytes | None = None, timeout: float = 60,
+               check: bool = True) -> subprocess.CompletedProcess:
+        """The real docker CLI against this daemon."""
+        result = subprocess.run([DOCKER, *args], input=input, capture_output=True,
+                                env=self.env(), timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} -> {result.returncode}\n"
+                                 f"stdout: {result.stdout.decode()}\nstderr: {result.stderr.decode()}")
+        return result
+
+    def pyctr(self, *args: str, input: bytes | None = None, timeout: float = 60,
+              check: bool = True) -> subprocess.CompletedProcess:
+        """pyctr's own CLI against this daemon."""
+        result = subprocess.run([sys.executable, "-m", "pyctr.shell.cli", *args], input=input,
+                                capture_output=True, env=self.env(), timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"pyctr {' '.join(args)} -> {result.returncode}\n"
+                                 f"stdout: {result.stdout.decode()}\nstderr: {result.stderr.decode()}")
+        return result
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"pyctrd did not stop on {sig!r} within {timeout}s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: containers and mounts stay behind for the next start to clean."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def leftovers(self) -> list[str]:
+        """What a stopped daemon left: mounts under its root, container processes."""
+        found = [f"mount {p}" for p in mounts_under(self.workdir)]
+        exec_state = os.path.join(self.workdir, "exec", "execdriver", "native")
+        if os.path.isdir(exec_state) and os.listdir(exec_state):
+            found.append(f"exec state {os.listdir(exec_state)}")
+        return found
+
+    def cleanup_by_force(self) -> None:
+        """After a failed test: make sure nothing stays mounted or running."""
+        self.kill()
+        if mounts_under(self.workdir):  # a fresh daemon cleans its own leftovers on start
+            try:
+                self.start()
+            finally:
+                self.stop()
+        for point in sorted(mounts_under(self.workdir), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False)
