@@ -1,0 +1,125 @@
+"""version, info, events, inspect."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime
+
+from pyctr.engine.client.errors import APIError
+
+from . import render
+from .commands import command
+from .context import CLIError, Context, StatusExit
+from .flags import Flag
+from .progress import show_stream
+
+
+@command("version", "", "Show the pyctr version information.")
+def version(ctx: Context, opts, args) -> int:
+    from pyctr.engine.client import API_VERSION
+
+    from .cli import VERSION
+
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    ctx.out(render.client_version_text(VERSION, API_VERSION, platform.python_version(),
+                                       f"{sys.platform}/{machine}"))
+    ctx.out(render.server_version_text(ctx.client.version_info()))
+    return 0
+
+
+@command("info", "", "Display system-wide information")
+def info(ctx: Context, opts, args) -> int:
+    from .cmd_registry import INDEX_SERVER, load_auth
+
+    data = ctx.client.info()
+    user = load_auth(ctx, data.index_server_address or INDEX_SERVER).username
+    text, warnings = render.info_text(data, debug_client=ctx.debug, username=user)
+    ctx.out(text)
+    ctx.err(warnings)
+    return 0
+
+
+_TIME_LAYOUTS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H",
+                 "%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S")
+
+
+def parse_time(text: str) -> str:
+    """--since/--until: a Unix timestamp, or a date as Docker 1.2 accepted it
+    (a prefix of "2006-01-02 15:04:05 -0700 MST", local time)."""
+    if not text or text.lstrip("-").isdigit():
+        return text
+    trimmed = text.rsplit(" ", 1)[0] if text.count(" ") == 3 else text  # drop zone name
+    for layout in _TIME_LAYOUTS:
+        try:
+            stamp = datetime.strptime(trimmed, layout)
+        except ValueError:
+            continue
+        if stamp.tzinfo is None:
+            stamp = stamp.astimezone()
+        return str(int(stamp.timestamp()))
+    return text  # let the daemon judge it, as docker did
+
+
+@command("events", "[OPTIONS]", "Get real time events from the server",
+         Flag("--since", default="", help="Show all events created since timestamp"),
+         Flag("--until", default="", help="Stream events until this timestamp"))
+def events(ctx: Context, opts, args) -> int:
+    show_stream(ctx, ctx.client.events(parse_time(opts.since), parse_time(opts.until)))
+    return 0
+
+
+@command("inspect", "CONTAINER|IMAGE [CONTAINER|IMAGE...]",
+         "Return low-level information on a container or image",
+         Flag("-f", "--format", default="", help="Format the output using the given go template."),
+         min_args=1, max_args=None)
+def inspect(ctx: Context, opts, args) -> int:
+    template = None
+    if opts.format:
+        from .gotemplate import Template, TemplateError
+
+        try:
+            template = Template(opts.format)
+        except TemplateError as exc:
+            raise CLIError(f"Template parsing error: {exc}", status=64) from None
+    found = []
+    status = 0
+    for name in args:
+        try:
+            obj = _inspect_one(ctx, name)
+        except CLIError as exc:
+            ctx.err(exc.message + "\n")
+            status = 1
+            continue
+        if template is None:
+            found.append(obj)
+            continue
+        from .gotemplate import ExecError
+
+        try:
+            ctx.out(template.execute(obj) + "\n")
+        except ExecError as exc:
+            ctx.err(f"{exc}\n")
+            status = 1
+    if template is None:
+        ctx.out(json.dumps(found, indent=4, ensure_ascii=False) + "\n")
+    if status:
+        raise StatusExit(status)
+    return 0
+
+
+def _inspect_one(ctx: Context, name: str) -> dict:
+    """A container by that name, else an image (as docker tried them)."""
+    try:
+        return ctx.client.inspect_container(name)
+    except APIError as exc:
+        if exc.status != 404:
+            raise
+    try:
+        return ctx.client.inspect_image(name)
+    except APIError as exc:
+        if exc.status != 404:
+            raise
+    raise CLIError(f"Error: No such image or container: {name}")
+
