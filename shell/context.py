@@ -90,8 +90,9 @@ class Context:
     def client(self):
         if self._client is None:
             from pyctr.engine.client import Client
+            from pyctr.engine.client.hosts import resolve
 
-            self._client = Client(self.host or None)
+            self._client = Client(resolve(self.host, self.environ))
         return self._client
 
     # --- output -------------------------------------------------------------
