@@ -134,16 +134,20 @@ class _Unpacker:
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, stream: BinaryIO) -> int:
-        reader = TarReader(decompressed(stream))
-        for entry in reader:
-            self.name = entry.name
-            try:
-                self.entry(entry, reader)
-            except ArchiveError:
-                raise
-            except OSError as e:
-                raise self.fail(f"{e.strerror or e} ({e.filename or ''})") from e
-        reader.drain()
+        source = decompressed(stream)
+        try:
+            reader = TarReader(source)
+            for entry in reader:
+                self.name = entry.name
+                try:
+                    self.entry(entry, reader)
+                except ArchiveError:
+                    raise
+                except OSError as e:
+                    raise self.fail(f"{e.strerror or e} ({e.filename or ''})") from e
+            reader.drain()
+        finally:
+            source.close()  # stops the decompression thread, if any
         # Directory times last: creating their content changed them.
         for path, mtime_ns in reversed(self.dir_times):
             try:
