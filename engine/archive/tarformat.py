@@ -160,8 +160,9 @@ class TarReader:
                 view = view[os.write(fd, view) :]
 
     def _finish_entry(self) -> None:
-        self._skip(self._left + self._pad)
-        self._left = self._pad = 0
+        if self._left or self._pad:
+            self._skip(self._left + self._pad)
+            self._left = self._pad = 0
 
     def drain(self) -> None:
         """Read the stream to its end (padding after the trailer; verifies gzip's CRC)."""
@@ -180,9 +181,8 @@ class TarReader:
             yield entry
 
     def _data_block(self, size: int, what: str) -> bytes:
-        data = self._read_exact(size, what)
-        self._skip(-size % BLOCK)
-        return data
+        data = self._read_exact(size + -size % BLOCK, what)
+        return data[:size]
 
     def _next(self) -> TarEntry | None:
         long_name: bytes | None = None

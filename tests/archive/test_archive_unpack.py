@@ -326,3 +326,27 @@ def test_absolute_symlink_entries_are_allowed(layout):
     dest, _ = layout
     _unpack(build_tar([E("etc/localtime", "symlink", link="/usr/share/zoneinfo/UTC")]), dest)
     assert os.readlink(f"{dest}/etc/localtime") == "/usr/share/zoneinfo/UTC"
+
+
+def test_gzip_without_isal(layout, monkeypatch):
+    """The standard library's gzip is the fallback when isal is not installed."""
+    from pyctr.engine.archive import compression
+
+    monkeypatch.setattr(compression, "_fast_gzip", None)
+    dest, _ = layout
+    assert _unpack(gzip.compress(build_tar(SIMPLE)), dest) == 5008
+
+
+def test_decompression_thread_stops_after_an_error(layout):
+    import threading
+    import time
+
+    dest, _ = layout
+    data = gzip.compress(build_tar([E("a", data=os.urandom(1 << 20)), E("../bad", data=b"x"),
+                                    E("c", data=os.urandom(8 << 20))]))
+    with pytest.raises(ArchiveError, match="'..'"):
+        _unpack(data, dest)
+    deadline = time.monotonic() + 5
+    while any(t.name == "decompress" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "decompress" for t in threading.enumerate())
