@@ -350,3 +350,11 @@ def test_decompression_thread_stops_after_an_error(layout):
     while any(t.name == "decompress" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "decompress" for t in threading.enumerate())
+
+
+def test_hardlink_to_a_symlink_links_the_symlink_itself(layout):
+    dest, _ = layout
+    passwd_links = os.stat("/etc/passwd").st_nlink
+    _unpack(build_tar([E("s", "symlink", link="/etc/passwd"), E("h", "hardlink", link="s")]), dest)
+    assert os.path.islink(f"{dest}/h") and os.readlink(f"{dest}/h") == "/etc/passwd"
+    assert os.stat("/etc/passwd").st_nlink == passwd_links
