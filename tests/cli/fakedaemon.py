@@ -80,7 +80,7 @@ class FakeDaemon:
             do_GET = do_POST = do_DELETE = do_PUT = _any
 
         self._server = _Server(self.socket_path, Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def route(self, method: str, pattern: str, answer: Any) -> None:
         """`answer` is a Reply/Hijack/JSON value, or fn(request, match) returning one."""
