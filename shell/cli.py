@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
 def run_command(ctx, argv: Sequence[str]) -> int:
     """Run one command line (without the global flags) and return its exit code."""
     from . import commands
-    from .context import describe, exit_status, usage_hint
+    from .context import exit_status, usage_hint
 
     name, args = argv[0], list(argv[1:])
     if name == "help":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tarfile
 
 from pyctr.engine.client.streams import copy_raw, demux
 
@@ -217,21 +216,22 @@ def commit(ctx: Context, opts, args) -> int:
     return 0
 
 
-class _NoChownTar(tarfile.TarFile):
-    """docker cp untars with NoLchown: files belong to whoever runs the client."""
-
-    def chown(self, *args, **kwargs) -> None:
-        pass
-
-
 @command("cp", "CONTAINER:PATH HOSTPATH",
          "Copy files/folders from the PATH to the HOSTPATH", min_args=2, max_args=2)
 def cp(ctx: Context, opts, args) -> int:
     container, sep, path = args[0].partition(":")
     if not sep or not path:
         raise CLIError("Error: Path not specified")
+    import tarfile  # lazily: 5 ms of imports only cp needs
+
+    class NoChownTar(tarfile.TarFile):
+        """docker cp untars with NoLchown: files belong to whoever runs the client."""
+
+        def chown(self, *args, **kwargs) -> None:
+            pass
+
     with ctx.client.copy(container, path) as resp:
-        with _NoChownTar.open(fileobj=resp.raw, mode="r|*") as tar:
+        with NoChownTar.open(fileobj=resp.raw, mode="r|*") as tar:
             # the 'tar' filter refuses absolute names and paths escaping HOSTPATH
             tar.extractall(args[1], filter="tar")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
-import tarfile
 import tempfile
 
 from pyctr.engine.client.errors import StreamError
@@ -137,6 +136,8 @@ def _excluded(rel: str, patterns: list[str]) -> bool:
 
 def tar_context(root: str, out) -> None:
     """Tar the build context at `root` into `out`, honouring .dockerignore."""
+    import tarfile
+
     dockerfile = os.path.join(root, "Dockerfile")
     if not os.path.isfile(dockerfile):
         raise CLIError(f"no Dockerfile found in {root}")
@@ -179,6 +180,8 @@ def tar_context(root: str, out) -> None:
          Flag("-t", "--tag", default="", help="Repository name (and optionally a tag) to be applied to the resulting image in case of success"),
          min_args=1, max_args=1)
 def build(ctx: Context, opts, args) -> int:
+    import tarfile
+
     source = args[0]
     params = {"t": opts.tag or None, "q": True if opts.quiet else None,
               "nocache": True if opts.no_cache else None, "rm": opts.rm,
