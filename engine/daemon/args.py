@@ -104,6 +104,16 @@ class ContainerLogs:
 
 
 @dataclass
+class AttachArgs:
+    name: str
+    logs: bool = False
+    stream: bool = False
+    stdin: bool = False
+    stdout: bool = False
+    stderr: bool = False
+
+
+@dataclass
 class ContainerTop:
     name: str
     ps_args: str = "-ef"

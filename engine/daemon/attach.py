@@ -4,13 +4,17 @@ plus stdin). The daemon hands back typed sessions; the server owns the wire."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import struct
+import termios
 from dataclasses import dataclass
 from typing import AsyncIterator
 
+from ..errors import BadRequest
 from ..jobs import Job
 from . import logs
-from .args import ContainerLogs
+from .args import AttachArgs, ContainerLogs, ContainerResize
 from .container import Container
 from .logs import LogEntry
 from .streams import write_all
@@ -41,16 +45,6 @@ async def container_logs(daemon, job: Job) -> LogStream:
                     yield entry
 
     return LogStream(container.record.config.tty, entries())
-
-
-@dataclass
-class AttachArgs:
-    name: str
-    logs: bool = False
-    stream: bool = False
-    stdin: bool = False
-    stdout: bool = False
-    stderr: bool = False
 
 
 class AttachSession:
@@ -124,11 +118,6 @@ async def container_attach(daemon, job: Job) -> AttachSession:
 
 async def container_resize(daemon, job: Job) -> None:
     """Set the pty's window size (a TTY container); ignored otherwise, as Docker does."""
-    import fcntl
-    import struct
-    import termios
-    from ..errors import BadRequest
-    from .args import ContainerResize
     args: ContainerResize = job.args
     container = daemon.lookup(args.name)
     if args.height < 0 or args.width < 0 or args.height > 65535 or args.width > 65535:

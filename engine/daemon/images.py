@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..archive import ArchiveError
+from ..errors import BadRequest, Conflict
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
@@ -61,17 +61,20 @@ async def image_import(daemon, job: Job) -> str:
         reference.validate_tag(args.tag or reference.DEFAULT_TAG)
     record = ImageRecord(id=new_id(), created=now_rfc3339(), comment="Imported from " + args.source,
                          docker_version=_version())
-    if args.source == "-":
-        if args.body is None:
-            raise BadRequest("no tarball in the request body")
-        await daemon.graph.register(record, args.body)
-    else:
-        path = await _download(daemon, args.source)
-        try:
-            with open(path, "rb") as f:
-                await daemon.graph.register(record, f)
-        finally:
-            os.unlink(path)
+    try:
+        if args.source == "-":
+            if args.body is None:
+                raise BadRequest("no tarball in the request body")
+            await daemon.graph.register(record, args.body)
+        else:
+            path = await _download(daemon, args.source)
+            try:
+                with open(path, "rb") as f:
+                    await daemon.graph.register(record, f)
+            finally:
+                os.unlink(path)
+    except ArchiveError as exc:  # the client's tarball is bad, not the daemon
+        raise BadRequest(f"Error processing tar file: {exc}") from None
     if args.repository:
         daemon.graph.tag(record.id, args.repository, args.tag, force=True)
     daemon.events.publish("import", record.id, type="image")

@@ -40,8 +40,8 @@ class GraphDriver(abc.ABC):
         self.home = home
 
     @classmethod
-    def supported(cls) -> bool:
-        """Whether this kernel/filesystem can run the driver (used to pick the default)."""
+    def supported(cls, home: str | None = None) -> bool:
+        """Whether this kernel, and the filesystem under `home`, can run the driver."""
         return True
 
     @abc.abstractmethod
@@ -83,8 +83,9 @@ class GraphDriver(abc.ABC):
     def apply_diff(self, layer_id: str, parent: str | None, stream: BinaryIO) -> int:
         """Unpack a layer tar (with `.wh.` whiteouts) into the layer; return its size in bytes.
 
-        The tar may be hostile: nothing may be written outside the layer. On error the
-        layer's content is undefined and the caller removes the layer."""
+        The tar may be hostile: nothing may be written outside the layer. A bad tar
+        raises archive.ArchiveError naming the entry; on any error the layer's content
+        is undefined and the caller removes the layer."""
 
     @abc.abstractmethod
     def diff_size(self, layer_id: str, parent: str | None) -> int:

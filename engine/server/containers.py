@@ -9,10 +9,9 @@ import json
 from aiohttp import web
 
 from ..codec import from_api
-from ..daemon.args import (ContainerCreate, ContainerKill, ContainerList, ContainerLogs,
-                           ContainerRef, ContainerRemove, ContainerResize, ContainerStart,
-                           ContainerStop, ContainerTop)
-from ..daemon.attach import AttachArgs
+from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, ContainerList,
+                           ContainerLogs, ContainerRef, ContainerRemove, ContainerResize,
+                           ContainerStart, ContainerStop, ContainerTop)
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig, HostConfig
 from .app import Routes, engine_of

@@ -146,7 +146,7 @@ def test_bad_tarballs_leave_nothing(daemon):
     for data in (good[:3000], escaping.getvalue(), b"this is not a tar at all" * 100):
         with pytest.raises(APIError) as err:
             import_bytes(daemon, data, "test/bad")
-        assert err.value.status in (400, 500)
+        assert err.value.status == 400, err.value
     assert image_ids(daemon) == before_images
     assert layer_dirs(daemon) == before_layers
     assert not os.path.exists(os.path.join(daemon.root, "escaped"))
