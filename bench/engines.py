@@ -1,0 +1,156 @@
+"""The engines a benchmark runs against, each on its own socket and data root:
+pyctrd (through the tests' harness) and, when Debian's docker.io is installed,
+dockerd with no network of its own (`--bridge=none`, `--iptables=false`).
+Plus the helpers every benchmark module uses (timing, memory, images)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+from harness import DaemonProcess  # noqa: E402
+from rootfs import make_busybox_rootfs  # noqa: E402
+
+from pyctr.engine.client.api import Client  # noqa: E402
+
+DOCKER_CLI = "/usr/local/bin/docker"
+PYCTR_CLI = [os.path.join(os.path.dirname(sys.executable), "pyctr")]
+
+
+def median_time(fn, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its descendants, in KiB."""
+    total = 0
+    for p in [pid] + _descendants(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class Engine:
+    name = ""
+    host = ""
+    pid = 0
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host, "PYCTR_HOST": self.host,
+                "DOCKER_CONFIG": os.path.join(self.workdir, "docker-config")}
+
+    def cli(self, which: list[str], *args: str, stdin=None) -> subprocess.CompletedProcess:
+        result = subprocess.run([*which, *args], stdin=stdin, capture_output=True, env=self.env())
+        if result.returncode != 0:
+            raise RuntimeError(f"{which[0]} {' '.join(args)}: {result.stderr.decode()}")
+        return result
+
+    def docker(self, *args: str, stdin=None) -> subprocess.CompletedProcess:
+        return self.cli([DOCKER_CLI], *args, stdin=stdin)
+
+    def client(self) -> Client:
+        return Client(self.host)
+
+
+class Pyctr(Engine):
+    name = "pyctr"
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        self.daemon = DaemonProcess(workdir, ["--shutdown-timeout", "2", "--log-level", "warning"]).start()
+        self.host = self.daemon.host
+        self.pid = self.daemon.proc.pid
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+
+class Docker(Engine):
+    name = "docker"
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        sock = os.path.join(workdir, "docker.sock")
+        self.host = f"unix://{sock}"
+        self.log = open(os.path.join(workdir, "dockerd.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["dockerd", "-H", self.host, "--data-root", os.path.join(workdir, "root"),
+             "--exec-root", os.path.join(workdir, "exec"), "--pidfile", os.path.join(workdir, "dockerd.pid"),
+             "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", "overlay2"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.client().ping()
+                return
+            except Exception:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dockerd exited; see " + self.log.name)
+                time.sleep(0.2)
+        raise RuntimeError("dockerd did not answer")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["umount", "-R", "-l", self.workdir], capture_output=True)
+
+
+def busybox_tar(workdir: str) -> str:
+    root = make_busybox_rootfs(os.path.join(workdir, "busybox-rootfs"))
+    path = os.path.join(workdir, "busybox.tar")
+    with tarfile.open(path, "w") as tar:
+        tar.add(root, arcname=".")
+    return path
+
+
+
+@dataclass
+class BenchContext:
+    """What every benchmark module's `run(engine, ctx)` gets."""
+    workdir: str          # scratch space shared by the engines (inputs made once)
+    busybox: str          # path of a busybox rootfs tarball
+    quick: bool           # smaller sizes, fewer repetitions
+    reps: int
+
+
+def import_busybox(engine: Engine, busybox: str) -> None:
+    with open(busybox, "rb") as f:
+        engine.docker("import", "-", "busybox:latest", stdin=f)
