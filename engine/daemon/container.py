@@ -57,6 +57,8 @@ class Container:
         self.stopped = asyncio.Event()      # set whenever not running
         self.started = asyncio.Event()      # set while running (stdin may be written)
         self.stop_requested = False         # a user stop/kill: no restart policy
+        self.restart_task: asyncio.Task | None = None  # a restart waiting out its back-off
+        self.backoff = 0.0                  # the last restart delay, seconds
         if record.state.running:
             self.started.set()
         else:

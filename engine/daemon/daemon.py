@@ -65,7 +65,7 @@ class Daemon:
 
     async def _restore(self) -> None:
         """Load containers; those a dead daemon left running are killed and shown exited."""
-        from . import start
+        from . import restart, start
         to_restart = []
         for data in self.graph.db.container_records():
             record = from_api(ContainerRecord, data)
@@ -76,7 +76,7 @@ class Daemon:
                 await asyncio.to_thread(self.execdriver.terminate, record.id)
                 start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
                 self.save(container)
-                if record.host_config.restart_policy.name == "always":
+                if restart.should_restart(container, 137):
                     to_restart.append(container)
         for container in to_restart:
             try:

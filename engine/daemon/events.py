@@ -24,14 +24,15 @@ class Actor:
 
 @dataclass(frozen=True)
 class Event:
-    status: str               # create, start, die, stop, kill, destroy, untag, delete, import, tag, ...
-    id: str
+    # Docker spells the 1.2 fields in lower case.
+    status: str = api("status")    # create, start, die, stop, kill, destroy, untag, delete, ...
+    id: str = api("id")
     from_: str = api("from", default="")   # the image, for container events
-    time: int = 0
+    time: int = api("time", default=0)
     type: str = "container"
     action: str = ""
     actor: Actor = field(default_factory=Actor)
-    time_nano: int = 0
+    time_nano: int = api("timeNano", default=0)
 
 
 @dataclass(frozen=True)

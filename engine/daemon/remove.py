@@ -8,7 +8,7 @@ import signal
 
 from ..errors import Conflict, NotFound
 from ..jobs import Job
-from . import volumes
+from . import restart, volumes
 from .args import ContainerRemove
 from .create import remove_layers
 from .stop import _signal
@@ -20,12 +20,12 @@ async def container_remove(daemon, job: Job) -> None:
         _remove_link(daemon, args.name)
         return
     container = daemon.lookup(args.name)
+    if container.running and not args.force:
+        raise Conflict(
+            f"Conflict, You cannot remove a running container {container.id[:12]}. "
+            "Stop the container before attempting removal or use -f")
+    restart.cancel(daemon, container)
     if container.running:
-        if not args.force:
-            raise Conflict(
-                f"Conflict, You cannot remove a running container {container.id[:12]}. "
-                "Stop the container before attempting removal or use -f")
-        container.stop_requested = True
         _signal(daemon, container, signal.SIGKILL)
         await container.stopped.wait()
     if container.monitor is not None:

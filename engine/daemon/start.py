@@ -13,9 +13,9 @@ from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, 
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..graph.graph import now_rfc3339
 from ..jobs import Job
-from . import netfiles, volumes
+from . import netfiles, restart, volumes
 from .args import ContainerStart
-from .container import Container
+from .container import Container, parse_time
 from .create import _validate
 from .logs import LogWriter
 from .records import State
@@ -40,6 +40,9 @@ async def start(daemon, container: Container) -> None:
         if container.running:
             raise NotModified("Container already started")
         container.stop_requested = False
+        if container.restart_task is not None and container.restart_task is not asyncio.current_task():
+            container.restart_task.cancel()  # a user start supersedes a pending restart
+            container.restart_task = None
         await _start_locked(daemon, container)
 
 
@@ -221,16 +224,25 @@ async def _finish(daemon, container: Container, status: ExitStatus,
     if container.log is not None:
         container.log.close()
     container.output.close()
-    mark_stopped(record, status.exit_code, oom_killed=status.oom_killed)
+    mark_stopped(record, status.exit_code, oom_killed=status.oom_killed,
+                 restarting=restart.should_restart(container, status.exit_code))
     daemon.save(container)
     await asyncio.to_thread(daemon.graph.driver.put, container.id)
     daemon.container_event(container, "die", exitCode=str(status.exit_code))
     container.stopped.set()
+    restart.after_exit(daemon, container, status.exit_code, _ran_for(record))
 
 
-def mark_stopped(record, exit_code: int, error: str = "", oom_killed: bool = False) -> None:
+def _ran_for(record) -> float:
+    started, finished = parse_time(record.state.started_at), parse_time(record.state.finished_at)
+    return (finished - started).total_seconds() if started and finished else 0.0
+
+
+def mark_stopped(record, exit_code: int, error: str = "", oom_killed: bool = False,
+                 restarting: bool = False) -> None:
     state = record.state
-    state.running = state.paused = state.restarting = False
+    state.running = state.paused = False
+    state.restarting = restarting
     state.pid = 0
     state.exit_code = exit_code
     state.finished_at = now_rfc3339()

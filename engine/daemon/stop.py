@@ -8,6 +8,7 @@ import signal as signals
 from ..errors import BadRequest, Conflict, NotModified
 from ..jobs import Job
 from .args import ContainerKill, ContainerRef, ContainerStop
+from . import restart
 from .container import Container
 
 
@@ -35,6 +36,9 @@ def _signal(daemon, container: Container, number: int) -> None:
 async def stop(daemon, container: Container, timeout: float) -> None:
     """SIGTERM, then SIGKILL if it is still running after `timeout` seconds."""
     if not container.running:
+        if restart.cancel(daemon, container):
+            daemon.container_event(container, "stop")
+            return
         raise NotModified("Container already stopped")
     container.stop_requested = True
     _signal(daemon, container, signals.SIGTERM)
