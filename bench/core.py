@@ -6,6 +6,7 @@ import os
 import random
 import io
 import tarfile
+import time
 
 from engines import PYCTR_CLI, BenchContext, Engine, Pyctr, median_time, rss_kib
 

@@ -3,7 +3,6 @@ plus stdin). The daemon hands back typed sessions; the server owns the wire."""
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 import struct
