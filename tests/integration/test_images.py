@@ -192,3 +192,16 @@ def test_docker_cli_image_commands(daemon, tmp_path):
     failed = daemon.docker("rmi", "cli/nosuch", check=False)
     assert failed.returncode != 0 and b"No such image" in failed.stderr
     assert not mounts_under(os.path.join(daemon.root, "graph"))
+
+
+def test_jobs_are_traced(daemon):
+    daemon.client().json("GET", "/images/json")
+    traces = daemon.client().json("GET", "/pyctr/jobs")
+    last = [t for t in traces if t["Name"] == "image_list"][-1]
+    assert last["Status"] == "ok" and 0 <= last["Duration"] < 60 and last["Started"] > 0
+    try:
+        daemon.client().json("GET", "/images/nosuchimage/json")
+    except Exception:
+        pass
+    failed = [t for t in daemon.client().json("GET", "/pyctr/jobs") if t["Name"] == "image_inspect"][-1]
+    assert "nosuchimage" in failed["Status"]
