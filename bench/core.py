@@ -8,7 +8,7 @@ import io
 import tarfile
 import time
 
-from engines import PYCTR_CLI, BenchContext, Engine, Pyctr, median_time, rss_kib
+from engines import PYCTR_CLI, BenchContext, Engine, Pyctr, median_time
 
 
 def make_big_tarball(path: str, total_mb: int = 100, files: int = 8000) -> None:
@@ -30,7 +30,7 @@ def run(engine: Engine, ctx: BenchContext) -> dict:
     if not os.path.exists(big):
         make_big_tarball(big, 20 if ctx.quick else 100, 1600 if ctx.quick else 8000)
     count = 50 if ctx.quick else 100
-    result = {"idle_rss_kib": rss_kib(engine.pid)}
+    result = {"idle_rss_kib": engine.memory_kib()}
     result.update(bench_import(engine, big, max(1, ctx.reps // 3)))
     result.update(bench_images(engine, ctx.busybox, 50 if ctx.quick else 200, ctx.reps))
     result.update(bench_run(engine, ctx.reps * 2))
@@ -80,7 +80,7 @@ def bench_many(engine: Engine, count: int, reps: int) -> dict:
         client.call("POST", f"/containers/{cid}/start")
         ids.append(cid)
     create_start = time.perf_counter() - t0
-    rss = rss_kib(engine.pid)
+    rss = engine.memory_kib()
     ps = median_time(lambda: engine.docker("ps", "-a"), reps)
     ps_api = median_time(lambda: client.json("GET", "/containers/json", {"all": 1}), reps)
     for cid in ids:

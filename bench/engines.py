@@ -34,25 +34,39 @@ def median_time(fn, reps: int) -> float:
     return statistics.median(times)
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its descendants, in KiB."""
-    total = 0
-    for p in [pid] + _descendants(pid):
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def _in_container(pid: int) -> bool:
+    """Whether a process runs inside a container (a 64-hex cgroup path component)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return any(len(part) == 64 and all(c in "0123456789abcdef" for c in part)
+                       for line in f for part in line.strip().split(":")[-1].split("/"))
+    except FileNotFoundError:
+        return False
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        pid, ppid, args = line.split(None, 2) if len(line.split(None, 2)) == 3 else (*line.split(), "")
+        rows.append((int(pid), int(ppid), args))
+    return rows
 
 
 def _descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
     children: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        p, pp = map(int, line.split())
+    for p, pp, _ in _processes():
         children.setdefault(pp, []).append(p)
     found, todo = [], [pid]
     while todo:
@@ -62,10 +76,25 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def rss_kib(pid: int, marker: str = "") -> int:
+    """Resident memory of an engine, in KiB: the process and its descendants, plus
+    processes whose command line names `marker` (dockerd's containerd shims, which
+    are not its descendants), leaving out the containers' own processes."""
+    pids = {pid, *_descendants(pid)}
+    if marker:
+        pids |= {p for p, _, args in _processes() if marker in args and "shim" in args}
+    return sum(_rss(p) for p in pids if not _in_container(p))
+
+
 class Engine:
     name = ""
     host = ""
     pid = 0
+    workdir = ""
+
+    def memory_kib(self) -> int:
+        """What the engine itself holds in memory (not its containers' processes)."""
+        return rss_kib(self.pid, self.workdir if self.name == "docker" else "")
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "PYCTR_HOST": self.host,
