@@ -59,8 +59,8 @@ def _processes() -> list[tuple[int, int, str]]:
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,args="], capture_output=True, text=True).stdout
     rows = []
     for line in out.splitlines():
-        pid, ppid, args = line.split(None, 2) if len(line.split(None, 2)) == 3 else (*line.split(), "")
-        rows.append((int(pid), int(ppid), args))
+        parts = line.split(None, 2)
+        rows.append((int(parts[0]), int(parts[1]), parts[2] if len(parts) > 2 else ""))
     return rows
 
 
