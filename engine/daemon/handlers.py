@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from ..jobs import Engine
-from . import attach, create, images, inspect, ps, remove, start, stop, system
+from . import attach, create, images, inspect, ps, remove, start, stats, stop, system
 
 JOBS = {
     "version": system.version,
@@ -32,6 +32,7 @@ JOBS = {
     "container_logs": attach.container_logs,
     "container_attach": attach.container_attach,
     "container_resize": attach.container_resize,
+    "container_stats": stats.container_stats,
 }
 
 

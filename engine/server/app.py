@@ -75,11 +75,11 @@ class Routes:
 
 
 def build_app(engine: Engine) -> web.Application:
-    from . import containers, images, system
+    from . import containers, images, stats, system
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
     routes = Routes(app)
-    for module in (system, images, containers):
+    for module in (system, images, containers, stats):
         module.setup(routes)
     return app
 

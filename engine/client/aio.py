@@ -1,0 +1,473 @@
+"""The asynchronous API client (aiohttp) that the TUI uses: the same endpoints as
+the sync client in api.py, with the streams (events, logs, stats, pull progress,
+attach) as async iterators, so one event loop can follow many of them.
+
+The daemon is found as the sync client finds it (`-H`, PYCTR_HOST, DOCKER_HOST,
+unix:///var/run/pyctr.sock). Errors are the sync client's: `APIError(status,
+message)` with the daemon's own message, `DaemonUnreachable` when nothing
+listens; a stream the daemon drops half-way raises `ConnectionLost`.
+
+Every request opens a fresh connection (`force_close`): on a unix socket that
+costs little, and a daemon that restarts leaves no stale pooled connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import json
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Mapping
+
+import aiohttp
+
+from . import hosts, models
+from .api import API_VERSION, Params, _name, encode_params, registry_auth
+from .errors import APIError, ClientError, DaemonUnreachable, StreamError
+from .streams import STDERR, STDOUT, Demuxer
+from .transport import error_message
+
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 60.0
+
+
+class ConnectionLost(ClientError):
+    """The daemon closed a stream before its end (it stopped or restarted)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(f"Lost the connection to the pyctr daemon at {url}")
+
+
+# --- records of the streams ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One message of GET /events."""
+    status: str
+    id: str
+    image: str = ""
+    time: int = 0
+    time_nano: int = 0
+    type: str = "container"
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: dict) -> "Event":
+        actor = data.get("Actor") if isinstance(data.get("Actor"), dict) else {}
+        attrs = actor.get("Attributes") if isinstance(actor.get("Attributes"), dict) else {}
+        time_s = models._int(data.get("time"))
+        return cls(str(data.get("status") or data.get("Action") or ""),
+                   str(data.get("id") or actor.get("ID") or ""), str(data.get("from") or ""),
+                   time_s, models._int(data.get("timeNano")) or time_s * 1_000_000_000,
+                   str(data.get("Type") or "container"), {str(k): str(v) for k, v in attrs.items()})
+
+
+@dataclass(frozen=True)
+class StatsSample:
+    """What the TUI needs from one reading of GET /containers/(id)/stats."""
+    read: str
+    cpu_percent: float          # of one CPU, as `docker stats` shows it (may exceed 100)
+    memory_usage: int
+    memory_limit: int
+    pids: int
+
+    @property
+    def memory_percent(self) -> float:
+        return 100.0 * self.memory_usage / self.memory_limit if self.memory_limit else 0.0
+
+    @classmethod
+    def from_api(cls, data: dict) -> "StatsSample":
+        cpu, pre = data.get("cpu_stats") or {}, data.get("precpu_stats") or {}
+        total = models._int((cpu.get("cpu_usage") or {}).get("total_usage"))
+        pre_total = models._int((pre.get("cpu_usage") or {}).get("total_usage"))
+        system = models._int(cpu.get("system_cpu_usage"))
+        pre_system = models._int(pre.get("system_cpu_usage"))
+        ncpu = len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or _online_cpus()
+        percent = 0.0
+        if pre_system and system > pre_system and total >= pre_total:
+            percent = (total - pre_total) / (system - pre_system) * ncpu * 100.0
+        memory = data.get("memory_stats") or {}
+        return cls(str(data.get("read") or ""), percent, models._int(memory.get("usage")),
+                   models._int(memory.get("limit")),
+                   models._int((data.get("pids_stats") or {}).get("current")))
+
+
+def _online_cpus() -> int:
+    import os
+    return os.cpu_count() or 1
+
+
+class JSONMessages:
+    """Incremental decoder of a stream of concatenated JSON objects (any spacing)."""
+
+    def __init__(self) -> None:
+        self._decoder = json.JSONDecoder()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._text = ""
+
+    def feed(self, data: bytes) -> list[dict]:
+        self._text += self._utf8.decode(data)
+        out, pos, text = [], 0, self._text
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos >= len(text):
+                break
+            try:
+                obj, pos = self._decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                break   # an object cut in two: wait for the rest
+            if isinstance(obj, dict):
+                out.append(obj)
+        self._text = text[pos:]
+        return out
+
+
+# --- attach ------------------------------------------------------------------
+
+
+class AttachStream:
+    """A hijacked attach connection: raw bytes both ways after `101 UPGRADED`.
+
+    `output()` yields (stream, bytes): the raw stream of a TTY container as stdout,
+    or the demultiplexed frames of a non-TTY one."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 tty: bool, first: bytes = b""):
+        self.reader, self.writer, self.tty = reader, writer, tty
+        self._first = first
+
+    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        demuxer = None if self.tty else Demuxer()
+        data = self._first
+        self._first = b""
+        while True:
+            if not data:
+                try:
+                    data = await self.reader.read(65536)
+                except (ConnectionError, OSError):
+                    return
+                if not data:
+                    return
+            if demuxer is None:
+                yield STDOUT, data
+            else:
+                for item in demuxer.feed(data):
+                    yield item
+            data = b""
+
+    async def send(self, data: bytes) -> None:
+        if self.writer.is_closing():
+            raise ConnectionLost("attach")
+        self.writer.write(data)
+        await self.writer.drain()
+
+    def close_write(self) -> None:
+        if self.writer.can_write_eof() and not self.writer.is_closing():
+            try:
+                self.writer.write_eof()
+            except OSError:
+                pass
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+# --- the client ----------------------------------------------------------------
+
+
+class AsyncClient:
+    def __init__(self, host: str | None = None, version: str = API_VERSION):
+        self.host_url = hosts.resolve(host)
+        self.host = hosts.parse(self.host_url)
+        self.version = version
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            if self.host.scheme == "unix":
+                connector: aiohttp.BaseConnector = aiohttp.UnixConnector(self.host.path,
+                                                                         force_close=True)
+            else:
+                connector = aiohttp.TCPConnector(force_close=True)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": "pyctr-tui"},
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # --- plumbing --------------------------------------------------------
+
+    def url(self, path: str, params: Params | None = None) -> str:
+        query = encode_params(params)
+        prefix = f"/v{self.version}" if self.version else ""
+        return prefix + path + (f"?{query}" if query else "")
+
+    @property
+    def _base(self) -> str:
+        if self.host.scheme == "unix":
+            return "http://localhost"
+        return f"http://{self.host.hostname}:{self.host.port}"
+
+    async def request(self, method: str, path: str, params: Params | None = None,
+                      body: Any = None, headers: Mapping[str, str] | None = None,
+                      timeout: float | None = REQUEST_TIMEOUT) -> aiohttp.ClientResponse:
+        """Send a request; return the open response (the caller releases it), or
+        raise APIError for a status >= 400, DaemonUnreachable when nobody answers."""
+        all_headers = dict(headers or {})
+        data = None
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        elif body is not None:
+            data = body
+        elif method in ("POST", "PUT"):
+            data = b""
+        try:
+            resp = await self.session.request(
+                method, self._base + self.url(path, params), data=data, headers=all_headers,
+                timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT))
+        except aiohttp.ClientConnectorError as exc:
+            reason = "permission" if isinstance(exc.os_error, PermissionError) else "refused"
+            raise DaemonUnreachable(self.host.url, reason) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise ConnectionLost(self.host.url) from exc
+        if resp.status >= 400:
+            try:
+                raw = await resp.read()
+            except aiohttp.ClientError:
+                raw = b""
+            finally:
+                resp.release()
+            raise APIError(resp.status, error_message(raw, resp.reason or ""))
+        return resp
+
+    async def json(self, method: str, path: str, params: Params | None = None,
+                   body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        resp = await self.request(method, path, params, body, headers)
+        try:
+            raw = await resp.read()
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(self.host.url) from exc
+        finally:
+            resp.release()
+        return json.loads(raw) if raw.strip() else None
+
+    async def call(self, method: str, path: str, params: Params | None = None,
+                   body: Any = None, timeout: float | None = REQUEST_TIMEOUT) -> None:
+        resp = await self.request(method, path, params, body, timeout=timeout)
+        try:
+            await resp.read()
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(self.host.url) from exc
+        finally:
+            resp.release()
+
+    async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        """The body of a streaming response as it comes; ConnectionLost if cut short."""
+        try:
+            async for data in resp.content.iter_any():
+                yield data
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError,
+                aiohttp.ClientOSError, ConnectionError) as exc:
+            raise ConnectionLost(self.host.url) from exc
+        finally:
+            resp.release()
+
+    async def _messages(self, resp: aiohttp.ClientResponse) -> AsyncIterator[dict]:
+        decoder = JSONMessages()
+        async for data in self._chunks(resp):
+            for message in decoder.feed(data):
+                yield message
+
+    # --- system ------------------------------------------------------------
+
+    async def ping(self) -> str:
+        resp = await self.request("GET", "/_ping", timeout=CONNECT_TIMEOUT)
+        try:
+            return (await resp.read()).decode("utf-8", "replace")
+        finally:
+            resp.release()
+
+    async def version_info(self) -> models.Version:
+        return models.Version.from_api(await self.json("GET", "/version") or {})
+
+    async def info(self) -> models.Info:
+        return models.Info.from_api(await self.json("GET", "/info") or {})
+
+    async def events(self, since: int | None = None) -> AsyncIterator[Event]:
+        """Follow the daemon's events (from `since`, unix seconds, when given)."""
+        resp = await self.request("GET", "/events", {"since": since}, timeout=None)
+        async for message in self._messages(resp):
+            yield Event.from_api(message)
+
+    # --- containers ----------------------------------------------------------
+
+    async def containers(self, all: bool = False) -> list[models.ContainerSummary]:
+        data = await self.json("GET", "/containers/json", {"all": True if all else None})
+        return [models.ContainerSummary.from_api(c) for c in data or []]
+
+    async def inspect_container(self, name: str) -> dict:
+        return await self.json("GET", f"/containers/{_name(name)}/json")
+
+    async def create_container(self, config: models.ContainerConfig,
+                               host_config: models.HostConfig | None = None,
+                               name: str = "") -> tuple[str, list[str]]:
+        result = await self.json("POST", "/containers/create", {"name": name or None},
+                                 models.create_body(config, host_config)) or {}
+        return result.get("Id") or "", list(result.get("Warnings") or [])
+
+    async def start(self, name: str) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/start")
+
+    async def stop(self, name: str, timeout: int = 10) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/stop", {"t": timeout},
+                        timeout=timeout + REQUEST_TIMEOUT)
+
+    async def restart(self, name: str, timeout: int = 10) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/restart", {"t": timeout},
+                        timeout=timeout + REQUEST_TIMEOUT)
+
+    async def kill(self, name: str, signal: str | None = None) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/kill", {"signal": signal or None})
+
+    async def pause(self, name: str) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/pause")
+
+    async def unpause(self, name: str) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/unpause")
+
+    async def remove_container(self, name: str, volumes: bool = False, force: bool = False) -> None:
+        await self.call("DELETE", f"/containers/{_name(name)}",
+                        {"v": True if volumes else None, "force": True if force else None})
+
+    async def top(self, name: str, ps_args: str = "") -> models.TopResult:
+        data = await self.json("GET", f"/containers/{_name(name)}/top", {"ps_args": ps_args or None})
+        return models.TopResult.from_api(data or {})
+
+    async def resize(self, name: str, height: int, width: int) -> None:
+        await self.call("POST", f"/containers/{_name(name)}/resize", {"h": height, "w": width})
+
+    async def logs(self, name: str, tty: bool, follow: bool = False, timestamps: bool = False,
+                   tail: str = "all") -> AsyncIterator[tuple[int, bytes]]:
+        """(stream, bytes) pieces: STDOUT or STDERR; a TTY container's log is all STDOUT."""
+        params = {"stdout": True, "stderr": True, "timestamps": True if timestamps else None,
+                  "follow": True if follow else None, "tail": tail}
+        resp = await self.request("GET", f"/containers/{_name(name)}/logs", params, timeout=None)
+        demuxer = None if tty else Demuxer()
+        async for data in self._chunks(resp):
+            if demuxer is None:
+                yield STDOUT, data
+            else:
+                for item in demuxer.feed(data):
+                    yield item
+
+    async def stats(self, name: str, stream: bool = True) -> AsyncIterator[StatsSample]:
+        resp = await self.request("GET", f"/containers/{_name(name)}/stats",
+                                  {"stream": stream}, timeout=None)
+        async for message in self._messages(resp):
+            yield StatsSample.from_api(message)
+
+    async def attach(self, name: str, tty: bool, stdin: bool = True, logs: bool = False,
+                     stream: bool = True) -> AttachStream:
+        """Hijack an attach connection (`Connection: Upgrade`, `Upgrade: tcp`)."""
+        params = {"logs": True if logs else None, "stream": True if stream else None,
+                  "stdin": True if stdin else None, "stdout": True, "stderr": True}
+        try:
+            if self.host.scheme == "unix":
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_unix_connection(self.host.path), CONNECT_TIMEOUT)
+            else:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host.hostname, self.host.port), CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as exc:
+            reason = "permission" if isinstance(exc, PermissionError) else "refused"
+            raise DaemonUnreachable(self.host.url, reason) from None
+        try:
+            writer.write((f"POST {self.url(f'/containers/{_name(name)}/attach', params)} HTTP/1.1\r\n"
+                          "Host: localhost\r\nUser-Agent: pyctr-tui\r\nContent-Length: 0\r\n"
+                          "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
+            status_line, *header_lines = head.decode("latin-1").split("\r\n")
+            parts = status_line.split(None, 2)
+            if len(parts) < 2 or not parts[1].isdigit():
+                raise APIError(502, f"bad response from daemon: {status_line!r}")
+            status = int(parts[1])
+            headers = {k.strip().lower(): v.strip() for k, _, v in
+                       (line.partition(":") for line in header_lines if line)}
+            if status in (101, 200) and "chunked" not in headers.get("transfer-encoding", ""):
+                return AttachStream(reader, writer, tty)
+            if headers.get("content-length", "").isdigit():
+                body = await reader.readexactly(int(headers["content-length"]))
+            elif "chunked" in headers.get("transfer-encoding", ""):
+                body = await _dechunk(reader)
+            else:
+                body = await reader.read()
+            raise APIError(status, error_message(body, parts[2] if len(parts) > 2 else ""))
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            writer.close()
+            raise ConnectionLost(self.host.url) from exc
+        except BaseException:
+            writer.close()
+            raise
+
+    # --- images --------------------------------------------------------------
+
+    async def images(self, all: bool = False) -> list[models.ImageSummary]:
+        data = await self.json("GET", "/images/json", {"all": True if all else None})
+        return [models.ImageSummary.from_api(i) for i in data or []]
+
+    async def inspect_image(self, name: str) -> dict:
+        return await self.json("GET", f"/images/{_name(name)}/json")
+
+    async def tag(self, name: str, repo: str, tag: str = "", force: bool = False) -> None:
+        await self.call("POST", f"/images/{_name(name)}/tag",
+                        {"repo": repo, "tag": tag or None, "force": True if force else None})
+
+    async def remove_image(self, name: str, force: bool = False) -> list[models.DeleteItem]:
+        data = await self.json("DELETE", f"/images/{_name(name)}", {"force": True if force else None})
+        return [models.DeleteItem.from_api(d) for d in data or []]
+
+    async def pull(self, image: str, tag: str = "",
+                   auth: models.AuthConfig | None = None) -> AsyncIterator[dict]:
+        """The JSON progress messages of `POST /images/create?fromImage=`; a message
+        with `error` raises StreamError."""
+        resp = await self.request("POST", "/images/create", {"fromImage": image, "tag": tag or None},
+                                  headers=registry_auth(auth), timeout=None)
+        async for message in self._messages(resp):
+            if message.get("error"):
+                detail = message.get("errorDetail") or {}
+                raise StreamError(str(message["error"]), models._int(detail.get("code")))
+            yield message
+
+
+async def _dechunk(reader: asyncio.StreamReader) -> bytes:
+    body = b""
+    while True:
+        size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return body
+        body += await reader.readexactly(size)
+        await reader.readline()
+
+
+__all__ = ["AsyncClient", "AttachStream", "ConnectionLost", "Event", "StatsSample",
+           "APIError", "DaemonUnreachable", "StreamError", "STDOUT", "STDERR"]
