@@ -83,3 +83,4 @@ class HostConfig:
     cpu_shares: int = 0
     cpuset_cpus: str = ""
     readonly_rootfs: bool = False
+    pids_limit: int = 0     # API 1.23's PidsLimit (pids cgroup); 0 or -1 = unlimited

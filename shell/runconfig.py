@@ -43,6 +43,7 @@ CONTAINER_FLAGS = [
     Flag("-i", "--interactive", default=False, help="Keep STDIN open even if not attached"),
     Flag("--link", default=[], help="Add link to another container in the form of name:alias"),
     Flag("-m", "--memory", default="", help="Memory limit (format: <number><optional unit>, where unit = b, k, m or g)"),
+    Flag("--memory-swap", default="", help="Total memory (memory + swap), '-1' to disable swap limits (format as -m)"),
     Flag("--name", default="", help="Assign a name to the container"),
     Flag("--net", default="bridge", help=(
         "Set the Network mode for the container\n"
@@ -55,6 +56,7 @@ CONTAINER_FLAGS = [
         "Publish a container's port to the host\n"
         "  format: ip:hostPort:containerPort | ip::containerPort | hostPort:containerPort\n"
         "  (use 'pyctr port' to see the actual mapping)")),
+    Flag("--pids-limit", default=0, help="Tune container pids limit (0 or -1 for unlimited)"),
     Flag("--privileged", default=False, help="Give extended privileges to this container"),
     Flag("--restart", default="", help="Restart policy to apply when a container exits (no, on-failure[:max-retry], always)"),
     Flag("-t", "--tty", default=False, help="Allocate a pseudo-TTY"),
@@ -108,6 +110,7 @@ def build_spec(opts: SimpleNamespace, args: list[str],
         raise SpecError(f"The working directory '{opts.workdir}' is invalid. It needs to be an absolute path.")
 
     memory = parse_memory(opts.memory) if opts.memory else 0
+    memory_swap = -1 if opts.memory_swap == "-1" else parse_memory(opts.memory_swap) if opts.memory_swap else 0
 
     hostname, domainname = opts.hostname, ""
     if "." in hostname:
@@ -157,6 +160,7 @@ def build_spec(opts: SimpleNamespace, args: list[str],
         domainname=domainname,
         user=opts.user,
         memory=memory,
+        memory_swap=memory_swap,
         cpu_shares=opts.cpu_shares,
         cpuset=opts.cpuset,
         attach_stdin="stdin" in attach,
@@ -186,6 +190,7 @@ def build_spec(opts: SimpleNamespace, args: list[str],
         cap_add=list(opts.cap_add) or None,
         cap_drop=list(opts.cap_drop) or None,
         restart_policy=restart,
+        pids_limit=opts.pids_limit,
     )
     return RunSpec(config, host_config, name=opts.name, cidfile=opts.cidfile, detach=detach,
                    auto_remove=auto_remove, sig_proxy=getattr(opts, "sig_proxy", True))

@@ -133,9 +133,10 @@ class HostConfig:
     cap_add: Optional[list[str]] = None
     cap_drop: Optional[list[str]] = None
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    pids_limit: int = 0   # sent only when set (API 1.23's PidsLimit; not in Docker 1.2)
 
     def to_api(self) -> dict:
-        return {
+        body = {
             "Binds": self.binds,
             "ContainerIDFile": self.container_id_file,
             "LxcConf": [],  # no lxc exec driver in pyctr
@@ -153,6 +154,9 @@ class HostConfig:
             "CapDrop": self.cap_drop,
             "RestartPolicy": self.restart_policy.to_api(),
         }
+        if self.pids_limit:
+            body["PidsLimit"] = self.pids_limit
+        return body
 
 
 def create_body(config: ContainerConfig, host_config: HostConfig | None) -> dict:

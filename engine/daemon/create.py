@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 
 from ..errors import BadRequest, Conflict
 from ..graph.graph import new_id, now_rfc3339
 from ..jobs import Job
 from ..runconfig import ContainerConfig, HostConfig
-from . import names
+from . import limits, names
 from .args import ContainerCreate
 from .container import Container
 from .records import ContainerRecord
@@ -33,7 +32,8 @@ async def container_create(daemon, job: Job) -> dict:
     args: ContainerCreate = job.args
     config, host_config = args.config, args.host_config
     image = daemon.graph.resolve(config.image)
-    _validate(config, host_config)
+    warnings = _validate(config, host_config)
+    limits.mirror(config, host_config)
     if args.name:
         name = names.validate(args.name)
         owner = daemon.graph.db.name_taken(name)
@@ -72,7 +72,7 @@ async def container_create(daemon, job: Job) -> dict:
         raise
     daemon.containers[container_id] = container
     daemon.container_event(container, "create")
-    return {"Id": container_id, "Warnings": []}
+    return {"Id": container_id, "Warnings": warnings}
 
 
 def merge_image_config(user: ContainerConfig, image: ContainerConfig | None) -> None:
@@ -109,7 +109,8 @@ def parse_bind(spec: str) -> tuple[str, str, bool]:
     return os.path.normpath(host), os.path.normpath(target), mode == "rw"
 
 
-def _validate(config: ContainerConfig, host: HostConfig) -> None:
+def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
+    """400 on anything that would fail later; the warnings create answers with."""
     for spec in host.binds or []:
         parse_bind(spec)
     for path in config.volumes or {}:
@@ -125,12 +126,7 @@ def _validate(config: ContainerConfig, host: HostConfig) -> None:
         raise BadRequest("Maximum retry count can only be used with the on-failure restart policy")
     if policy.maximum_retry_count < 0:
         raise BadRequest("Maximum retry count cannot be negative")
-    for memory in (config.memory, host.memory):
-        if memory and memory < 4 * 1024 * 1024:
-            raise BadRequest("Minimum memory limit allowed is 4MB")
-    for cpuset in (config.cpuset, host.cpuset_cpus):
-        if cpuset and not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", cpuset):
-            raise BadRequest(f"Invalid cpuset: {cpuset}")
+    return limits.check(config, host)
 
 
 def _make_layers(driver, container_id: str, image_id: str) -> None:

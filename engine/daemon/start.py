@@ -88,7 +88,7 @@ def _command(daemon, container: Container, rootfs: str, mounts, network: Network
             stdin=config.open_stdin,
         ),
         mounts=mounts,
-        devices=[Device(d.path_on_host, d.path_in_container or d.path_on_host, d.cgroup_permissions)
+        devices=[Device(d.path_on_host, d.path_in_container or d.path_on_host, d.cgroup_permissions or "rwm")
                  for d in host.devices or []],
         capabilities=capabilities(host.cap_add or [], host.cap_drop or []),
         privileged=host.privileged,
@@ -98,6 +98,7 @@ def _command(daemon, container: Container, rootfs: str, mounts, network: Network
             memory_swap=host.memory_swap or config.memory_swap,
             cpu_shares=host.cpu_shares or config.cpu_shares,
             cpuset=host.cpuset_cpus or config.cpuset,
+            pids_limit=max(host.pids_limit or 0, 0),
         ),
         network=network,
         cgroup_parent=daemon.config.cgroup_parent,

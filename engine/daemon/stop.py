@@ -6,6 +6,7 @@ import asyncio
 import signal as signals
 
 from ..errors import BadRequest, Conflict, NotModified
+from ..execdriver.driver import ExecError
 from ..jobs import Job
 from .args import ContainerKill, ContainerRef, ContainerStop
 from . import restart
@@ -26,11 +27,28 @@ def parse_signal(value: str | int) -> int:
     raise BadRequest(f"Invalid signal: {value}")
 
 
+async def _deliver(daemon, container: Container, number: int) -> None:
+    """Signal the container's first process. A paused one is thawed once the signal is
+    queued, so it acts on it (as Docker does since 1.10; Docker 1.2 refused with
+    "Unpause the container before stopping"); it is no longer paused afterwards."""
+    daemon.execdriver.kill(container.id, number)
+    if container.record.state.paused:
+        try:
+            await asyncio.to_thread(daemon.execdriver.unpause, container.id)
+        except ExecError:
+            if container.running:   # else it is gone already, cgroup and all
+                raise
+        container.record.state.paused = False
+        daemon.save(container)
+
+
 def _signal(daemon, container: Container, number: int) -> None:
-    if container.record.state.paused:  # a frozen process cannot act on a signal
+    """The same, blocking (for `rm -f`, which kills and waits anyway)."""
+    daemon.execdriver.kill(container.id, number)
+    if container.record.state.paused:
         daemon.execdriver.unpause(container.id)
         container.record.state.paused = False
-    daemon.execdriver.kill(container.id, number)
+        daemon.save(container)
 
 
 async def stop(daemon, container: Container, timeout: float) -> None:
@@ -41,12 +59,12 @@ async def stop(daemon, container: Container, timeout: float) -> None:
             return
         raise NotModified("Container already stopped")
     container.stop_requested = True
-    _signal(daemon, container, signals.SIGTERM)
+    await _deliver(daemon, container, signals.SIGTERM)
     try:
         await asyncio.wait_for(container.stopped.wait(), timeout)
     except asyncio.TimeoutError:
         if container.running:
-            _signal(daemon, container, signals.SIGKILL)
+            await _deliver(daemon, container, signals.SIGKILL)
         await container.stopped.wait()
     if container.monitor is not None:
         await container.monitor
@@ -66,7 +84,7 @@ async def container_kill(daemon, job: Job) -> None:
         raise Conflict(f"Container {args.name} is not running")
     if number in (signals.SIGKILL, signals.SIGTERM, signals.SIGINT):
         container.stop_requested = True
-    _signal(daemon, container, number)
+    await _deliver(daemon, container, number)
     daemon.container_event(container, "kill", signal=str(number))
     if number == signals.SIGKILL:  # as Docker: return once it is gone
         await container.stopped.wait()

@@ -37,6 +37,7 @@ class Resources:
     memory_swap: int = 0   # bytes, 0 = default, -1 = unlimited
     cpu_shares: int = 0    # 0 = default (1024)
     cpuset: str = ""       # e.g. "0-1"
+    pids_limit: int = 0    # most processes at once (pids cgroup), 0 = unlimited
 
 
 @dataclass

@@ -85,6 +85,8 @@ class NativeDriver(ExecDriver):
         try:
             caps = self._capabilities(cmd)
             device_nodes = [devices.from_host(d.path_on_host, d.path_in_container) for d in cmd.devices]
+            # Privileged: every host device too (as Docker); the explicit ones win on a clash.
+            extra_nodes = devices.host_nodes() if cmd.privileged else []
         except (capabilities.CapabilityError, devices.DeviceError) as e:
             raise ExecError(str(e)) from None
         if cmd.network.mode not in namespaces.NET_MODES:
@@ -123,10 +125,11 @@ class NativeDriver(ExecDriver):
                 tty=cmd.process.tty, console_path=slave_path,
                 mounts=[BindMount(source=m.source, destination=m.destination,
                                   writable=m.writable, private=m.private) for m in cmd.mounts],
-                devices=device_nodes, capabilities=caps, privileged=cmd.privileged,
+                devices=extra_nodes + device_nodes, capabilities=caps, privileged=cmd.privileged,
                 readonly_rootfs=cmd.readonly_rootfs, net_mode=cmd.network.mode,
                 net_join_pid=cmd.network.join_pid, cgroup_procs=cgroup.procs_files(),
-                report_fd=report_w, release_fd=release_r)
+                report_fd=report_w, release_fd=release_r,
+                cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()])
             stdin, stdout, stderr = self._stdio(cmd, stdio)
             helper = await asyncio.create_subprocess_exec(
                 sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
@@ -192,8 +195,8 @@ class NativeDriver(ExecDriver):
         if cmd.privileged:
             missing = [c for c in range(capabilities.last_cap() + 1) if not held >> c & 1]
             if missing:
-                log.info("privileged container %s: the daemon lacks %s, so the container does too",
-                         cmd.id[:12], ", ".join(capabilities.names_of(capabilities.mask(missing))))
+                log.warning("privileged container %s: the daemon lacks %s, so the container does too",
+                            cmd.id[:12], ", ".join(capabilities.names_of(capabilities.mask(missing))))
             return [c for c in range(64) if held >> c & 1]
         names = cmd.capabilities if cmd.capabilities is not None else capabilities.DOCKER_DEFAULT
         return capabilities.numbers(names)
@@ -208,7 +211,7 @@ class NativeDriver(ExecDriver):
         r = cmd.resources
         return CgroupConfig(name=cmd.id, parent=cmd.cgroup_parent, memory=r.memory,
                             memory_swap=r.memory_swap, cpu_shares=r.cpu_shares, cpuset=r.cpuset,
-                            allow_all_devices=cmd.privileged, devices=rules)
+                            pids_limit=r.pids_limit, allow_all_devices=cmd.privileged, devices=rules)
 
     @staticmethod
     async def _read_reports(fd: int) -> _Reports:

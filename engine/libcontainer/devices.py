@@ -48,6 +48,34 @@ def from_host(path_on_host: str, path_in_container: str) -> DeviceNode:
                       uid=st.st_uid, gid=st.st_gid)
 
 
+# Not copied into a privileged container's /dev: the container has its own of these.
+HOST_SKIP = ("pts", "shm", "mqueue", "fd", "console", "ptmx")
+
+
+def host_nodes(root: str = "/dev") -> list[DeviceNode]:
+    """Every device node under the host's /dev, for a privileged container (as Docker)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in HOST_SKIP]
+        for name in filenames:
+            if rel_dir == "." and name in HOST_SKIP:
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+                continue
+            out.append(DeviceNode(path="/dev/" + os.path.relpath(path, root),
+                                  kind="c" if stat.S_ISCHR(st.st_mode) else "b",
+                                  major=os.major(st.st_rdev), minor=os.minor(st.st_rdev),
+                                  mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid))
+    return out
+
+
 def make_node(host_path: str, node: DeviceNode) -> None:
     """mknod `node` at `host_path` (a path inside the container's rootfs, seen from outside)."""
     os.makedirs(os.path.dirname(host_path), exist_ok=True)

@@ -51,6 +51,7 @@ def prepare(spec: ContainerSpec) -> None:
     if not spec.privileged:
         sys_flags |= S.MS_RDONLY
     S.mount("sysfs", sys_dir, "sysfs", sys_flags)
+    _mount_cgroups(root, spec)
 
     _make_dev(root, spec)
 
@@ -61,6 +62,31 @@ def prepare(spec: ContainerSpec) -> None:
 
     if not spec.privileged:
         _restrict_proc(root)
+
+
+def _mount_cgroups(root: str, spec: ContainerSpec) -> None:
+    """The container's own cgroups at /sys/fs/cgroup, so it can read its limits
+    (`cat /sys/fs/cgroup/memory/memory.limit_in_bytes`) and nothing above them."""
+    if not spec.cgroup_mounts:
+        return
+    base = os.path.join(root, "sys", "fs", "cgroup")
+    if not os.path.isdir(base):
+        return
+    ro = 0 if spec.privileged else S.MS_RDONLY
+    flags = S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC
+    if len(spec.cgroup_mounts) == 1 and spec.cgroup_mounts[0][1] == "":
+        S.mount(spec.cgroup_mounts[0][0], base, None, S.MS_BIND)
+        if ro:
+            mounts.remount_readonly(base, flags)
+        return
+    S.mount("tmpfs", base, "tmpfs", flags, "mode=755,size=64k")
+    for source, name in spec.cgroup_mounts:
+        target = os.path.join(base, name)
+        _mkdir(target)
+        S.mount(source, target, None, S.MS_BIND)
+        if ro:
+            mounts.remount_readonly(target, flags)
+    S.mount(None, base, None, S.MS_REMOUNT | S.MS_RDONLY | flags, "mode=755,size=64k")
 
 
 def _make_dev(root: str, spec: ContainerSpec) -> None:

@@ -76,7 +76,7 @@ class ContainerSpec(_Record):
     __slots__ = ("id", "rootfs", "hostname", "args", "env", "cwd", "user", "tty",
                  "console_path", "mounts", "devices", "capabilities", "privileged",
                  "readonly_rootfs", "net_mode", "net_join_pid", "cgroup_procs",
-                 "report_fd", "release_fd")
+                 "report_fd", "release_fd", "cgroup_mounts")
     id: str
     rootfs: str
     hostname: str
@@ -96,6 +96,10 @@ class ContainerSpec(_Record):
     cgroup_procs: list[str]    # cgroup.procs files the helper writes itself into
     report_fd: int             # helper/child -> daemon messages
     release_fd: int            # daemon -> child: one byte releases the execve
+    # [host dir, name]: the container's own cgroup of each hierarchy, bound read-only
+    # (read-write when privileged) at /sys/fs/cgroup/<name> ("" = /sys/fs/cgroup itself).
+    cgroup_mounts: list[list[str]]
+    _default_cgroup_mounts = list
 
     def encode(self) -> str:
         return marshal.dumps(self.to_plain()).hex()

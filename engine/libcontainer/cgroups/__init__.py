@@ -1,3 +1,4 @@
 """Container cgroups: one manager interface (manager.py), one module per cgroup version."""
 
-from .manager import CgroupConfig, CgroupError, CgroupManager, DeviceRule, load, new  # noqa: F401
+from .manager import (CgroupConfig, CgroupError, CgroupManager, DeviceRule, HostSupport,  # noqa: F401
+                      host_support, load, new, parse_cpu_list)

@@ -42,6 +42,7 @@ class CgroupConfig:
     memory_swap: int = 0       # memory+swap bytes; 0 = 2x memory (Docker 1.2), -1 = unlimited
     cpu_shares: int = 0
     cpuset: str = ""
+    pids_limit: int = 0        # most tasks at once; 0 = unlimited
     allow_all_devices: bool = False
     devices: list[DeviceRule] = field(default_factory=list)
 
@@ -144,6 +145,55 @@ class CgroupManager(abc.ABC):
 
     @abc.abstractmethod
     def exists(self) -> bool: ...
+
+    @abc.abstractmethod
+    def visible_mounts(self) -> list[tuple[str, str]]:
+        """(host directory, name under the container's /sys/fs/cgroup) for each hierarchy
+        the container can see its own cgroup through; "" = /sys/fs/cgroup itself (v2)."""
+
+
+@dataclass(frozen=True)
+class HostSupport:
+    """What this host's cgroups can enforce, probed once per daemon (for create's checks)."""
+    driver: str
+    memory: bool
+    swap: bool             # memory+swap accounting (v1 memsw, v2 memory.swap.max)
+    cpu_shares: bool
+    cpuset: bool
+    pids: bool
+    devices: bool          # a device whitelist (v1 only: v2 needs eBPF)
+    freezer: bool
+    cpus: frozenset[int]   # CPUs a container may be given (the daemon's own cpuset)
+
+
+def parse_cpu_list(text: str) -> set[int]:
+    """ "0-2,5" -> {0, 1, 2, 5}; ValueError if malformed."""
+    out: set[int] = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        first, last = int(lo), int(hi) if hi else int(lo)
+        if first > last or first < 0:
+            raise ValueError(f"bad cpu range {part!r}")
+        out.update(range(first, last + 1))
+    return out
+
+
+def host_support(driver: str | None = None) -> HostSupport:
+    kind = choose_driver(driver)
+    if kind == "v1":
+        from .v1 import probe
+    else:
+        from .v2 import probe
+    return probe()
+
+
+def online_cpus() -> set[int]:
+    try:
+        return parse_cpu_list(read("/sys/devices/system/cpu/online"))
+    except (OSError, ValueError):
+        return set(range(os.cpu_count() or 1))
 
 
 def v1_available() -> bool:

@@ -6,13 +6,42 @@ import errno
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, cgroup_mounts, host_path,
-                      own_cgroups, read, read_pids, wait_until, write)
+from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
+                      host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
+                      wait_until, write)
 
 # The hierarchies a container joins. name=systemd is left alone: the container stays
 # in the daemon's systemd unit, as with Docker 1.2.
 CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
                "hugetlb", "net_cls", "net_prio", "perf_event")
+
+
+def _own_dirs() -> dict[str, str]:
+    """Controller -> the host directory of the calling process's own v1 cgroup."""
+    own = own_cgroups()
+    out = {}
+    for m in cgroup_mounts():
+        if m.fstype == "cgroup":
+            for ctrl in m.options:
+                if ctrl in CONTROLLERS:
+                    out[ctrl] = host_path(m, own.get(ctrl, "/"))
+    return out
+
+
+def probe() -> HostSupport:
+    own = _own_dirs()
+    has = lambda ctrl, f: ctrl in own and os.path.exists(os.path.join(own[ctrl], f))  # noqa: E731
+    cpus = online_cpus()
+    if "cpuset" in own:
+        try:
+            cpus = parse_cpu_list(read(os.path.join(own["cpuset"], "cpuset.cpus"))) or cpus
+        except (OSError, ValueError):
+            pass
+    return HostSupport(driver="v1", memory=has("memory", "memory.limit_in_bytes"),
+                       swap=has("memory", "memory.memsw.limit_in_bytes"),
+                       cpu_shares=has("cpu", "cpu.shares"), cpuset="cpuset" in own,
+                       pids="pids" in own, devices="devices" in own,
+                       freezer="freezer" in own, cpus=frozenset(cpus))
 
 
 class V1Manager(CgroupManager):
@@ -46,6 +75,14 @@ class V1Manager(CgroupManager):
         if not paths:
             raise CgroupError("no cgroup v1 hierarchies are mounted")
         return paths
+
+    def visible_mounts(self) -> list[tuple[str, str]]:
+        out = []
+        for m in cgroup_mounts():
+            ctrls = [c for c in m.options if c in self.paths]
+            if m.fstype == "cgroup" and ctrls:
+                out.append((self.paths[ctrls[0]], os.path.basename(m.mountpoint)))
+        return out
 
     def _dirs(self) -> list[str]:
         return sorted(set(self.paths.values()))
@@ -104,6 +141,11 @@ class V1Manager(CgroupManager):
                 write(os.path.join(self.paths["cpuset"], "cpuset.cpus"), cfg.cpuset)
             else:
                 warnings.append("cpuset cgroup not mounted: cpuset discarded")
+        if cfg.pids_limit:
+            if "pids" in self.paths:
+                write(os.path.join(self.paths["pids"], "pids.max"), str(cfg.pids_limit))
+            else:
+                warnings.append("pids cgroup not mounted: pids limit discarded")
         dev = self.paths.get("devices")
         if dev:
             if cfg.allow_all_devices:

@@ -12,8 +12,9 @@ import errno
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, cgroup_mounts, host_path,
-                      own_cgroups, read, read_pids, wait_until, write)
+from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
+                      host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
+                      wait_until, write)
 
 # Where the daemon moves itself when its own cgroup must hand controllers to
 # children (cgroup v2's "no internal processes" rule).
@@ -31,6 +32,35 @@ def shares_to_weight(shares: int) -> int:
     """cpu.shares [2, 262144] -> cpu.weight [1, 10000], linear as the kernel docs map them."""
     shares = min(max(shares, 2), 262144)
     return 1 + ((shares - 2) * 9999) // 262142
+
+
+def probe() -> HostSupport:
+    m = unified_mount()
+    own = host_path(m, own_cgroups().get("", "/"))
+    try:
+        available = set(read(os.path.join(m.mountpoint, "cgroup.controllers")).split())
+    except OSError:
+        available = set()
+    cpus = online_cpus()
+    try:
+        cpus = parse_cpu_list(read(os.path.join(own, "cpuset.cpus.effective"))) or cpus
+    except (OSError, ValueError):
+        pass
+    swap = "memory" in available and _swap_accounting(own, m.mountpoint)
+    return HostSupport(driver="v2", memory="memory" in available, swap=swap,
+                       cpu_shares="cpu" in available, cpuset="cpuset" in available,
+                       pids="pids" in available, devices=False, freezer=True,
+                       cpus=frozenset(cpus))
+
+
+def _swap_accounting(own: str, root: str) -> bool:
+    if os.path.normpath(own) != os.path.normpath(root):
+        return os.path.exists(os.path.join(own, "memory.swap.max"))
+    # The root cgroup has no memory.* files: the kernel's switch is all there is to read.
+    try:
+        return "swapaccount=0" not in read("/proc/cmdline").split()
+    except OSError:
+        return True
 
 
 class V2Manager(CgroupManager):
@@ -57,6 +87,9 @@ class V2Manager(CgroupManager):
     def exists(self) -> bool:
         return os.path.isdir(self.path)
 
+    def visible_mounts(self) -> list[tuple[str, str]]:
+        return [(self.path, "")]
+
     def _file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
@@ -70,6 +103,8 @@ class V2Manager(CgroupManager):
             wanted.append("cpu")
         if cfg.cpuset:
             wanted.append("cpuset")
+        if cfg.pids_limit:
+            wanted.append("pids")
         try:
             os.makedirs(self.parent_path, exist_ok=True)
             warnings = self._enable(wanted)
@@ -139,6 +174,8 @@ class V2Manager(CgroupManager):
             write(self._file("cpu.weight"), str(shares_to_weight(cfg.cpu_shares)))
         if cfg.cpuset and os.path.exists(self._file("cpuset.cpus")):
             write(self._file("cpuset.cpus"), cfg.cpuset)
+        if cfg.pids_limit and os.path.exists(self._file("pids.max")):
+            write(self._file("pids.max"), str(cfg.pids_limit))
         return warnings
 
     def procs_files(self) -> list[str]:
