@@ -86,7 +86,13 @@ def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, st
     if spec.tty:
         console.attach_stdio("/dev/console")
 
-    keep = capabilities.mask(spec.capabilities)
+    drop_privileges(exec_user, spec.capabilities)
+    return user_error, exec_user, env
+
+
+def drop_privileges(exec_user: user.ExecUser | None, keep_caps: list[int]) -> None:
+    """Keep only `keep_caps`, then become the user (shared with `exec`)."""
+    keep = capabilities.mask(keep_caps)
     capabilities.drop_bounding_set(keep)
     syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_CLEAR_ALL)
     if exec_user is not None:
@@ -97,7 +103,6 @@ def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, st
         os.setuid(exec_user.uid)
     if exec_user is None or exec_user.uid == 0:
         capabilities.set_process_caps(keep)
-    return user_error, exec_user, env
 
 
 def _fail(message: str, code: int) -> None:

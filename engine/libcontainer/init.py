@@ -1,4 +1,5 @@
-"""Entry point of the container helper process: `python -I -S .../init.py <spec>`.
+"""Entry point of the helper processes: `python -I -S .../init.py <spec>` starts a
+container, `... init.py exec <spec>` runs a process in a running one.
 
 -I drops the script directory from sys.path and -S drops site-packages, so this
 file bootstraps the import of its own package from where it lives; the modules
@@ -10,6 +11,9 @@ import sys
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from libcontainer.helper import main
+    if len(sys.argv) > 1 and sys.argv[1] == "exec":
+        from libcontainer.exec_helper import main
+    else:
+        from libcontainer.helper import main
 
     main(sys.argv)

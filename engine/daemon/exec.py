@@ -1,0 +1,276 @@
+"""`exec`: another process in a running container (Docker 1.3, API 1.15+).
+
+An exec is created (recorded), then started once, attached or detached. Its
+output is not logged (as Docker); attached clients get it live. Records are
+kept while their container exists, finished ones for at most KEEP_FINISHED
+seconds (so `GET /exec/(id)/json` can still report the exit code), and all of
+a container's go when it is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import secrets
+import struct
+import termios
+import time
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from ..codec import api
+from ..errors import BadRequest, Conflict, NotFound, ServerError
+from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
+from ..jobs import Job
+from .container import Container
+from .start import capabilities, make_pipes
+from .streams import Broadcaster, pump, write_all
+
+KEEP_FINISHED = 300.0
+
+
+@dataclass
+class ExecProcessConfig:
+    # Docker spells these in lower case.
+    entrypoint: str = api("entrypoint", default="")
+    arguments: list[str] = api("arguments", default_factory=list)
+    tty: bool = api("tty", default=False)
+    privileged: bool = api("privileged", default=False)
+    user: str = api("user", default="")
+
+
+@dataclass
+class ExecRecord:
+    id: str = api("ID")
+    container_id: str = api("ContainerID", default="")
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    open_stdin: bool = False
+    open_stdout: bool = False
+    open_stderr: bool = False
+    process_config: ExecProcessConfig = field(default_factory=ExecProcessConfig)
+    can_remove: bool = False
+    detach_keys: str = ""
+
+
+@dataclass
+class ExecCreate:
+    container: str
+    cmd: list[str]
+    env: list[str] = field(default_factory=list)
+    user: str = ""
+    working_dir: str = ""
+    tty: bool = False
+    privileged: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+
+
+@dataclass
+class ExecStart:
+    exec_id: str
+    detach: bool = False
+
+
+@dataclass
+class ExecRef:
+    exec_id: str
+
+
+@dataclass
+class ExecResize:
+    exec_id: str
+    height: int
+    width: int
+
+
+class ExecInstance:
+    def __init__(self, record: ExecRecord, container: Container, process: ProcessConfig) -> None:
+        self.record = record
+        self.container = container
+        self.process = process
+        self.output = Broadcaster()
+        self.stdin_fd: int | None = None
+        self.console_fd: int | None = None
+        self.started = False
+        self.finished_at = 0.0
+        self.running = asyncio.Event()
+
+
+class ExecSession:
+    """An attached client of one exec: its live output and its stdin."""
+
+    def __init__(self, instance: ExecInstance) -> None:
+        self.instance = instance
+        self.tty = instance.process.tty
+        self._queue = instance.output.subscribe()
+        record = instance.record
+        self.wanted = {s for s, on in (("stdout", record.open_stdout), ("stderr", record.open_stderr)) if on}
+
+    async def output(self) -> AsyncIterator[tuple[str, bytes]]:
+        while (item := await self._queue.get()) is not None:
+            if item[0] in self.wanted:
+                yield item
+
+    async def write_stdin(self, data: bytes) -> bool:
+        await self.instance.running.wait()
+        fd = self.instance.stdin_fd
+        if self.instance.record.open_stdin and fd is not None and data:
+            try:
+                await write_all(fd, data)
+            except OSError:
+                pass
+        return True
+
+    def stdin_eof(self) -> None:
+        fd, instance = self.instance.stdin_fd, self.instance
+        if fd is not None and not instance.process.tty:
+            instance.stdin_fd = None
+            os.close(fd)
+
+    def close(self) -> None:
+        self.instance.output.unsubscribe(self._queue)
+
+
+def _prune(daemon) -> None:
+    now = time.monotonic()
+    for exec_id, instance in list(daemon.execs.items()):
+        gone = instance.container.id not in daemon.containers
+        if gone or (instance.finished_at and now - instance.finished_at > KEEP_FINISHED):
+            del daemon.execs[exec_id]
+
+
+def _lookup(daemon, exec_id: str) -> ExecInstance:
+    _prune(daemon)
+    instance = daemon.execs.get(exec_id)
+    if instance is None:
+        raise NotFound(f"No such exec instance: {exec_id}")
+    return instance
+
+
+async def exec_create(daemon, job: Job) -> dict:
+    args: ExecCreate = job.args
+    container = daemon.lookup(args.container)
+    if not container.running:
+        raise Conflict(f"Container {args.container} is not running")
+    if container.record.state.paused:
+        raise Conflict(f"Container {args.container} is paused, unpause the container before exec")
+    if not args.cmd:
+        raise BadRequest("No exec command specified")
+    _prune(daemon)
+    config = container.record.config
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "HOSTNAME": config.hostname}
+    for item in (config.env or []) + args.env:
+        key, _, value = item.partition("=")
+        env[key] = value
+    if args.tty:
+        env.setdefault("TERM", "xterm")
+    process = ProcessConfig(args=args.cmd, env=[f"{k}={v}" for k, v in env.items()],
+                            cwd=args.working_dir or config.working_dir or "/",
+                            user=args.user or config.user, tty=args.tty, stdin=args.attach_stdin)
+    record = ExecRecord(
+        id=secrets.token_hex(32), container_id=container.id, open_stdin=args.attach_stdin,
+        open_stdout=args.attach_stdout, open_stderr=args.attach_stderr,
+        process_config=ExecProcessConfig(args.cmd[0], args.cmd[1:], args.tty, args.privileged,
+                                         process.user))
+    daemon.execs[record.id] = ExecInstance(record, container, process)
+    daemon.container_event(container, f"exec_create: {' '.join(args.cmd)}")
+    return {"Id": record.id}
+
+
+async def exec_start(daemon, job: Job) -> ExecSession | None:
+    """Start the exec; with an attached client, return its session (output from the start)."""
+    args: ExecStart = job.args
+    instance = _lookup(daemon, args.exec_id)
+    if instance.started:
+        raise Conflict(f"Exec {args.exec_id[:12]} has already been started")
+    container = instance.container
+    if not container.running:
+        raise Conflict(f"Container {container.id[:12]} is not running")
+    instance.started = True
+    session = None if args.detach else ExecSession(instance)
+    started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    asyncio.create_task(_run(daemon, instance, started))
+    try:
+        await started
+    except BaseException:
+        if session is not None:
+            session.close()
+        raise
+    return session
+
+
+async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) -> None:
+    record, container = instance.record, instance.container
+    stdio, child_ends, ours = make_pipes(instance.process.tty, record.open_stdin)
+    pumps: list[asyncio.Future[None]] = []
+
+    def deliver(stream: str):
+        return lambda data: instance.output.publish(stream, data)
+
+    def close_child_ends() -> None:
+        while child_ends:
+            os.close(child_ends.pop())
+
+    def on_started(process: StartedProcess) -> None:
+        close_child_ends()
+        if process.console_fd is not None:
+            instance.console_fd = instance.stdin_fd = process.console_fd
+            pumps.append(pump(os.dup(process.console_fd), deliver("stdout")))
+        else:
+            for stream in ("stdout", "stderr"):
+                pumps.append(pump(ours.pop(stream), deliver(stream)))
+            if "stdin" in ours:
+                instance.stdin_fd = ours.pop("stdin")
+                os.set_blocking(instance.stdin_fd, False)
+        record.running, record.pid = True, process.pid
+        instance.running.set()
+        daemon.container_event(container, f"exec_start: {' '.join(instance.process.args)}")
+        started.set_result(None)
+
+    host = container.record.host_config
+    command = ExecCommand(container.id, instance.process,
+                          capabilities(host.cap_add or [], host.cap_drop or []), host.privileged)
+    try:
+        status = await daemon.execdriver.exec(command, stdio, on_started)
+        exit_code = status.exit_code
+    except Exception as exc:  # the exec failed to start, or its monitoring broke
+        exit_code = 126 if isinstance(exc, ExecError) else 255
+        if not started.done():
+            started.set_exception(ServerError(f"Cannot exec in container {container.id[:12]}: {exc}"))
+    finally:
+        close_child_ends()
+        for fd in ours.values():
+            os.close(fd)
+    if pumps:
+        await asyncio.wait(pumps, timeout=5)
+    for fd in {instance.stdin_fd, instance.console_fd} - {None}:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    instance.stdin_fd = instance.console_fd = None
+    instance.output.close()
+    record.running, record.exit_code = False, exit_code
+    instance.finished_at = time.monotonic()
+    instance.running.set()  # release stdin writers waiting for a start that failed
+    daemon.container_event(container, "exec_die", execID=record.id, exitCode=str(exit_code))
+
+
+async def exec_inspect(daemon, job: Job) -> ExecRecord:
+    args: ExecRef = job.args
+    return _lookup(daemon, args.exec_id).record
+
+
+async def exec_resize(daemon, job: Job) -> None:
+    args: ExecResize = job.args
+    instance = _lookup(daemon, args.exec_id)
+    if not (0 <= args.height <= 65535 and 0 <= args.width <= 65535):
+        raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
+    if instance.console_fd is not None:
+        fcntl.ioctl(instance.console_fd, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", args.height, args.width, 0, 0))

@@ -1,0 +1,86 @@
+"""Exec routes (API 1.15+): create, start (attached or detached), resize, inspect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ..codec import from_api
+from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
+from ..errors import BadRequest
+from .app import Routes, engine_of
+from .containers import _serve_attach
+from .hijack import hijack, wants_upgrade
+from .wire import RAW_STREAM, frame, integer, json_body, respond
+
+
+@dataclass
+class ExecConfigBody:
+    """The body of `POST /containers/(id)/exec`."""
+    attach_stdin: bool = False
+    attach_stdout: bool = False
+    attach_stderr: bool = False
+    tty: bool = False
+    cmd: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    user: str = ""
+    privileged: bool = False
+    working_dir: str = ""
+    detach_keys: str = ""
+
+
+@dataclass
+class ExecStartBody:
+    detach: bool = False
+    tty: bool = False
+
+
+def _decode(cls, data, what: str):
+    try:
+        return from_api(cls, data)
+    except ValueError as exc:
+        raise BadRequest(f"invalid {what}: {exc}") from None
+
+
+async def create(request: web.Request) -> web.Response:
+    body = _decode(ExecConfigBody, await json_body(request), "exec config")
+    args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
+                      body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
+    return respond(await engine_of(request).run("exec_create", args), status=201)
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    body = _decode(ExecStartBody, await json_body(request, required=False), "exec start")
+    session = await engine_of(request).run("exec_start", ExecStart(request.match_info["id"], body.detach))
+    if session is None:
+        return web.Response(status=200)
+    try:
+        if not wants_upgrade(request):
+            response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
+            await response.prepare(request)
+            async for name, data in session.output():
+                await response.write(data if session.tty else frame(name, data))
+            return response
+        conn, response = await hijack(request)
+        await _serve_attach(session, conn)
+        return response
+    finally:
+        session.close()
+
+
+async def resize(request: web.Request) -> web.Response:
+    args = ExecResize(request.match_info["id"], integer(request, "h", 0), integer(request, "w", 0))
+    await engine_of(request).run("exec_resize", args)
+    return web.Response(status=201)
+
+
+async def inspect(request: web.Request) -> web.Response:
+    return respond(await engine_of(request).run("exec_inspect", ExecRef(request.match_info["id"])))
+
+
+def setup(routes: Routes) -> None:
+    routes.add("POST", "/containers/{name}/exec", create)
+    routes.add("POST", "/exec/{id}/start", start)
+    routes.add("POST", "/exec/{id}/resize", resize)
+    routes.add("GET", "/exec/{id}/json", inspect)
