@@ -9,6 +9,7 @@ and makes it the controlling terminal of the container's process, so that
 
 from __future__ import annotations
 
+import fcntl  # at import time: after pivot_root the container has no Python modules
 import os
 
 TIOCSCTTY = 0x540E
@@ -31,8 +32,6 @@ def become_session_leader() -> None:
 
 def attach_stdio(console_path: str) -> None:
     """Open the console, make it our controlling terminal and stdin/stdout/stderr."""
-    import fcntl
-
     fd = os.open(console_path, os.O_RDWR)
     fcntl.ioctl(fd, TIOCSCTTY, 0)
     for target in (0, 1, 2):
