@@ -54,7 +54,9 @@ def busybox_rootfs(tmp_path_factory) -> str:
 def _mounts_under(path: str) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
-    return [p for p in points if p.startswith(path) or "pyctr" in p]
+    # Only our own paths: other daemons on the machine (a user's pyctrd, other
+    # test modules running at the same time) have mounts of their own.
+    return [p for p in points if p == path or p.startswith(path.rstrip("/") + "/")]
 
 
 def _children() -> list[int]:
