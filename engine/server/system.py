@@ -17,7 +17,8 @@ from .wire import respond
 
 
 def _ping_headers() -> dict[str, str]:
-    return {"API-Version": str(CURRENT), "Docker-Experimental": "false",
+    # OSType: the docker CLI parses --device by the server's OS ("unknown server OS" without it).
+    return {"API-Version": str(CURRENT), "Docker-Experimental": "false", "OSType": "linux",
             "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
 
 
