@@ -9,6 +9,7 @@ and signal proxying for non-TTY containers."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 from contextlib import contextmanager
@@ -111,7 +112,7 @@ def monitor_tty_size(ctx: Context, container: str, enabled: bool = True) -> Iter
         signal.signal(signal.SIGWINCH, previous)
 
 
-def _copy_stdin(ctx: Context, session: Hijacked) -> None:
+def _copy_stdin(ctx: Context, session: Hijacked, stop_fd: int) -> None:
     fd = ctx.stdin_fd()
     reader = None if fd is not None else ctx.stdin_bytes
     try:
@@ -119,6 +120,12 @@ def _copy_stdin(ctx: Context, session: Hijacked) -> None:
             # os.read on the fd, not sys.stdin.buffer: a daemon thread blocked in
             # a buffered read would hold its lock at interpreter exit.
             if fd is not None:
+                # Also wait on the stop pipe: when the output ends first (the
+                # container exited), this thread must not stay behind reading the
+                # terminal, where it would swallow what the REPL's prompt reads next.
+                ready, _, _ = select.select([fd, stop_fd], [], [])
+                if stop_fd in ready:
+                    break
                 data = os.read(fd, 32768)
             else:
                 read = getattr(reader, "read1", None) or reader.read
@@ -129,15 +136,24 @@ def _copy_stdin(ctx: Context, session: Hijacked) -> None:
     except OSError:
         pass  # the connection went away: the output side will notice
     finally:
+        os.close(stop_fd)
         session.close_write()
 
 
 def pump(ctx: Context, session: Hijacked, tty: bool, stdin: bool) -> None:
     """Copy until the daemon ends the output stream."""
+    copier = stop_w = None
     if stdin:
-        threading.Thread(target=_copy_stdin, args=(ctx, session), daemon=True,
-                         name="pyctr-stdin").start()
-    if tty:
-        copy_raw(session.read, ctx.out_bytes)
-    else:
-        demux(session.read, ctx.out_bytes, ctx.err_bytes)
+        stop_r, stop_w = os.pipe()
+        copier = threading.Thread(target=_copy_stdin, args=(ctx, session, stop_r), daemon=True,
+                                  name="pyctr-stdin")
+        copier.start()
+    try:
+        if tty:
+            copy_raw(session.read, ctx.out_bytes)
+        else:
+            demux(session.read, ctx.out_bytes, ctx.err_bytes)
+    finally:
+        if copier is not None:
+            os.close(stop_w)  # EOF on the pipe wakes the stdin copier
+            copier.join(1.0)
