@@ -6,6 +6,7 @@ import functools
 
 from ..jobs import Engine
 from . import attach, create, images, inspect, ps, remove, start, stats, stop, system
+from . import build, commit, transport
 
 JOBS = {
     "version": system.version,
@@ -33,6 +34,14 @@ JOBS = {
     "container_attach": attach.container_attach,
     "container_resize": attach.container_resize,
     "container_stats": stats.container_stats,
+    "image_build": build.image_build,
+    "container_commit": commit.container_commit,
+    "container_changes": transport.container_changes,
+    "container_export": transport.container_export,
+    "container_copy": transport.container_copy,
+    "container_archive_stat": transport.container_archive_stat,
+    "image_save": transport.image_save,
+    "image_load": transport.image_load,
 }
 
 

@@ -1,0 +1,227 @@
+"""The build context: the client's tarball unpacked into a private directory, pruned by
+.dockerignore, and the rules for naming files in it (ADD/COPY sources).
+
+A source may not leave the context, neither with `..` nor through a symlink whose
+target lies outside it (Docker 1.2: "Forbidden path outside the build context").
+Symlinks inside copied directories are copied as symlinks, never followed.
+Blocking functions: the builder runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ..archive import ArchiveError, unpack
+
+MAX_SYMLINKS = 40
+GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class ContextError(Exception):
+    """A bad context or a source that cannot be used; the message says which."""
+
+
+def extract(stream: BinaryIO, dest: str) -> None:
+    """Unpack the context tar (plain or compressed) into the empty directory `dest`."""
+    try:
+        unpack(stream, dest)
+    except ArchiveError as exc:
+        raise ContextError(f"Error processing the build context tar: {exc}") from None
+
+
+# --- .dockerignore ------------------------------------------------------------------
+
+def _pattern_regex(pattern: str) -> re.Pattern:
+    """Go's filepath.Match syntax: `*` and `?` never match `/`, `[...]` classes, `\\` escapes."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                raise ContextError(f"invalid .dockerignore pattern: {pattern}")
+            body = pattern[i + 1:end]
+            if body[:1] in ("!", "^"):  # Go negates with ^; shells with !
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def read_ignore(root: str) -> list[re.Pattern]:
+    path = os.path.join(root, ".dockerignore")
+    if not os.path.isfile(path) or os.path.islink(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = [line.strip() for line in f.read().splitlines()]
+    patterns = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        cleaned = os.path.normpath(line).lstrip("/")
+        if cleaned in ("", "."):
+            continue
+        patterns.append(_pattern_regex(cleaned))
+    return patterns
+
+
+def ignored(rel: str, patterns: list[re.Pattern]) -> bool:
+    return any(p.match(rel) for p in patterns)
+
+
+def apply_ignore(root: str, keep: set[str]) -> list[str]:
+    """Delete what .dockerignore excludes (a matched directory goes whole), except the
+    paths in `keep` (the Dockerfile). Returns the removed relative paths."""
+    patterns = read_ignore(root)
+    removed: list[str] = []
+    if not patterns:
+        return removed
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for name in list(dirnames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if ignored(rel, patterns) and not any(k == rel or k.startswith(rel + "/") for k in keep):
+                full = os.path.join(dirpath, name)
+                if os.path.islink(full):
+                    os.unlink(full)
+                else:
+                    shutil.rmtree(full)
+                dirnames.remove(name)
+                removed.append(rel)
+        for name in filenames:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if rel not in keep and ignored(rel, patterns):
+                os.unlink(os.path.join(dirpath, name))
+                removed.append(rel)
+    return removed
+
+
+# --- naming files in the context ----------------------------------------------------------
+
+def resolve(root: str, name: str, what: str = "") -> str:
+    """The host path of context path `name`, following symlinks only while they stay inside
+    the context; ContextError if the path or a link on the way leaves it."""
+    shown = what or name
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    todo = parts[::-1]
+    done: list[str] = []
+    hops = 0
+    while todo:
+        part = todo.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            if not done:
+                raise ContextError(f"Forbidden path outside the build context: {shown}")
+            done.pop()
+            continue
+        here = os.path.join(root, *done, part)
+        if os.path.islink(here):
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise ContextError(f"{shown}: too many levels of symbolic links")
+            target = os.readlink(here)
+            link = "/".join(done + [part])
+            if target.startswith("/"):
+                raise ContextError(f"Forbidden path outside the build context: {shown} "
+                                   f"(symlink {link} -> {target})")
+            depth = len(done)
+            for t in target.split("/"):
+                if t == "..":
+                    depth -= 1
+                elif t not in ("", "."):
+                    depth += 1
+                if depth < 0:
+                    raise ContextError(f"Forbidden path outside the build context: {shown} "
+                                       f"(symlink {link} -> {target})")
+            todo.extend([t for t in target.split("/") if t not in ("", ".")][::-1])
+            continue
+        done.append(part)
+    return os.path.join(root, *done)
+
+
+def expand(root: str, name: str) -> list[str]:
+    """A source that may hold wildcards -> the matching context paths (relative, sorted)."""
+    cleaned = os.path.normpath(name.lstrip("/")) if name.strip("/") else "."
+    if cleaned == ".." or cleaned.startswith("../"):
+        raise ContextError(f"Forbidden path outside the build context: {name}")
+    if not GLOB_CHARS.search(cleaned):
+        return [cleaned]
+    regex = _pattern_regex(cleaned)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for entry in dirnames + filenames:
+            rel = f"{rel_dir}/{entry}" if rel_dir else entry
+            if regex.match(rel):
+                found.append(rel)
+    if not found:
+        raise ContextError(f"{name}: no source files were specified (no match in the context)")
+    return sorted(found)
+
+
+# --- checksums for the cache ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    path: str          # host path (symlinks resolved)
+    name: str          # as given (for messages) and for the destination's base name
+    checksum: str      # "file:<sha256>" or "dir:<sha256>"
+
+    @property
+    def is_dir(self) -> bool:
+        return os.path.isdir(self.path)
+
+
+def _hash_file(h, path: str) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+
+
+def checksum(path: str) -> str:
+    """What ADD/COPY's cache key sees of a source: names, types, modes, link targets and
+    content (not times or owners: the copy belongs to root whatever the context said)."""
+    st = os.stat(path)
+    h = hashlib.sha256()
+    if not stat.S_ISDIR(st.st_mode):
+        _hash_file(h, path)
+        return f"file:{h.hexdigest()}"
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, path)
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            lst = os.lstat(full)
+            h.update(f"{rel_dir}/{name}\0{lst.st_mode:o}\0".encode("utf-8", "surrogateescape"))
+            if stat.S_ISLNK(lst.st_mode):
+                h.update(os.readlink(full).encode("utf-8", "surrogateescape"))
+            elif stat.S_ISREG(lst.st_mode):
+                _hash_file(h, full)
+            h.update(b"\0")
+    return f"dir:{h.hexdigest()}"
+
+
+def source(root: str, rel: str) -> Source:
+    path = resolve(root, rel)
+    if not os.path.lexists(path):
+        raise ContextError(f"{rel}: no such file or directory in the build context")
+    return Source(path, rel, checksum(path))
