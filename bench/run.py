@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from engines import BenchContext, Docker, Pyctr, busybox_tar, import_busybox  # noqa: E402
 
-TOPICS = ["core"]
+TOPICS = ["core", "resources"]
 
 
 def main() -> None:
