@@ -19,6 +19,7 @@ from .progress import show_stream
 
 @command("images", "[OPTIONS] [NAME]", "List images",
          Flag("-a", "--all", default=False, help="Show all images (by default filter out the intermediate image layers)"),
+         Flag("--digests", default=False, help="Show digests"),
          Flag("-f", "--filter", default=[], help="Provide filter values (i.e. 'dangling=true')"),
          Flag("--no-trunc", default=False, help="Don't truncate output"),
          Flag("-q", "--quiet", default=False, help="Only show numeric IDs"),
@@ -39,7 +40,8 @@ def images(ctx: Context, opts, args) -> int:
             image.repo_tags = [t for t in image.repo_tags
                                if fnmatch.fnmatchcase(render.split_repo_tag(t)[0], name)]
         found = [i for i in found if i.repo_tags]
-    ctx.out(render.images_table(found, no_trunc=opts.no_trunc, quiet=opts.quiet))
+    ctx.out(render.images_table(found, no_trunc=opts.no_trunc, quiet=opts.quiet,
+                                digests=opts.digests))
     return 0
 
 

@@ -54,6 +54,18 @@ def load_auth(ctx: Context, server: str) -> AuthConfig:
     return AuthConfig(user, password, entry.get("email", ""), server)
 
 
+def server_key(server: str) -> str:
+    """How a login is filed: Docker Hub under INDEX_SERVER, any other registry under its
+    host[:port] (so `login http://127.0.0.1:5000/` and `pull 127.0.0.1:5000/x` agree)."""
+    bare = server.strip()
+    for scheme in ("https://", "http://"):
+        bare = bare.removeprefix(scheme)
+    host = bare.split("/", 1)[0]
+    if not host or host in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        return INDEX_SERVER
+    return host
+
+
 def registry_of(name: str) -> str:
     """The registry a repository name points at (Docker's ResolveRepositoryInfo)."""
     first, sep, _ = name.partition("/")
@@ -73,11 +85,28 @@ def _stream(ctx: Context, resp) -> None:
         raise CLIError(exc.message) from None
 
 
-@command("pull", "NAME[:TAG]", "Pull an image or a repository from the registry",
+def pull_image(ctx: Context, name: str, all_tags: bool = False) -> None:
+    """Pull `name` (`repo[:tag]` or `repo@digest`; no tag means latest unless all_tags),
+    showing the daemon's progress stream."""
+    if "@" in name:
+        if all_tags:
+            raise CLIError("Error: tag can't be used with --all-tags/-a")
+        repo, tag = name, ""
+    else:
+        repo, tag = render.split_repo_tag(name)
+        if all_tags and tag:
+            raise CLIError("Error: tag can't be used with --all-tags/-a")
+        if not all_tags and not tag:
+            tag = "latest"
+            ctx.out(f"Using default tag: {tag}\n")
+    _stream(ctx, ctx.client.pull(repo, tag, _auth_for(ctx, repo)))
+
+
+@command("pull", "NAME[:TAG|@DIGEST]", "Pull an image or a repository from the registry",
+         Flag("-a", "--all-tags", default=False, help="Download all tagged images in the repository"),
          min_args=1, max_args=1)
 def pull(ctx: Context, opts, args) -> int:
-    repo, tag = render.split_repo_tag(args[0])
-    _stream(ctx, ctx.client.pull(repo, tag, _auth_for(ctx, repo)))
+    pull_image(ctx, args[0], opts.all_tags)
     return 0
 
 
@@ -127,7 +156,7 @@ def _prompt(ctx: Context, label: str, default: str = "", secret: bool = False) -
          Flag("-u", "--username", default="", help="Username"),
          max_args=1, summary="Register or log in to a Docker registry server")
 def login(ctx: Context, opts, args) -> int:
-    server = args[0] if args else INDEX_SERVER
+    server = server_key(args[0]) if args else INDEX_SERVER
     saved = load_auth(ctx, server)
     username = opts.username or _prompt(ctx, "Username", saved.username)
     if not username:
@@ -153,7 +182,7 @@ def login(ctx: Context, opts, args) -> int:
          '"https://index.docker.io/v1/" is the default.', max_args=1,
          summary="Log out from a Docker registry server")
 def logout(ctx: Context, opts, args) -> int:
-    server = args[0] if args else INDEX_SERVER
+    server = server_key(args[0]) if args else INDEX_SERVER
     config = _read_config(ctx)
     if server not in config:
         ctx.out(f"Not logged in to {server}\n")

@@ -24,15 +24,28 @@ def _spec(ctx: Context, opts, args) -> RunSpec:
     return spec
 
 
+def pull_quietly_to_stderr(ctx: Context, image: str) -> None:
+    """Pull `image` for run/create, its progress going to stderr as docker's did."""
+    from .cmd_registry import pull_image
+
+    stdout = ctx.stdout
+    ctx.stdout = ctx.stderr
+    try:
+        pull_image(ctx, image)
+    finally:
+        ctx.stdout = stdout
+
+
 def create_container(ctx: Context, spec: RunSpec) -> str:
     try:
         cid, warnings = ctx.client.create_container(spec.config, spec.host_config, spec.name)
     except APIError as exc:
-        if exc.status == 404:
-            # Docker 1.2 pulls the image here and retries the create; pyctr will
-            # too once pull lands in the daemon. Until then: say so, then fail.
-            ctx.err(f"Unable to find image '{spec.config.image}' locally\n")
-        raise
+        if exc.status != 404 or "image" not in exc.message.lower():
+            raise
+        # As Docker 1.2: pull the missing image (progress on stderr), then create again.
+        ctx.err(f"Unable to find image '{spec.config.image}' locally\n")
+        pull_quietly_to_stderr(ctx, spec.config.image)
+        cid, warnings = ctx.client.create_container(spec.config, spec.host_config, spec.name)
     for warning in warnings:
         ctx.err(f"WARNING: {warning}\n")
     if spec.cidfile:

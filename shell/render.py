@@ -189,16 +189,28 @@ def split_repo_tag(name: str) -> tuple[str, str]:
 
 
 def images_table(images: Iterable[ImageSummary], no_trunc: bool = False, quiet: bool = False,
-                 now: float | None = None) -> str:
-    text = "" if quiet else "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tVIRTUAL SIZE\n"
+                 now: float | None = None, digests: bool = False) -> str:
+    """With `digests`, a DIGEST column: the repo digest a repository's tag was pulled or
+    pushed at, and a `repo <none>` row for an image pulled by digest only."""
+    head = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID" if digests else "REPOSITORY\tTAG\tIMAGE ID"
+    text = "" if quiet else head + "\tCREATED\tVIRTUAL SIZE\n"
     for image in images:
         iid = image.id if no_trunc else truncate_id(image.id)
-        for repo_tag in image.repo_tags:
+        rows = [split_repo_tag(t) for t in image.repo_tags]
+        by_repo: dict[str, str] = {}
+        for ref in getattr(image, "repo_digests", None) or []:
+            repo, _, digest = ref.partition("@")
+            by_repo.setdefault(repo, digest)
+        if digests:
+            tagged = {repo for repo, _ in rows}
+            rows = [r for r in rows if r != ("<none>", "<none>") or not by_repo]
+            rows += [(repo, "<none>") for repo in by_repo if repo not in tagged]
+        for repo, tag in rows:
             if quiet:
                 text += iid + "\n"
                 continue
-            repo, tag = split_repo_tag(repo_tag)
-            text += (f"{repo}\t{tag}\t{iid}\t{ago(image.created, now)}\t"
+            digest = "\t" + by_repo.get(repo, "<none>") if digests else ""
+            text += (f"{repo}\t{tag}{digest}\t{iid}\t{ago(image.created, now)}\t"
                      f"{human_size(image.virtual_size)}\n")
     return tabwrite(text)
 

@@ -3,7 +3,10 @@ started as a subprocess and checked on stop to have left nothing behind."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,6 +26,45 @@ def mounts_under(path: str) -> list[str]:
     return [p for p in points if p == path or p.startswith(path + "/")]
 
 
+def _routed_networks() -> list[ipaddress.IPv4Network]:
+    out = subprocess.run(["ip", "-4", "-j", "route", "show", "table", "all"], capture_output=True,
+                         text=True).stdout
+    nets = []
+    for route in json.loads(out or "[]"):
+        dst = route.get("dst", "")
+        if route.get("table") == "local" or dst in ("", "default"):
+            continue
+        try:
+            nets.append(ipaddress.IPv4Network(dst, strict=False))
+        except ValueError:
+            pass
+    return nets
+
+
+def pick_network() -> tuple[str, str]:
+    """A bridge name and a /24 no route on this host uses, for one test daemon."""
+    taken = _routed_networks()
+    for _ in range(1000):
+        net = ipaddress.IPv4Network(f"10.{random.randint(200, 254)}.{random.randint(0, 255)}.0/24")
+        if not any(net.overlaps(t) for t in taken):
+            return "pyt" + os.urandom(4).hex(), f"{net.network_address + 1}/24"
+    raise RuntimeError("no free /24 for a test bridge")
+
+
+def iptables_lines_about(bridge: str) -> list[str]:
+    """Every iptables rule or chain that names `bridge` (nat and filter)."""
+    found = []
+    for table in ("nat", "filter"):
+        out = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True).stdout
+        found += [f"{table}: {line}" for line in out.splitlines()
+                  if bridge in line.split() or f"-{bridge}" in line]
+    return found
+
+
+def link_exists(name: str) -> bool:
+    return os.path.exists(f"/sys/class/net/{name}")
+
+
 def make_busybox_tar(rootfs: str, tar_path: str) -> str:
     with tarfile.open(tar_path, "w") as tar:
         tar.add(rootfs, arcname=".")
@@ -34,6 +76,21 @@ class DaemonProcess:
     workdir: str
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
+    bridge: str = ""      # its own bridge and subnet, kept in the workdir across restarts
+    bip: str = ""
+
+    def __post_init__(self) -> None:
+        if "-b" in self.extra_args or any(a.startswith("--bridge") for a in self.extra_args):
+            return   # the test chose its network itself
+        saved = os.path.join(self.workdir, "network.json")
+        if os.path.exists(saved):
+            with open(saved) as f:
+                self.bridge, self.bip = json.load(f)
+        else:
+            self.bridge, self.bip = pick_network()
+            os.makedirs(self.workdir, exist_ok=True)
+            with open(saved, "w") as f:
+                json.dump([self.bridge, self.bip], f)
 
     @property
     def root(self) -> str:
@@ -57,6 +114,7 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pyctr.engine.main", "-H", self.host, "-g", self.root,
              "--exec-root", os.path.join(self.workdir, "exec"), "--log-level", "debug",
+             *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -128,6 +186,10 @@ class DaemonProcess:
         exec_state = os.path.join(self.workdir, "exec", "execdriver", "native")
         if os.path.isdir(exec_state) and os.listdir(exec_state):
             found.append(f"exec state {os.listdir(exec_state)}")
+        if self.bridge:
+            if link_exists(self.bridge):
+                found.append(f"bridge {self.bridge}")
+            found += iptables_lines_about(self.bridge)
         return found
 
     def cleanup_by_force(self) -> None:
@@ -140,3 +202,22 @@ class DaemonProcess:
                 self.stop()
         for point in sorted(mounts_under(self.workdir), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False)
+        if self.bridge:
+            remove_network(self.bridge)
+
+
+def remove_network(bridge: str) -> None:
+    """The bridge and every rule and chain of a test daemon's, whatever state it died in."""
+    if link_exists(bridge):
+        subprocess.run(["ip", "link", "del", bridge], check=False, capture_output=True)
+    for table in ("nat", "filter"):
+        out = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True).stdout
+        chains = {c for c in (f"PYCTR-{bridge}", f"PYCTR-POST-{bridge}", f"PYCTR-FWD-{bridge}")
+                  if f":{c} " in out}
+        for line in out.splitlines():
+            words = line.split()
+            if line.startswith("-A ") and "-j" in words and words[words.index("-j") + 1] in chains:
+                subprocess.run(["iptables", "-t", table, "-D", *words[1:]], check=False, capture_output=True)
+        for chain in chains:
+            subprocess.run(["iptables", "-t", table, "-F", chain], check=False, capture_output=True)
+            subprocess.run(["iptables", "-t", table, "-X", chain], check=False, capture_output=True)

@@ -234,6 +234,7 @@ class ImageSummary:
     created: int = 0
     size: int = 0
     virtual_size: int = 0
+    repo_digests: list[str] = field(default_factory=list)   # "repo@sha256:..." (pulled/pushed)
 
     @classmethod
     def from_api(cls, data: dict) -> "ImageSummary":
@@ -244,6 +245,7 @@ class ImageSummary:
             created=_int(data.get("Created")),
             size=_int(data.get("Size")),
             virtual_size=_int(data.get("VirtualSize")),
+            repo_digests=[str(d) for d in _list(data.get("RepoDigests"))],
         )
 
 

@@ -21,6 +21,18 @@ class DaemonConfig:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     shutdown_timeout: float = 10           # per container, then SIGKILL
+    insecure_registries: list[str] = field(default_factory=list)  # plain HTTP allowed (loopback always)
+    registry_mirrors: list[str] = field(default_factory=list)     # tried before Docker Hub for pulls
+    # networking (Docker 1.2's bridge driver flags)
+    bridge: str = "pyctr0"                 # "none": containers get only lo
+    bip: str = ""                          # bridge address/prefix; "": a free subnet
+    fixed_cidr: str = ""                   # containers' addresses from this part of the subnet
+    mtu: int = 1500
+    ip_forward: bool = True
+    iptables: bool = True
+    icc: bool = True                       # containers on the bridge may talk to each other
+    ip_masq: bool = True
+    userland_proxy: bool = True            # false: 127.0.0.1 reaches published ports by DNAT
 
     @property
     def pidfile_path(self) -> str:

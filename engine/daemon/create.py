@@ -11,7 +11,7 @@ from ..errors import BadRequest, Conflict
 from ..graph.graph import new_id, now_rfc3339
 from ..jobs import Job
 from ..runconfig import ContainerConfig, HostConfig
-from . import limits, names
+from . import limits, names, network
 from .args import ContainerCreate
 from .container import Container
 from .records import ContainerRecord
@@ -33,6 +33,7 @@ async def container_create(daemon, job: Job) -> dict:
     config, host_config = args.config, args.host_config
     image = daemon.graph.resolve(config.image)
     warnings = _validate(config, host_config)
+    links = network.resolve_links(daemon, host_config)   # each --link names an existing container
     limits.mirror(config, host_config)
     if args.name:
         name = names.validate(args.name)
@@ -66,6 +67,9 @@ async def container_create(daemon, job: Job) -> dict:
         await asyncio.to_thread(_make_layers, daemon.graph.driver, container_id, image.id)
         container = Container(record, root)
         daemon.save(container)
+        if links:   # edges in the graph DB; the record shows them as inspect did ("/db:/web/db")
+            network.register_links(daemon, container, links)
+            daemon.save(container)
     except BaseException:
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container_id)
         shutil.rmtree(root, ignore_errors=True)
@@ -119,6 +123,7 @@ def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
     mode = host.network_mode
     if mode not in NETWORK_MODES and not mode.startswith("container:"):
         raise BadRequest(f"Invalid network mode: {mode} (use bridge, none, host or container:<name|id>)")
+    network.validate(config, host)   # ports, links, dns
     policy = host.restart_policy
     if policy.name not in RESTART_POLICIES:
         raise BadRequest(f"Invalid restart policy {policy.name!r} (use no, always or on-failure)")

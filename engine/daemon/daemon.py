@@ -23,7 +23,8 @@ from ..graphdriver import new_driver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
-from .records import ContainerRecord
+from .network import DaemonNetwork, start_order
+from .records import ContainerRecord, NetworkSettings
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -44,6 +45,7 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
 
+        self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
     # --- life cycle -----------------------------------------------------
     @classmethod
     async def open(cls, config: DaemonConfig) -> "Daemon":
@@ -61,6 +63,12 @@ class Daemon:
             raise
         daemon = cls(config, Graph(driver, db), execdriver, lock_fd)
         await daemon._restore()
+        try:   # before _restore: stale veths and rules of a daemon that died go first
+            daemon.network = await DaemonNetwork.open(config)
+        except BaseException:
+            db.close()
+            os.close(lock_fd)
+            raise
         return daemon
 
     async def _restore(self) -> None:
@@ -76,9 +84,10 @@ class Daemon:
                 await asyncio.to_thread(self.execdriver.terminate, record.id)
                 start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
                 self.save(container)
+                record.network_settings = NetworkSettings()
                 if restart.should_restart(container, 137):
                     to_restart.append(container)
-        for container in to_restart:
+        for container in start_order(self, to_restart):   # linked-to containers first
             try:
                 await start.start(self, container)
             except Exception as exc:  # one bad container must not stop the daemon
@@ -90,6 +99,7 @@ class Daemon:
         await asyncio.gather(*(stop.stop(self, c, timeout) for c in running),
                              return_exceptions=True)
         await asyncio.to_thread(self.graph.driver.cleanup)
+        await self.network.shutdown()
         self.graph.db.close()
         try:
             os.unlink(self.config.pidfile_path)

@@ -29,6 +29,7 @@ class ImageSummary:
     created: int
     size: int
     virtual_size: int
+    repo_digests: list[str] = field(default_factory=list)  # "repo@sha256:..." (v1.18's field)
 
 
 @dataclass
@@ -112,8 +113,12 @@ async def image_list(daemon, job: Job) -> list[ImageSummary]:
     graph = daemon.graph
     rows = {row.id: row for row in graph.rows()}
     tags: dict[str, list[str]] = {}
-    for t in graph.tags():
-        tags.setdefault(t.image_id, []).append(f"{t.repository}:{t.tag}")
+    digests: dict[str, list[str]] = {}
+    for t in graph.db.references():  # tags, and references by digest (pull/push)
+        if not t.is_digest:
+            tags.setdefault(t.image_id, []).append(f"{t.repository}:{t.tag}")
+        if t.digest and f"{t.repository}@{t.digest}" not in digests.get(t.image_id, []):
+            digests.setdefault(t.image_id, []).append(f"{t.repository}@{t.digest}")
     has_children = {row.parent for row in rows.values() if row.parent}
     virtual: dict[str, int] = {}
 
@@ -130,7 +135,7 @@ async def image_list(daemon, job: Job) -> list[ImageSummary]:
 
     out = []
     for row in rows.values():
-        tagged = row.id in tags
+        tagged = row.id in tags or row.id in digests
         if args.dangling is True and (tagged or row.id in has_children):
             continue
         if args.dangling is False and not tagged:
@@ -143,7 +148,7 @@ async def image_list(daemon, job: Job) -> list[ImageSummary]:
             if not repo_tags:
                 continue
         out.append(ImageSummary(repo_tags, row.id, row.parent, _unix(row.created), row.size,
-                                virtual_size(row.id)))
+                                virtual_size(row.id), sorted(digests.get(row.id, []))))
     out.sort(key=lambda s: s.created, reverse=True)
     return out
 

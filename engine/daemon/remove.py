@@ -9,6 +9,7 @@ import signal
 from ..errors import Conflict, NotFound
 from ..jobs import Job
 from . import restart, volumes
+from .network import sync_link_record
 from .args import ContainerRemove
 from .create import remove_layers
 from .stop import _signal
@@ -33,8 +34,13 @@ async def container_remove(daemon, job: Job) -> None:
     async with container.lock:
         if container.id not in daemon.containers:
             raise NotFound(f"No such container: {args.name}")
-        daemon.graph.db.delete_container(container.id)
+        parents = [p for p, _ in daemon.graph.db.linked_by(container.id)]
+        daemon.graph.db.delete_container(container.id)   # its link edges go with it, as in 1.2
         del daemon.containers[container.id]
+        for parent_id in parents:   # their HostConfig.Links no longer list it
+            if parent_id in daemon.containers:
+                sync_link_record(daemon, daemon.containers[parent_id])
+                daemon.save(daemon.containers[parent_id])
         await asyncio.to_thread(daemon.execdriver.terminate, container.id)
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
         if args.volumes:
@@ -52,3 +58,5 @@ def _remove_link(daemon, name: str) -> None:
     if not any(a == alias for _, a in daemon.graph.db.links_of(parent.id)):
         raise NotFound(f"No such link: {name}")
     daemon.graph.db.remove_link(parent.id, alias)
+    sync_link_record(daemon, parent)
+    daemon.save(parent)

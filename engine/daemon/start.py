@@ -14,6 +14,7 @@ from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..graph.graph import now_rfc3339
 from ..jobs import Job
 from . import netfiles, restart, volumes
+from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container, parse_time
 from .create import _validate
@@ -31,6 +32,9 @@ async def container_start(daemon, job: Job) -> None:
     container = daemon.lookup(args.name)
     if args.host_config is not None:
         _validate(container.record.config, args.host_config)
+        if args.host_config.links:   # old clients send links with start
+            register_links(daemon, container, resolve_links(daemon, args.host_config, container.id))
+            args.host_config.links = container.record.host_config.links
         container.record.host_config = args.host_config
     await start(daemon, container)
 
@@ -53,9 +57,12 @@ async def _start_locked(daemon, container: Container) -> None:
     try:
         mounts = await asyncio.to_thread(volumes.prepare, daemon, container, rootfs)
         network = _network(daemon, record.host_config.network_mode)
-        netfiles.write(container, daemon.config.dns, daemon.config.dns_search)
+        prepared = await daemon.network.prepare(daemon, container)  # address, ports, links
+        netfiles.write(container, daemon.config.dns, daemon.config.dns_search, prepared.ip, prepared.hosts)
         command = _command(daemon, container, rootfs, mounts, network)
+        command.process.env = merge_env(command.process.env, prepared.env)
     except BaseException:
+        await daemon.network.release(container)
         await asyncio.to_thread(driver.put, container.id)
         raise
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -129,6 +136,8 @@ def _network(daemon, mode: str) -> Network:
         if not other.running:
             raise BadRequest(f"Cannot join the network of container {other.name.lstrip('/')}: it is not running")
         return Network("container", join_pid=other.record.state.pid)
+    if mode != "none" and daemon.network.enabled:
+        return Network("bridge")   # the veth goes in from on_created
     return Network("none")
 
 
@@ -169,6 +178,7 @@ async def _monitor(daemon, container: Container, command: Command,
             os.close(child_ends.pop())
 
     async def on_created(process: StartedProcess) -> None:
+        await daemon.network.connect(container, process.pid)   # first: nothing to undo here
         close_child_ends()
         if process.console_fd is not None:
             container.console_fd = container.stdin_fd = process.console_fd
@@ -199,6 +209,7 @@ async def _monitor(daemon, container: Container, command: Command,
             container.log = None
             record.state.error = str(exc)
             daemon.save(container)
+            await daemon.network.release(container)
             await asyncio.to_thread(daemon.graph.driver.put, container.id)
             message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
             started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
@@ -213,6 +224,7 @@ async def _finish(daemon, container: Container, status: ExitStatus,
     # Leftover processes (daemons the command started) keep the pipes open: end them first.
     await asyncio.to_thread(daemon.execdriver.terminate, container.id)
     if pumps:
+    await daemon.network.release(container)
         await asyncio.wait(pumps, timeout=5)
     for fd in (container.stdin_fd, container.console_fd):
         if fd is not None:

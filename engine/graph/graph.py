@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import secrets
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..graphdriver.driver import GraphDriver
 from . import reference
-from .graphdb import GraphDB, ImageRow, TagRow
+from .graphdb import GraphDB, ImageRow, LayerRow, TagRow
 from .records import ImageRecord
 
 
@@ -44,6 +44,12 @@ class Graph:
     def resolve_id(self, name: str) -> str:
         if not name:
             raise NotFound("No such image: (empty name)")
+        if "@" in name:  # repo@sha256:... (pulled by, or pulled at, that digest)
+            repo, _, digest = name.partition("@")
+            by_digest = self.db.by_digest(reference.normalize(repo), digest)
+            if by_digest is None:
+                raise NotFound(f"No such image: {name}")
+            return by_digest.image_id
         repo, tag = reference.split_tag(name)
         row = self.db.tag(repo, tag or reference.DEFAULT_TAG)
         if row is not None:
@@ -61,30 +67,47 @@ class Graph:
         return self.db.image(image_id) is not None
 
     # --- adding ---------------------------------------------------------
-    async def register(self, record: ImageRecord, layer: BinaryIO | None) -> ImageRecord:
-        """Create the layer for `record` (unpacking `layer`, a tar), then add its row."""
+    async def register(self, record: ImageRecord, layer: BinaryIO | None,
+                       layer_row: LayerRow | None = None,
+                       verify: Callable[[], None] | None = None) -> ImageRecord:
+        """Create the layer for `record` (unpacking `layer`, a tar), then add its row
+        (and, for an image from a registry, what the registry knows its layer by).
+        `verify`, called in the worker thread after unpacking, may raise to reject the
+        layer (a diff id that does not match): it is then removed, never registered."""
         if record.parent and not self.exists(record.parent):
             raise NotFound(f"No such image: {record.parent} (parent of {record.id})")
         record.created = record.created or now_rfc3339()
-        await asyncio.to_thread(self._make_layer, record, layer)
+        await asyncio.to_thread(self._make_layer, record, layer, verify)
         try:
-            self.db.add_image(record)
+            with self.db.transaction():
+                self.db.add_image(record)
+                if layer_row is not None:
+                    self.db.set_layer(layer_row)
         except BaseException:
             await asyncio.to_thread(self.driver.remove, record.id)
             raise
         return record
 
-    def _make_layer(self, record: ImageRecord, layer: BinaryIO | None) -> None:
+    def _make_layer(self, record: ImageRecord, layer: BinaryIO | None,
+                    verify: Callable[[], None] | None = None) -> None:
         self.driver.create(record.id, record.parent or None)
         try:
             if layer is not None:
                 record.size = self.driver.apply_diff(record.id, record.parent or None, layer)
+            if verify is not None:
+                verify()
         except BaseException:
             self.driver.remove(record.id)
             raise
 
     # --- tags -----------------------------------------------------------
-    def tag(self, image_id: str, repository: str, tag: str, force: bool = False) -> None:
+    def set_digest_reference(self, image_id: str, repository: str, digest: str) -> None:
+        """`repository@digest` names `image_id` (a pull by digest)."""
+        if self.db.by_digest(repository, digest) is None:
+            self.db.set_tag(repository, digest, image_id, digest)
+
+    def tag(self, image_id: str, repository: str, tag: str, force: bool = False,
+            digest: str = "") -> None:
         repository = reference.normalize(repository)
         reference.validate_repository(repository)
         tag = tag or reference.DEFAULT_TAG
@@ -94,7 +117,7 @@ class Graph:
             raise Conflict(
                 f"Conflict: Tag {tag} is already set to image {existing.image_id[:12]}, "
                 "if you want to replace it, please use -f option")
-        self.db.set_tag(repository, tag, image_id)
+        self.db.set_tag(repository, tag, image_id, digest)
 
     def untag(self, repository: str, tag: str) -> None:
         self.db.delete_tag(repository, tag)

@@ -14,6 +14,7 @@ microseconds (WAL mode, synchronous=NORMAL); a thread hop would cost more.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -41,9 +42,24 @@ class ImageRow:
 @dataclass(frozen=True)
 class TagRow:
     repository: str
-    tag: str
+    tag: str           # a tag, or (for a reference pulled by digest) the digest itself
     image_id: str
-    digest: str
+    digest: str        # the registry manifest digest this reference was pulled/pushed at
+
+    @property
+    def is_digest(self) -> bool:
+        return self.tag.startswith("sha256:")
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """What a registry knows a graph image's layer by (pull and push fill it)."""
+    image_id: str
+    chain_id: str      # sha256 of the layer stack up to here (Docker's chain id)
+    diff_id: str       # sha256 of the uncompressed layer tar
+    blob_digest: str   # sha256 of the compressed blob as a registry stores it
+    blob_size: int
+    config: str = ""   # for an image top: its raw config JSON, pushed back byte for byte
 
 
 class GraphDB:
@@ -72,6 +88,12 @@ class GraphDB:
                 pk=("repository", "tag"),
                 foreign_keys=[("image_id", "images", "id")])
             db["tags"].create_index(["image_id"])
+        if "layers" not in db.table_names():
+            db["layers"].create(
+                {"image_id": str, "chain_id": str, "diff_id": str, "blob_digest": str,
+                 "blob_size": int, "config": str},
+                pk="image_id", foreign_keys=[("image_id", "images", "id")])
+            db["layers"].create_index(["chain_id"])
         if "containers" not in db.table_names():
             db["containers"].create(
                 {"id": str, "name": str, "image_id": str, "created": str, "record": str},
@@ -133,8 +155,25 @@ class GraphDB:
         return [ImageRow(i, p or "", c, s) for i, p, c, s in rows]
 
     def delete_image(self, image_id: str) -> None:
-        with self._lock:
+        with self._lock, self.db.atomic():
+            # references by digest and registry metadata go with the image
+            self.db.conn.execute("DELETE FROM tags WHERE image_id = ? AND tag LIKE 'sha256:%'",
+                                 (image_id,))
+            self.db.conn.execute("DELETE FROM layers WHERE image_id = ?", (image_id,))
             self.db["images"].delete(image_id)
+
+    # --- registry metadata of layers ------------------------------------
+    def set_layer(self, row: LayerRow) -> None:
+        with self._lock:
+            self.db["layers"].upsert(dataclasses.asdict(row), pk="image_id")
+
+    def layer(self, image_id: str) -> LayerRow | None:
+        rows = self._query("SELECT image_id, chain_id, diff_id, blob_digest, blob_size, config "
+                           "FROM layers WHERE image_id = ?", (image_id,))
+        return LayerRow(*(v or "" if i != 4 else v or 0 for i, v in enumerate(rows[0]))) if rows else None
+
+    def layers_with_chain(self, chain_id: str) -> list[str]:
+        return [r[0] for r in self._query("SELECT image_id FROM layers WHERE chain_id = ?", (chain_id,))]
 
     # --- tags -----------------------------------------------------------
     def set_tag(self, repository: str, tag: str, image_id: str, digest: str = "") -> None:
@@ -143,18 +182,29 @@ class GraphDB:
                 {"repository": repository, "tag": tag, "image_id": image_id, "digest": digest},
                 pk=("repository", "tag"))
 
-    def tag(self, repository: str, tag: str) -> TagRow | None:
+    def by_digest(self, repository: str, digest: str) -> TagRow | None:
+        """A reference `repository@digest` (from a tag pulled at that digest, or by digest)."""
         rows = self._query("SELECT repository, tag, image_id, digest FROM tags "
-                           "WHERE repository = ? AND tag = ?", (repository, tag))
+                           "WHERE repository = ? AND digest = ? ORDER BY tag LIKE 'sha256:%'",
+                           (repository, digest))
         return TagRow(*rows[0]) if rows else None
 
-    def tags(self, image_id: str | None = None) -> list[TagRow]:
+    def references(self, image_id: str | None = None) -> list[TagRow]:
+        """Tags and references by digest (tags() leaves the latter out)."""
         if image_id is None:
             rows = self._query("SELECT repository, tag, image_id, digest FROM tags ORDER BY repository, tag")
         else:
             rows = self._query("SELECT repository, tag, image_id, digest FROM tags "
                                "WHERE image_id = ? ORDER BY repository, tag", (image_id,))
         return [TagRow(*r) for r in rows]
+
+    def tag(self, repository: str, tag: str) -> TagRow | None:
+        rows = self._query("SELECT repository, tag, image_id, digest FROM tags "
+                           "WHERE repository = ? AND tag = ?", (repository, tag))
+        return TagRow(*rows[0]) if rows else None
+
+    def tags(self, image_id: str | None = None) -> list[TagRow]:
+        return [r for r in self.references(image_id) if not r.is_digest]
 
     def delete_tag(self, repository: str, tag: str) -> None:
         with self._lock, self.db.atomic():

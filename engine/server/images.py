@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..codec import to_api
 from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
-from ..errors import BadRequest, NotSupported
+from ..errors import BadRequest
 from .app import Routes, engine_of
 from .wire import BodyReader, flag, progress_line, respond
 
@@ -45,8 +45,8 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     """`fromSrc` imports a tarball; `fromImage` pulls from a registry."""
     query = request.query
     if "fromImage" in query:
-        raise NotSupported("pulling from a registry is not supported by this pyctrd yet; "
-                           "import an image with `pyctr import` instead")
+        from . import registry  # the pull half lives with the other registry routes
+        return await registry.pull(request)
     source = query.get("fromSrc")
     if not source:
         raise BadRequest("give fromSrc (import) or fromImage (pull)")
