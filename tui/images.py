@@ -1,0 +1,193 @@
+"""The images panel: the tree of layers from `GET /images/json?all=1` (what
+`pyctr images --tree` prints), with tags on their nodes and the actions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static, Tree
+
+from pyctr.engine.client.aio import Event
+from pyctr.engine.client.errors import ClientError
+from pyctr.engine.client.models import ImageSummary
+from pyctr.shell.render import human_size, truncate_id
+
+from .dialogs import ConfirmScreen, InspectScreen, PullScreen, TagScreen
+from .imagetree import ImageNode, build_forest
+
+IMAGE_EVENTS = {"untag", "delete", "tag", "import", "pull", "commit", "load"}
+RELOAD_DELAY = 0.2
+
+
+def node_label(node: ImageNode) -> Text:
+    image = node.image
+    label = Text(truncate_id(image.id), style="bold" if node.tags else "dim")
+    label.append(f" {human_size(image.virtual_size)}", style="cyan")
+    if image.size and image.parent_id:
+        label.append(f" (+{human_size(image.size)})", style="dim")
+    for tag in node.tags:
+        label.append(" ")
+        label.append(f" {tag} ", style="reverse green")
+    return label
+
+
+class ImagesView(Vertical):
+    BINDINGS = [
+        Binding("d", "remove", "Remove"),
+        Binding("g", "tag", "Tag"),
+        Binding("n", "run", "Run…"),
+        Binding("u", "pull", "Pull…"),
+        Binding("i", "inspect", "Inspect"),
+        Binding("a", "toggle_all", "Tagged/all"),
+    ]
+    DEFAULT_CSS = """
+    ImagesView { height: 1fr; }
+    ImagesView > .summary { height: 1; background: $boost; }
+    ImagesView > Tree { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="images-view")
+        self.images: list[ImageSummary] = []
+        self.forest: list[ImageNode] = []
+        self.show_all = True
+        self._reload: asyncio.TimerHandle | None = None
+
+    def compose(self):
+        yield Static("", classes="summary")
+        tree: Tree[ImageNode] = Tree("images", id="image-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
+
+    @property
+    def tree(self) -> Tree:
+        return self.query_one("#image-tree", Tree)
+
+    def load(self, images: list[ImageSummary]) -> None:
+        self.images = images
+        self.forest = build_forest(images)
+        self.redraw()
+
+    def redraw(self) -> None:
+        tree = self.tree
+        selected = tree.cursor_node.data.image.id if tree.cursor_node and tree.cursor_node.data else None
+        tree.clear()
+        cursor_line = None
+
+        def add(parent, node: ImageNode) -> None:
+            nonlocal cursor_line
+            if self.show_all:
+                shown, children = node, node.children
+            else:   # tagged images only: untagged layers are folded into their tagged descendants
+                shown, children = node, node.children
+                if not node.tags:
+                    for child in node.children:
+                        add(parent, child)
+                    return
+            if children:
+                branch = parent.add(node_label(shown), data=shown, expand=True)
+                for child in children:
+                    add(branch, child)
+            else:
+                branch = parent.add_leaf(node_label(shown), data=shown)
+            if shown.image.id == selected:
+                cursor_line = branch
+        for root in self.forest:
+            add(tree.root, root)
+        tree.root.expand()
+        if cursor_line is not None:
+            self.call_after_refresh(lambda: tree.move_cursor(cursor_line))
+        tagged = sum(1 for i in self.images if i.repo_tags and i.repo_tags[0] != "<none>:<none>")
+        self.query_one(".summary", Static).update(
+            f" {len(self.images)} layers · {tagged} tagged · "
+            f"{'all layers' if self.show_all else 'tagged only'} · enter/space folds")
+
+    def apply_event(self, event: Event) -> None:
+        """Image events (and a container create, which may be of a new image) reload
+        the list: one request, coalesced."""
+        if event.type == "image" or event.status in IMAGE_EVENTS:
+            if self._reload is None:
+                self._reload = asyncio.get_running_loop().call_later(RELOAD_DELAY, self._do_reload)
+
+    def _do_reload(self) -> None:
+        self._reload = None
+        self.reload()
+
+    @work(exclusive=True, group="reload")
+    async def reload(self) -> None:
+        try:
+            self.load(await self.app.client.images(all=True))
+        except ClientError:
+            pass   # the app's connection watch says what happened
+
+    # --- actions --------------------------------------------------------------
+    def selected(self) -> ImageNode | None:
+        node = self.tree.cursor_node
+        if node is None or node.data is None:
+            self.app.notify("No image selected", severity="warning")
+            return None
+        return node.data
+
+    @staticmethod
+    def ref(node: ImageNode) -> str:
+        return node.tags[0] if node.tags else truncate_id(node.image.id)
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.redraw()
+
+    def action_remove(self) -> None:
+        node = self.selected()
+        if node is None:
+            return
+        ref = self.ref(node)
+
+        async def remove() -> None:
+            items = await self.app.client.remove_image(ref)
+            done = [f"Untagged: {i.untagged}" if i.untagged else f"Deleted: {i.deleted[:12]}" for i in items]
+            self.app.notify("\n".join(done) or "nothing removed", title=f"rmi {ref}")
+            self.reload()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.api_action(f"remove image {ref}", remove(), quiet=True)
+        self.app.push_screen(ConfirmScreen(f"Remove image {ref}?"), answered)
+
+    def action_tag(self) -> None:
+        node = self.selected()
+        if node is None:
+            return
+
+        def chosen(value: tuple[str, str] | None) -> None:
+            if value:
+                repo, tag = value
+                self.app.api_action(f"tag {truncate_id(node.image.id)} {repo}:{tag or 'latest'}",
+                                    self.app.client.tag(node.image.id, repo, tag))
+        self.app.push_screen(TagScreen(self.ref(node)), chosen)
+
+    def action_run(self) -> None:
+        node = self.selected()
+        if node is not None:
+            self.app.action_run_form(self.ref(node))
+
+    def action_pull(self) -> None:
+        node = self.tree.cursor_node
+        name = node.data.tags[0] if node and node.data and node.data.tags else ""
+        self.app.push_screen(PullScreen(name), lambda pulled: pulled and self.reload())
+
+    @work(group="inspect")
+    async def action_inspect(self) -> None:
+        node = self.selected()
+        if node is None:
+            return
+        try:
+            data = await self.app.client.inspect_image(node.image.id)
+        except ClientError as exc:
+            self.app.notify(str(exc), title="inspect", severity="error")
+            return
+        await self.app.push_screen(InspectScreen(f"image {self.ref(node)}", data))
