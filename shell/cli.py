@@ -18,6 +18,12 @@ GLOBAL_FLAGS = [
     Flag("-H", "--host", default=[], help=(
         "The socket to connect to, tcp://host:port or unix:///path/to/socket\n"
         "(default: $PYCTR_HOST, then $DOCKER_HOST, then unix:///var/run/pyctr.sock)")),
+    Flag("--tls", default=False, help="Use TLS; implied by --tlsverify"),
+    Flag("--tlsverify", default=False, help="Use TLS and verify the daemon (env DOCKER_TLS_VERIFY)"),
+    Flag("--tlscacert", default="", help="Trust only remotes providing a certificate signed by this CA "
+                                         "(default: $DOCKER_CERT_PATH/ca.pem, ~/.pyctr/ca.pem)"),
+    Flag("--tlscert", default="", help="Path to the TLS certificate file (default: cert.pem there)"),
+    Flag("--tlskey", default="", help="Path to the TLS key file (default: key.pem there)"),
     Flag("-v", "--version", default=False, help="Print version information and quit"),
 ]
 
@@ -48,8 +54,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
 
     from .context import Context
 
+    from pyctr.engine.client.tls import from_options
+
+    tls = from_options(opts.tls, opts.tlsverify, opts.tlscacert, opts.tlscert, opts.tlskey, environ)
     ctx = Context(host=opts.host[-1] if opts.host else None, debug=opts.debug,
-                  stdin=stdin, stdout=stdout, stderr=stderr, environ=environ)
+                  stdin=stdin, stdout=stdout, stderr=stderr, environ=environ, tls=tls)
     return run_command(ctx, rest)
 
 

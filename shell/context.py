@@ -77,8 +77,9 @@ def _isatty(stream: Any) -> bool:
 class Context:
     def __init__(self, host: str | None = None, debug: bool = False, stdin: Any = None,
                  stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 environ: Mapping[str, str] | None = None):
+                 environ: Mapping[str, str] | None = None, tls: Any = None):
         self.host = host
+        self.tls = tls          # a client TLSConfig, or None for plain HTTP
         self.debug = debug
         self.stdin = sys.stdin if stdin is None else stdin
         self.stdout = sys.stdout if stdout is None else stdout
@@ -92,7 +93,7 @@ class Context:
             from pyctr.engine.client import Client
             from pyctr.engine.client.hosts import resolve
 
-            self._client = Client(resolve(self.host, self.environ))
+            self._client = Client(resolve(self.host, self.environ), tls=self.tls)
         return self._client
 
     # --- output -------------------------------------------------------------

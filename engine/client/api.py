@@ -10,11 +10,15 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-from typing import Any, Iterator, Mapping
+import ssl
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
 from . import hosts, models, transport
 from .errors import APIError
+
+if TYPE_CHECKING:
+    from .tls import TLSConfig
 
 API_VERSION = "1.14"
 Params = Mapping[str, Any]
@@ -93,11 +97,12 @@ class Response:
 
 class Client:
     def __init__(self, host: str | None = None, version: str = API_VERSION,
-                 timeout: float | None = None):
+                 timeout: float | None = None, tls: "TLSConfig | None" = None):
         self.host_url = hosts.resolve(host)
         self.host = hosts.parse(self.host_url)
         self.version = version
         self.timeout = timeout
+        self.tls = tls if self.host.scheme == "tcp" else None
 
     # --- plumbing ----------------------------------------------------------
 
@@ -121,13 +126,18 @@ class Client:
         all_headers.update(headers or {})
         if body is None and method in ("POST", "PUT"):
             body = b""  # explicit Content-Length: 0, some servers insist on it
-        conn = transport.open_connection(self.host, self.timeout)
+        conn = transport.open_connection(self.host, self.timeout, self.tls)
         try:
             try:
                 conn.request(method, self.url(path, params), body=body, headers=all_headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the daemon answered before reading all of the body: read the answer
             resp = conn.getresponse()
+        except (ssl.SSLError, ConnectionResetError) as exc:
+            conn.close()
+            if self.tls is None and isinstance(exc, ConnectionResetError):
+                raise transport.unreachable(self.host, exc) from None
+            raise transport.tls_failure(self.host, exc) from None
         except (ConnectionRefusedError, FileNotFoundError, PermissionError) as exc:
             conn.close()
             raise transport.unreachable(self.host, exc) from None
@@ -158,7 +168,7 @@ class Client:
             resp.read()
 
     def hijack(self, method: str, path: str, params: Params | None = None) -> transport.Hijacked:
-        return transport.hijack(self.host, method, self.url(path, params))
+        return transport.hijack(self.host, method, self.url(path, params), tls=self.tls)
 
     # --- system ------------------------------------------------------------
 

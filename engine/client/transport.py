@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
+from typing import TYPE_CHECKING
 
-from .errors import APIError, DaemonUnreachable
+from .errors import APIError, ClientError, DaemonUnreachable
 from .hosts import Host
+
+if TYPE_CHECKING:  # ssl is imported only when TLS is used
+    from .tls import TLSConfig
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -31,11 +36,19 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def open_connection(host: Host, timeout: float | None = None) -> http.client.HTTPConnection:
+def open_connection(host: Host, timeout: float | None = None,
+                    tls: "TLSConfig | None" = None) -> http.client.HTTPConnection:
     if host.scheme == "unix":
         return UnixHTTPConnection(host.path, timeout=timeout)
-    # TLS would go here (http.client.HTTPSConnection with an ssl context).
+    if tls is not None:
+        return http.client.HTTPSConnection(host.hostname, host.port, timeout=timeout,
+                                           context=tls.context())
     return http.client.HTTPConnection(host.hostname, host.port, timeout=timeout)
+
+
+def tls_failure(host: Host, exc: OSError) -> ClientError:
+    from .tls import describe_ssl_error
+    return ClientError(describe_ssl_error(exc, host.url))
 
 
 def unreachable(host: Host, exc: OSError) -> DaemonUnreachable:
@@ -121,7 +134,8 @@ class Hijacked:
         self.close()
 
 
-def hijack(host: Host, method: str, url: str, body: bytes = b"") -> Hijacked:
+def hijack(host: Host, method: str, url: str, body: bytes = b"",
+           tls: "TLSConfig | None" = None) -> Hijacked:
     """Send `method url` asking to upgrade to a raw tcp stream.
 
     Docker answers `101 UPGRADED` to `Connection: Upgrade` + `Upgrade: tcp`
@@ -136,6 +150,11 @@ def hijack(host: Host, method: str, url: str, body: bytes = b"") -> Hijacked:
         target = (host.hostname, host.port)
     try:
         sock.connect(target)
+        if tls is not None:
+            sock = tls.context().wrap_socket(sock, server_hostname=host.hostname)
+    except ssl.SSLError as exc:
+        sock.close()
+        raise tls_failure(host, exc) from None
     except OSError as exc:
         sock.close()
         raise unreachable(host, exc) from None

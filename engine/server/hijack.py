@@ -9,6 +9,7 @@ not close our sending side, as the docker CLI's `run -i` relies on.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ class HijackedStream(asyncio.Protocol):
         self._can_write = asyncio.Event()
         self._can_write.set()
         self.closed = False
+        self.lost = asyncio.Event()   # the connection is gone (both ways)
 
     # asyncio.Protocol
     def data_received(self, data: bytes) -> None:
@@ -35,6 +37,7 @@ class HijackedStream(asyncio.Protocol):
         self.closed = True
         self.reader.feed_eof()
         self._can_write.set()
+        self.lost.set()
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -53,6 +56,57 @@ class HijackedStream(asyncio.Protocol):
         self.transport.close()
 
 
+class TLSHijackedStream(HijackedStream):
+    """The same over TLS. asyncio's SSL transport cannot half-close (a client's
+    close_notify, which the docker CLI sends as CloseWrite, ends the connection),
+    so after 101 we drive the TLS session ourselves on the raw transport: the
+    peer's close_notify is stdin's EOF and we keep sending (TLS 1.3 half-close)."""
+
+    def __init__(self, raw: asyncio.Transport, sslobj: ssl.SSLObject,
+                 incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO) -> None:
+        super().__init__(raw)
+        self._sslobj, self._incoming, self._outgoing = sslobj, incoming, outgoing
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming.write(data)
+        while True:
+            try:
+                chunk = self._sslobj.read(65536)
+            except ssl.SSLWantReadError:
+                break
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                self.reader.feed_eof()
+                break
+            except ssl.SSLError:
+                self.transport.close()
+                break
+            if not chunk:
+                self.reader.feed_eof()
+                break
+            self.reader.feed_data(chunk)
+        self._flush()
+
+    def _flush(self) -> None:
+        pending = self._outgoing.read()
+        if pending and not self.closed:
+            self.transport.write(pending)
+
+    async def write(self, data: bytes) -> None:
+        if self.closed:
+            raise ConnectionResetError("client went away")
+        self._sslobj.write(data)
+        self._flush()
+        await self._can_write.wait()
+
+    def close(self) -> None:
+        try:
+            self._sslobj.unwrap()  # our close_notify
+        except ssl.SSLError:
+            pass  # the peer's has not come (or the session broke): close anyway
+        self._flush()
+        self.transport.close()
+
+
 def wants_upgrade(request: web.Request) -> bool:
     return ("upgrade" in request.headers.get("Connection", "").lower()
             and request.headers.get("Upgrade", "").lower() == "tcp")
@@ -67,7 +121,13 @@ async def hijack(request: web.Request) -> tuple[HijackedStream, web.StreamRespon
     transport = request.transport
     protocol = request.protocol
     assert transport is not None
-    stream = HijackedStream(transport)
+    ssl_protocol = getattr(transport, "_ssl_protocol", None)
+    if ssl_protocol is not None:  # asyncio internals: the TLS session and the raw transport
+        transport = ssl_protocol._transport
+        stream: HijackedStream = TLSHijackedStream(transport, ssl_protocol._sslobj,
+                                                   ssl_protocol._incoming, ssl_protocol._outgoing)
+    else:
+        stream = HijackedStream(transport)
     # Bytes that arrived after the request head, before the switch (aiohttp internals).
     tail = getattr(protocol, "_message_tail", b"")
     if tail:
