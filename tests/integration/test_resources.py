@@ -398,3 +398,24 @@ def test_cgroups_are_removed_after_exit(daemon):
         wait_for(lambda: not cgroup_dirs(cid))
     finally:
         daemon.docker("rm", "-f", cid, check=False)
+
+
+def test_etc_files_are_writable(daemon):
+    r = daemon.pyctr("run", "--rm", "-h", "box", "busybox", "sh", "-c",
+                     "echo 1.2.3.4 extra >> /etc/hosts && echo other > /etc/hostname && "
+                     "echo 'search x' >> /etc/resolv.conf && cat /etc/hosts /etc/hostname /etc/resolv.conf")
+    out = r.stdout.decode()
+    assert "1.2.3.4 extra" in out and "other" in out and "search x" in out
+
+
+def test_cpu_lists_and_host_support():
+    from pyctr.engine.libcontainer import cgroups
+    assert cgroups.parse_cpu_list("0-2,5") == {0, 1, 2, 5}
+    assert cgroups.parse_cpu_list("3") == {3}
+    for bad in ("2-1", "a", "1-"):
+        with pytest.raises(ValueError):
+            cgroups.parse_cpu_list(bad)
+    support = cgroups.host_support()
+    assert support.cpus and support.cpus <= set(range(os.cpu_count() or 1))
+    if support.driver == "v1":
+        assert support.memory and support.devices and support.freezer

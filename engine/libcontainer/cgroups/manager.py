@@ -172,8 +172,8 @@ def parse_cpu_list(text: str) -> set[int]:
     for part in text.strip().split(","):
         if not part:
             continue
-        lo, _, hi = part.partition("-")
-        first, last = int(lo), int(hi) if hi else int(lo)
+        lo, dash, hi = part.partition("-")
+        first, last = int(lo), int(hi) if dash else int(lo)
         if first > last or first < 0:
             raise ValueError(f"bad cpu range {part!r}")
         out.update(range(first, last + 1))
