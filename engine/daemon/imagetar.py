@@ -283,6 +283,7 @@ def _plan_legacy(root: str, ids: list[str], known) -> LoadPlan:
             raise LoadError(f"{where}: its id {record.id[:12]} is not its directory's name")
         _inside(root, f"{image_id}/layer.tar", f"image {image_id[:12]}")
         records[image_id] = record
+    _history_from_manifest(root, records)
     for image_id in _order(records, known):
         plan.layers.append(LayerPlan(records[image_id], os.path.join(root, image_id, "layer.tar")))
     repos_path = os.path.join(root, "repositories")
@@ -298,6 +299,33 @@ def _plan_legacy(root: str, ids: list[str], known) -> LoadPlan:
     plan.tops = [t[2] for t in plan.tags] or [i for i in records if not any(
         r.parent == i for r in records.values())]
     return plan
+
+
+def _history_from_manifest(root: str, records: dict[str, ImageRecord]) -> None:
+    """Docker 1.10+ writes bare `<id>/json` files for all but the top layer (no time, no
+    command) and keeps that in the config's history: take it from there when present."""
+    try:
+        manifest = _read_json(os.path.join(root, "manifest.json"), "manifest.json")
+    except LoadError:
+        return  # optional here: the 1.2 layout does not need it
+    for item in manifest if isinstance(manifest, list) else []:
+        try:
+            config = _read_json(_inside(root, item.get("Config"), "Config"), "config")
+        except (LoadError, AttributeError):
+            continue
+        history = [h for h in (config.get("history") or []) if isinstance(h, dict)
+                   and not h.get("empty_layer")] if isinstance(config, dict) else []
+        for layer, info in zip(item.get("Layers") or [], history):
+            record = records.get(str(layer).split("/", 1)[0])
+            if record is None:
+                continue
+            created_by = info.get("created_by")
+            if not record.container_config.cmd and isinstance(created_by, str) and created_by:
+                record.container_config.cmd = [created_by]
+            if record.created[:4] in ("", "0001", "1970") and isinstance(info.get("created"), str):
+                record.created = info["created"]
+            if not record.comment and isinstance(info.get("comment"), str):
+                record.comment = info["comment"]
 
 
 def _add_tag(plan: LoadPlan, repo: str, tag: str, image_id, records, known) -> None:
