@@ -71,8 +71,12 @@ class RegistryConfig:
     mirrors: list[str] = field(default_factory=list)    # URLs, for Docker Hub pulls
 
     def is_insecure(self, index: str) -> bool:
-        host = index.rsplit(":", 1)[0] if index.count(":") == 1 else index
-        host = host.strip("[]")
+        if index.startswith("["):          # [::1]:5000
+            host = index[1:].split("]", 1)[0]
+        elif index.count(":") == 1:        # host:port
+            host = index.rsplit(":", 1)[0]
+        else:                              # host, or a bare IPv6 address
+            host = index
         if host == "localhost":
             return True
         try:
