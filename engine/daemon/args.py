@@ -121,8 +121,8 @@ class ContainerTop:
 
 @dataclass
 class EventsQuery:
-    since: int = 0                   # unix seconds; 0: only new events
-    until: int = 0                   # unix seconds; 0: follow forever
+    since_ns: int = 0                # unix time in ns; 0: only new events
+    until_ns: int = 0                # unix time in ns (inclusive); 0: follow forever
     filter: EventFilter = field(default_factory=EventFilter)
 
 

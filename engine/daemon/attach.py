@@ -3,6 +3,7 @@ plus stdin). The daemon hands back typed sessions; the server owns the wire."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import struct
@@ -24,26 +25,27 @@ DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
 @dataclass
 class LogStream:
     tty: bool                 # a TTY container's output is one raw stream
-    entries: AsyncIterator[LogEntry]
+    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
 
 
 async def container_logs(daemon, job: Job) -> LogStream:
     args: ContainerLogs = job.args
     container = daemon.lookup(args.name)
     wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
+    path = container.record.log_path
+    start = await asyncio.to_thread(logs.tail_offset, path, args.tail)
+    # Taken now, in the same step as the tail: a follower sees every line after it.
+    writer = container.log if args.follow and container.running else None
+    end = None if writer is not None else logs.size(path)
 
-    async def entries() -> AsyncIterator[LogEntry]:
-        path = container.record.log_path
-        past, offset = logs.read_tail(path, args.tail)
-        for entry in past:
-            if entry.stream in wanted:
-                yield entry
-        if args.follow and container.running:
-            async for entry in logs.follow(path, offset, container.log):
-                if entry.stream in wanted:
-                    yield entry
+    async def batches() -> AsyncIterator[list[LogEntry]]:
+        async for batch in logs.read(path, start, end, writer):
+            if len(wanted) < 2:
+                batch = [e for e in batch if e.stream in wanted]
+            if batch:
+                yield batch
 
-    return LogStream(container.record.config.tty, entries())
+    return LogStream(container.record.config.tty, batches())
 
 
 class AttachSession:
@@ -53,23 +55,29 @@ class AttachSession:
         self.container = container
         self.tty = container.record.config.tty
         self.wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
-        self.past = logs.read_tail(container.record.log_path, -1)[0] if args.logs else []
-        self._queue = container.output.subscribe() if args.stream else None
+        path = container.record.log_path
+        # The log up to here and the live output from here: nothing twice, nothing missed.
+        self._past = logs.read(path, 0, logs.size(path)) if args.logs else None
+        self._live = container.output.subscribe() if args.stream else None
         self.stdin = args.stdin and container.record.config.open_stdin
         self._prefix = b""  # a possible first byte of the detach keys
 
     async def output(self) -> AsyncIterator[tuple[str, bytes]]:
-        for entry in self.past:
-            if entry.stream in self.wanted:
-                yield entry.stream, entry.data
-        if self._queue is None:
+        if self._past is not None:
+            async for batch in self._past:
+                for entry in batch:
+                    if entry.stream in self.wanted:
+                        yield entry.stream, entry.data
+        if self._live is None:
             return
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
+        while (item := await self._live.get()) is not None:
             if item[0] in self.wanted:
                 yield item
+
+    @property
+    def dropped(self) -> bool:
+        """The client fell too far behind and its live output was cut off."""
+        return self._live is not None and self._live.dropped
 
     async def write_stdin(self, data: bytes) -> bool:
         """Feed the container's stdin; False when the client typed the detach keys."""
@@ -106,8 +114,8 @@ class AttachSession:
             os.close(fd)
 
     def close(self) -> None:
-        if self._queue is not None:
-            self.container.output.unsubscribe(self._queue)
+        if self._live is not None:
+            self.container.output.unsubscribe(self._live)
 
 
 async def container_attach(daemon, job: Job) -> AttachSession:

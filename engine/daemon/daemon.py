@@ -39,13 +39,14 @@ class Daemon:
         self.config = config
         self.graph = graph
         self.execdriver = execdriver
-        self.events = EventBus()
+        self.events = EventBus(config.path("events"))  # journal under the data root
         self.containers: dict[str, Container] = {}
+        self.execs: dict = {}               # exec id -> exec.ExecInstance
         self.started_at = time.time()
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
-
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+
     # --- life cycle -----------------------------------------------------
     @classmethod
     async def open(cls, config: DaemonConfig) -> "Daemon":
@@ -62,13 +63,13 @@ class Daemon:
             os.close(lock_fd)
             raise
         daemon = cls(config, Graph(driver, db), execdriver, lock_fd)
-        await daemon._restore()
         try:   # before _restore: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
         except BaseException:
             db.close()
             os.close(lock_fd)
             raise
+        await daemon._restore()
         return daemon
 
     async def _restore(self) -> None:
@@ -83,8 +84,8 @@ class Daemon:
                 log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
                 await asyncio.to_thread(self.execdriver.terminate, record.id)
                 start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
-                self.save(container)
                 record.network_settings = NetworkSettings()
+                self.save(container)
                 if restart.should_restart(container, 137):
                     to_restart.append(container)
         for container in start_order(self, to_restart):   # linked-to containers first
@@ -98,9 +99,10 @@ class Daemon:
         running = [c for c in self.containers.values() if c.running]
         await asyncio.gather(*(stop.stop(self, c, timeout) for c in running),
                              return_exceptions=True)
-        await asyncio.to_thread(self.graph.driver.cleanup)
         await self.network.shutdown()
+        await asyncio.to_thread(self.graph.driver.cleanup)
         self.graph.db.close()
+        self.events.close()
         try:
             os.unlink(self.config.pidfile_path)
         except FileNotFoundError:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from ..jobs import Engine
-from . import attach, create, images, inspect, ps, remove, start, stats, stop, system
+from . import attach, create, images, inspect, ps, pull, push, registry_jobs, remove, start, stats, stop, system
+from . import exec as exec_jobs
 from . import build, commit, transport
 
 JOBS = {
@@ -18,6 +19,10 @@ JOBS = {
     "image_history": images.image_history,
     "image_tag": images.image_tag,
     "image_delete": images.image_delete,
+    "image_pull": pull.image_pull,
+    "image_push": push.image_push,
+    "image_search": registry_jobs.image_search,
+    "registry_login": registry_jobs.registry_login,
     "container_create": create.container_create,
     "container_start": start.container_start,
     "container_stop": stop.container_stop,
@@ -33,6 +38,10 @@ JOBS = {
     "container_logs": attach.container_logs,
     "container_attach": attach.container_attach,
     "container_resize": attach.container_resize,
+    "exec_create": exec_jobs.exec_create,
+    "exec_start": exec_jobs.exec_start,
+    "exec_inspect": exec_jobs.exec_inspect,
+    "exec_resize": exec_jobs.exec_resize,
     "container_stats": stats.container_stats,
     "image_build": build.image_build,
     "container_commit": commit.container_commit,

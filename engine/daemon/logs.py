@@ -2,20 +2,45 @@
 
     {"log":"hello\\n","stream":"stdout","time":"2014-08-20T10:00:00.000000000Z"}
 
-The writer is fed by the container's output pump; readers (`logs`, `logs -f`)
-read the file and, when following, wait for the writer to say there is more.
-Appending a line to a local file is a page-cache write: it is done on the loop
-directly, a thread hop per chunk would cost more than the write.
+The writer is fed by the container's output pump; readers (`logs`, `logs -f`,
+`attach` with logs=1) read the file in bounded chunks and, when following, wait
+for the writer to say there is more. Appending a line to a local file is a
+page-cache write: it is done on the loop directly, a thread hop per chunk would
+cost more than the write.
+
+Encoding as Docker's: the bytes are decoded as UTF-8 with each invalid byte
+replaced by U+FFFD (Go's json does it per byte; Python's "replace" would fold a
+truncated sequence into one). A line longer than MAX_ENTRY is logged as several
+entries (as Docker's json-file does with 16K "partial" messages), cut on a
+character boundary, so a reader's memory stays bounded and the bytes read back
+are the same.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import datetime
 import json
 import os
 from dataclasses import dataclass
 from typing import AsyncIterator
+
+MAX_ENTRY = 16 * 1024       # longest "log" value written, in bytes of output
+READ_CHUNK = 256 * 1024     # what a reader takes from the file at once
+
+_encode_string = json.encoder.encode_basestring  # C implementation, no ASCII escaping
+
+
+def _per_byte_replace(error: UnicodeDecodeError) -> tuple[str, int]:
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+codecs.register_error("pyctr-per-byte-replace", _per_byte_replace)
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8", "pyctr-per-byte-replace")
 
 
 def timestamp() -> str:
@@ -30,6 +55,24 @@ class LogEntry:
     time: str
 
 
+def _cut(data: bytes, limit: int) -> int:
+    """Where to cut `data` (longer than `limit`) without splitting a UTF-8 character."""
+    cut = limit
+    while cut > limit - 3 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
+        cut -= 1
+    return limit if (data[cut] & 0xC0) == 0x80 else cut  # not UTF-8 anyway
+
+
+def _split(chunk: bytes) -> list[bytes]:
+    """`chunk` in pieces of at most MAX_ENTRY bytes."""
+    pieces = []
+    while len(chunk) > MAX_ENTRY:
+        cut = _cut(chunk, MAX_ENTRY)
+        pieces.append(chunk[:cut])
+        chunk = chunk[cut:]
+    return pieces + [chunk] if chunk else pieces
+
+
 class LogWriter:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -40,17 +83,22 @@ class LogWriter:
 
     def write(self, stream: str, data: bytes) -> None:
         """Log complete lines now; keep a trailing partial line until more comes."""
-        data = self._partial[stream] + data
-        lines = data.split(b"\n")
-        self._partial[stream] = lines.pop()
-        if lines:
-            self._append(stream, [line + b"\n" for line in lines])
+        if self.closed:
+            return
+        lines = (self._partial[stream] + data).split(b"\n")
+        rest = _split(lines.pop())
+        self._partial[stream] = rest.pop() if rest else b""
+        chunks = []
+        for line in lines:
+            chunks.extend(_split(line + b"\n") if len(line) >= MAX_ENTRY else (line + b"\n",))
+        chunks.extend(rest)
+        if chunks:
+            self._append(stream, chunks)
 
     def _append(self, stream: str, chunks: list[bytes]) -> None:
-        now = timestamp()
-        self._file.write(b"".join(
-            json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream,
-                        "time": now}).encode() + b"\n" for chunk in chunks))
+        tail = f',"stream":"{stream}","time":"{timestamp()}"}}\n'
+        self._file.write("".join(
+            '{"log":' + _encode_string(decode(chunk)) + tail for chunk in chunks).encode())
         self._notify()
 
     def _notify(self) -> None:
@@ -62,6 +110,8 @@ class LogWriter:
         return self._more
 
     def close(self) -> None:
+        if self.closed:
+            return
         for stream, rest in self._partial.items():
             if rest:
                 self._append(stream, [rest])
@@ -79,42 +129,75 @@ def _parse(line: bytes) -> LogEntry | None:
         return None  # a line torn by a crash: skip it, keep the rest readable
 
 
-def read_tail(path: str, tail: int) -> tuple[list[LogEntry], int]:
-    """The last `tail` entries (all when tail < 0) and the offset where reading stopped."""
+def tail_offset(path: str, tail: int) -> int:
+    """The offset of the first of the last `tail` lines (0 for all, tail < 0).
+    Reads backwards in blocks: a long log is never read whole for a short tail."""
+    if tail < 0:
+        return 0
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f = open(path, "rb")
     except FileNotFoundError:
-        return [], 0
-    end = data.rfind(b"\n") + 1  # ignore a line still being written
-    lines = data[:end].splitlines()
-    if tail >= 0:
-        lines = lines[len(lines) - tail:] if tail else []
-    entries = [e for e in map(_parse, lines) if e is not None]
-    return entries, end
+        return 0
+    with f:
+        end = f.seek(0, os.SEEK_END)
+        if tail == 0 or end == 0:
+            return end
+        f.seek(end - 1)
+        pos = end - 1 if f.read(1) == b"\n" else end  # the last line's own newline
+        while pos > 0:
+            start = max(0, pos - 65536)
+            f.seek(start)
+            block = f.read(pos - start)
+            idx = len(block)
+            while (idx := block.rfind(b"\n", 0, idx)) >= 0:
+                tail -= 1
+                if tail == 0:
+                    return start + idx + 1
+            pos = start
+        return 0
 
 
-async def follow(path: str, offset: int, writer: LogWriter | None) -> AsyncIterator[LogEntry]:
-    """Entries appended after `offset`, until the writer closes (the container stopped)."""
-    if writer is None or writer.closed:
+def size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+async def read(path: str, start: int = 0, end: int | None = None,
+               writer: LogWriter | None = None) -> AsyncIterator[list[LogEntry]]:
+    """Batches of entries from byte `start`: up to `end` (the file's end now when
+    None), or, given the container's running `writer`, following new lines until
+    the writer closes (the container stopped)."""
+    following = writer is not None and not writer.closed
+    if not following and end is None:
+        end = size(path)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
         return
-    with open(path, "rb") as f:
-        f.seek(offset)
+    with f:
+        f.seek(start)
+        pos = start
         pending = b""
         while True:
-            more = writer.next_write()
-            chunk = f.read()
-            if not chunk:
-                if writer.closed:
-                    break
-                await more.wait()
+            closed = not following or writer.closed
+            more = writer.next_write() if following else None
+            want = READ_CHUNK if end is None else min(READ_CHUNK, end - pos)
+            chunk = f.read(want) if want > 0 else b""
+            if chunk:
+                pos += len(chunk)
+                pending += chunk
+                cut = pending.rfind(b"\n") + 1
+                if cut:
+                    batch = [e for e in map(_parse, pending[:cut].splitlines()) if e is not None]
+                    pending = pending[cut:]
+                    if batch:
+                        yield batch
                 continue
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                entry = _parse(line)
-                if entry is not None:
-                    yield entry
+            if closed:
+                return
+            await more.wait()
 
 
 def remove(path: str) -> None:

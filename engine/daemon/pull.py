@@ -87,8 +87,6 @@ async def _pull_one(daemon, client: RegistryClient, info: RepositoryInfo, ref: s
     graph = daemon.graph
     by_digest = ref.startswith("sha256:")
     shown = f"{info.local_name}@{ref}" if by_digest else f"{info.local_name}:{ref}"
-    await progress.status(f"Pulling from {info.remote_name.removeprefix('library/')}",
-                          ref if not by_digest else ref.split(":")[1][:12])
     ctype, raw, repo_digest = await client.get_manifest(ref)
     parsed = manifest.parse(ctype, raw)
     if isinstance(parsed, manifest.ManifestList):
@@ -109,6 +107,10 @@ async def _pull_one(daemon, client: RegistryClient, info: RepositoryInfo, ref: s
         plans = _plan(daemon, config, image_id, parsed.layers)
     else:  # schema 1: diff ids are known only once the layers are here
         plans, config, image_id = [], None, ""
+    # Only now, with the manifest and config in hand, does the stream start: an unknown
+    # tag or a wrong platform is still an ordinary error answer (404) to the client.
+    await progress.status(f"Pulling from {info.remote_name.removeprefix('library/')}",
+                          ref if not by_digest else ref.split(":")[1][:12])
 
     if image_id and graph.exists(image_id):
         await _finish(daemon, info, ref, image_id, repo_digest, progress, fresh=False)

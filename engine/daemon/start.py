@@ -141,18 +141,18 @@ def _network(daemon, mode: str) -> Network:
     return Network("none")
 
 
-def _stdio(container: Container) -> tuple[Stdio, list[int], dict[str, int]]:
-    """The container's ends, the fds the daemon closes once it started, and the daemon's ends."""
-    config = container.record.config
+def make_pipes(tty: bool, open_stdin: bool) -> tuple[Stdio, list[int], dict[str, int]]:
+    """The process's ends, the fds the daemon closes once it started, and the daemon's
+    ends ("stdout", "stderr", "stdin"). With a tty the exec driver makes a pty instead."""
     stdio, child_ends, ours = Stdio(), [], {}
-    if config.tty:
+    if tty:
         return stdio, child_ends, ours
     for stream in ("stdout", "stderr"):
         r, w = os.pipe()
         setattr(stdio, stream, w)
         child_ends.append(w)
         ours[stream] = r
-    if config.open_stdin:
+    if open_stdin:
         r, w = os.pipe()
         stdio.stdin = r
         child_ends.append(r)
@@ -163,14 +163,14 @@ def _stdio(container: Container) -> tuple[Stdio, list[int], dict[str, int]]:
 async def _monitor(daemon, container: Container, command: Command,
                    started: asyncio.Future[None]) -> None:
     record = container.record
-    stdio, child_ends, ours = _stdio(container)
+    stdio, child_ends, ours = make_pipes(record.config.tty, record.config.open_stdin)
     container.log = LogWriter(record.log_path)
     pumps: list[asyncio.Future[None]] = []
 
     def output(stream: str):
-        def deliver(data: bytes) -> None:
+        def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
             container.log.write(stream, data)
-            container.output.publish(stream, data)
+            return container.output.publish(stream, data)
         return deliver
 
     def close_child_ends() -> None:
@@ -182,10 +182,11 @@ async def _monitor(daemon, container: Container, command: Command,
         close_child_ends()
         if process.console_fd is not None:
             container.console_fd = container.stdin_fd = process.console_fd
-            pumps.append(pump(os.dup(process.console_fd), output("stdout")))
+            pumps.append(pump(os.dup(process.console_fd), output("stdout"),
+                              container.output.wait_for_room))
         else:
             for stream in ("stdout", "stderr"):
-                pumps.append(pump(ours.pop(stream), output(stream)))
+                pumps.append(pump(ours.pop(stream), output(stream), container.output.wait_for_room))
             if "stdin" in ours:
                 container.stdin_fd = ours.pop("stdin")
                 os.set_blocking(container.stdin_fd, False)
@@ -208,8 +209,8 @@ async def _monitor(daemon, container: Container, command: Command,
             container.log.close()
             container.log = None
             record.state.error = str(exc)
-            daemon.save(container)
             await daemon.network.release(container)
+            daemon.save(container)
             await asyncio.to_thread(daemon.graph.driver.put, container.id)
             message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
             started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
@@ -223,8 +224,9 @@ async def _finish(daemon, container: Container, status: ExitStatus,
     record = container.record
     # Leftover processes (daemons the command started) keep the pipes open: end them first.
     await asyncio.to_thread(daemon.execdriver.terminate, container.id)
-    if pumps:
     await daemon.network.release(container)
+    container.output.release()  # what is left is at most a pipe's worth: no more pausing
+    if pumps:
         await asyncio.wait(pumps, timeout=5)
     for fd in (container.stdin_fd, container.console_fd):
         if fd is not None:

@@ -1,46 +1,192 @@
 """Moving a container's bytes: output pumps from its pipes/pty, and a broadcaster
-that fans live output out to attached clients."""
+that fans live output out to attached clients.
+
+Back-pressure policy (see README, "Streams"):
+- Every attached client has its own buffer, bounded to CLIENT_BUFFER bytes.
+- When a client's buffer is full the pumps stop reading the container's output,
+  so the container blocks in write() as it would on a slow terminal, and the
+  json-file log and every client still get every byte.
+- A client that takes nothing for STALL_LIMIT seconds while full is dropped
+  (its stream ends) and the pumps go on: a stuck or gone reader holds the
+  container up for at most STALL_LIMIT seconds, never forever.
+- Once the container's process has exited the pumps no longer wait at all
+  (what is left in the pipe is at most a pipe's worth).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 import os
-from typing import Callable
+from typing import Awaitable, Callable
+
+log = logging.getLogger("pyctr.daemon")
+
+CLIENT_BUFFER = 1 << 20      # bytes queued for one attached client
+STALL_LIMIT = 10.0           # seconds a full client may hold the container's output
+_BATCH = 256 * 1024          # most bytes handed to a client's writer at once
+
+
+class Subscriber:
+    """The live output queued for one attached client, bounded in bytes."""
+
+    def __init__(self, limit: int = CLIENT_BUFFER) -> None:
+        self.limit = limit
+        self.size = 0
+        self.ended = False
+        self.dropped = False     # ended because it did not keep up
+        self.taken = 0           # bytes handed to the client so far
+        self._chunks: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._ready = asyncio.Event()    # data queued, or the end
+        self._roomy = asyncio.Event()    # below half the limit (or ended)
+        self._roomy.set()
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.limit and not self.ended
+
+    @property
+    def behind(self) -> bool:
+        """Still above half its limit since it was full."""
+        return not self._roomy.is_set()
+
+    def put(self, stream: str, data: bytes) -> None:
+        if self.ended:
+            return
+        self._chunks.append((stream, data))
+        self.size += len(data)
+        self._ready.set()
+        if self.size >= self.limit:
+            self._roomy.clear()
+
+    def end(self, dropped: bool = False) -> None:
+        self.ended = True
+        self.dropped = self.dropped or dropped
+        if dropped:
+            self._chunks.clear()
+            self.size = 0
+        self._ready.set()
+        self._roomy.set()
+
+    async def get(self) -> tuple[str, bytes] | None:
+        """The next output (consecutive chunks of one stream joined), None at the end."""
+        while not self._chunks:
+            if self.ended:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        stream, data = self._chunks.popleft()
+        if self._chunks and self._chunks[0][0] == stream and len(data) < _BATCH:
+            parts = [data]
+            total = len(data)
+            while self._chunks and self._chunks[0][0] == stream and total < _BATCH:
+                part = self._chunks.popleft()[1]
+                parts.append(part)
+                total += len(part)
+            data = b"".join(parts)
+        self.size -= len(data)
+        self.taken += len(data)
+        if self.size <= self.limit // 2:
+            self._roomy.set()
+        return stream, data
+
+    async def wait_roomy(self) -> None:
+        await self._roomy.wait()
 
 
 class Broadcaster:
-    """Live output of one container to every attached client (each its own queue)."""
+    """Live output of one container to every attached client."""
 
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[tuple[str, bytes] | None]] = set()
+    def __init__(self, stall_limit: float = STALL_LIMIT) -> None:
+        self.stall_limit = stall_limit
+        self._subscribers: set[Subscriber] = set()
+        self._throttle = True        # False once the process exited: never wait then
+        self._released = asyncio.Event()
 
-    def subscribe(self) -> asyncio.Queue[tuple[str, bytes] | None]:
-        queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
-        self._queues.add(queue)
-        return queue
+    def subscribe(self, limit: int = CLIENT_BUFFER) -> Subscriber:
+        subscriber = Subscriber(limit)
+        self._subscribers.add(subscriber)
+        return subscriber
 
-    def unsubscribe(self, queue: asyncio.Queue) -> None:
-        self._queues.discard(queue)
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
 
-    def publish(self, stream: str, data: bytes) -> None:
-        for queue in self._queues:
-            queue.put_nowait((stream, data))
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, stream: str, data: bytes) -> bool:
+        """Queue `data` for every client; True when one of them is full (pause reading)."""
+        full = False
+        for subscriber in self._subscribers:
+            subscriber.put(stream, data)
+            full = full or subscriber.full
+        return full and self._throttle
+
+    async def wait_for_room(self) -> None:
+        """Until every full client has taken its buffer down to half; a client that
+        takes nothing at all for `stall_limit` seconds is dropped."""
+        waiting = [s for s in self._subscribers if s.full]
+        while waiting and self._throttle:
+            taken = {s: s.taken for s in waiting}
+            roomy = asyncio.ensure_future(asyncio.gather(*(s.wait_roomy() for s in waiting)))
+            released = asyncio.ensure_future(self._released.wait())
+            try:
+                await asyncio.wait([roomy, released], timeout=self.stall_limit,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                roomy.cancel()
+                released.cancel()
+            waiting = [s for s in waiting if s.behind]
+            for subscriber in [s for s in waiting if s.taken == taken[s]]:
+                log.warning("an attached client took no output for %.0fs: dropping it",
+                            self.stall_limit)
+                subscriber.end(dropped=True)
+                self._subscribers.discard(subscriber)
+                waiting.remove(subscriber)
+
+    def release(self) -> None:
+        """The container's process exited: stop pausing the pumps for slow clients."""
+        self._throttle = False
+        self._released.set()
 
     def close(self) -> None:
-        """The container stopped: every subscriber gets None and ends."""
-        for queue in self._queues:
-            queue.put_nowait(None)
-        self._queues.clear()
+        """The container stopped: every subscriber ends; the next run starts afresh."""
+        for subscriber in self._subscribers:
+            subscriber.end()
+        self._subscribers.clear()
+        self._throttle = True
+        self._released = asyncio.Event()
 
 
-def pump(fd: int, on_data: Callable[[bytes], None]) -> asyncio.Future[None]:
+def pump(fd: int, on_data: Callable[[bytes], bool],
+         wait_for_room: Callable[[], Awaitable[None]] | None = None
+         ) -> asyncio.Future[None]:
     """Read `fd` on the loop until EOF, giving each chunk to `on_data`; closes `fd`.
 
-    The returned future completes at EOF (for a pty master, EIO when the last
-    slave closes counts as EOF)."""
+    When `on_data` returns True (a reader is behind) reading pauses until
+    `wait_for_room()` completes. The returned future completes at EOF (for a pty
+    master, EIO when the last slave closes counts as EOF); cancelling it stops
+    the pump and closes `fd`."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     os.set_blocking(fd, False)
+    state = {"reading": True}
+
+    def finish() -> None:
+        if state["reading"]:
+            loop.remove_reader(fd)
+            state["reading"] = False
+        os.close(fd)
+
+    async def paused() -> None:
+        try:
+            await wait_for_room()
+        finally:
+            if not done.done():
+                state["reading"] = True
+                loop.add_reader(fd, readable)
 
     def readable() -> None:
         try:
@@ -50,13 +196,19 @@ def pump(fd: int, on_data: Callable[[bytes], None]) -> asyncio.Future[None]:
         except OSError:
             data = b""
         if data:
-            on_data(data)
+            if on_data(data) and wait_for_room is not None:
+                loop.remove_reader(fd)
+                state["reading"] = False
+                loop.create_task(paused())
             return
-        loop.remove_reader(fd)
-        os.close(fd)
-        if not done.done():
-            done.set_result(None)
+        finish()
+        done.set_result(None)
 
+    def cancelled(future: asyncio.Future) -> None:
+        if future.cancelled():
+            finish()
+
+    done.add_done_callback(cancelled)
     loop.add_reader(fd, readable)
     return done
 

@@ -12,7 +12,7 @@ from typing import AsyncIterator
 from ..codec import api
 from ..jobs import Job
 from .args import EventsQuery
-from .events import Event
+from .events import encode
 
 
 @dataclass
@@ -119,31 +119,43 @@ async def info(daemon, job: Job) -> SystemInfo:
     )
 
 
-async def events(daemon, job: Job) -> AsyncIterator[Event]:
+async def events(daemon, job: Job) -> AsyncIterator[bytes]:
+    """Past events (since/until, from the ring or the journal), then live ones until
+    `until`; each as the JSON line to send."""
     args: EventsQuery = job.args
-    # Subscribe and take the history in one step: nothing is missed or seen twice.
-    queue = daemon.events.subscribe()
-    now = time.time()
-    until = args.until or None
+    bus = daemon.events
+    listener = bus.subscribe()
+    # What the listener will get is after `seen`; the past is up to it: no gap, no repeat.
+    seen = bus.last_nano
     wanted = args.filter.matches
-    past = [e for e in daemon.events.history
-            if args.since and e.time >= args.since and (until is None or e.time <= until) and wanted(e)]
+    try:
+        past = []
+        if args.since_ns:
+            past = [e for e in await bus.past(args.since_ns, min(seen, args.until_ns or seen))
+                    if wanted(e)]
+    except BaseException:
+        bus.unsubscribe(listener)
+        raise
 
-    async def stream() -> AsyncIterator[Event]:
+    async def stream() -> AsyncIterator[bytes]:
         try:
             for event in past:
-                yield event
-            if until is not None and until <= now:
+                yield encode(event)
+            if args.until_ns and args.until_ns <= time.time_ns():
                 return
             while True:
-                timeout = None if until is None else max(0.0, until - time.time())
+                timeout = None if not args.until_ns else max(0.0, (args.until_ns - time.time_ns()) / 1e9)
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout)
+                    item = await asyncio.wait_for(listener.get(), timeout)
                 except asyncio.TimeoutError:
                     return
-                if wanted(event):
-                    yield event
+                if item is None:
+                    return  # dropped: it fell too far behind
+                if args.until_ns and item.event.time_nano > args.until_ns:
+                    return
+                if wanted(item.event):
+                    yield item.line
         finally:
-            daemon.events.unsubscribe(queue)
+            bus.unsubscribe(listener)
 
     return stream()

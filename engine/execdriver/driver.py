@@ -98,6 +98,15 @@ class ExitStatus:
     oom_killed: bool = False
 
 
+@dataclass
+class ExecCommand:
+    """Another process in a running container (`docker exec`)."""
+    container_id: str
+    process: ProcessConfig
+    capabilities: list[str] | None = None   # None = Docker 1.2's default set
+    privileged: bool = False
+
+
 # Called once the container's namespaces exist and before its process execs the
 # user's command: the daemon sets up networking here, then records the state as
 # running. If it raises, the driver kills the container and `run` re-raises.
@@ -115,6 +124,16 @@ class ExecDriver(abc.ABC):
         (cgroup, process) is left. A command that cannot be executed (not found, not
         executable) is not an ExecError: the container prints the reason on stderr and
         exits 127 (126 for permission denied), as Docker does."""
+
+    @abc.abstractmethod
+    async def exec(self, cmd: ExecCommand, stdio: Stdio,
+                   on_started: Callable[[StartedProcess], None]) -> ExitStatus:
+        """Run a process inside a running container; return once it has exited.
+
+        `on_started` is called once it runs (with the pty master when
+        process.tty). ExecError when the container is not running or its
+        namespaces cannot be joined; a command that cannot be executed exits
+        126/127 with the reason on its stderr, as `run` does."""
 
     @abc.abstractmethod
     def kill(self, container_id: str, sig: int) -> None:

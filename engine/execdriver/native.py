@@ -28,12 +28,14 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Callable
 
 from ..libcontainer import capabilities, cgroups, console, devices, namespaces, syscalls
 from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, DeviceRule
+from ..libcontainer.exec_helper import ExecSpec
 from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
-from .driver import (Command, ExecDriver, ExecError, ExitStatus, OnCreated, StartedProcess,
-                     Stdio)
+from .driver import (Command, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
+                     ProcessConfig, StartedProcess, Stdio)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class NativeDriver(ExecDriver):
         if not os.path.isdir(cmd.rootfs):
             raise ExecError(f"rootfs {cmd.rootfs} does not exist or is not a directory")
         try:
-            caps = self._capabilities(cmd)
+            caps = self._capabilities(cmd.id, cmd.capabilities, cmd.privileged)
             device_nodes = [devices.from_host(d.path_on_host, d.path_in_container) for d in cmd.devices]
             # Privileged: every host device too (as Docker); the explicit ones win on a clash.
             extra_nodes = devices.host_nodes() if cmd.privileged else []
@@ -130,7 +132,7 @@ class NativeDriver(ExecDriver):
                 net_join_pid=cmd.network.join_pid, cgroup_procs=cgroup.procs_files(),
                 report_fd=report_w, release_fd=release_r,
                 cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()])
-            stdin, stdout, stderr = self._stdio(cmd, stdio)
+            stdin, stdout, stderr = self._stdio(cmd.process, stdio)
             helper = await asyncio.create_subprocess_exec(
                 sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
                 stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w, release_r))
@@ -180,26 +182,78 @@ class NativeDriver(ExecDriver):
                 log.error("container %s: removing cgroup: %s", cmd.id[:12], e)
             self._remove_state(cmd.id)
 
+    async def exec(self, cmd: ExecCommand, stdio: Stdio,
+                   on_started: Callable[[StartedProcess], None]) -> ExitStatus:
+        active = self._active.get(cmd.container_id)
+        if active is None:
+            raise ExecError(f"container {cmd.container_id[:12]} is not running")
+        try:
+            caps = self._capabilities(cmd.container_id, cmd.capabilities, cmd.privileged)
+        except capabilities.CapabilityError as e:
+            raise ExecError(str(e)) from None
+        master = slave = None
+        if cmd.process.tty:
+            master, slave, _ = console.open_pty()
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        to_close = {fd for fd in (report_r, report_w, slave) if fd is not None}
+        pid = pidfd = None
+        master_handed_over = False
+        try:
+            spec = ExecSpec(container_pid=active.pid, args=cmd.process.args, env=cmd.process.env,
+                            cwd=cmd.process.cwd or "/", user=cmd.process.user, tty=cmd.process.tty,
+                            capabilities=caps, cgroup_procs=active.cgroup.procs_files(),
+                            report_fd=report_w)
+            # With a tty the exec'd process gets the pty slave as stdio (and as
+            # its controlling terminal); the container's init opens its own console.
+            stdin, stdout, stderr = (slave,) * 3 if slave is not None else self._stdio(cmd.process, stdio)
+            helper = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", INIT_SCRIPT, "exec", spec.encode(),
+                stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w,))
+            os.close(report_w)
+            to_close.discard(report_w)
+            reports = await self._read_reports(report_r)
+            await helper.wait()
+            pid = reports.pid
+            if reports.error or pid is None:
+                raise ExecError(reports.error or f"exec helper exited with {helper.returncode}")
+            pidfd = os.pidfd_open(pid)
+            if slave is not None:
+                os.close(slave)
+                to_close.discard(slave)
+            master_handed_over = True
+            on_started(StartedProcess(pid=pid, console_fd=master))
+            exit_code = await self._wait_exit(pid, pidfd)
+            pid = None
+            return ExitStatus(exit_code=exit_code)
+        finally:
+            if pid is not None:
+                self._kill_and_reap(pid)
+            for fd in to_close:
+                os.close(fd)
+            if master is not None and not master_handed_over:
+                os.close(master)
+            if pidfd is not None:
+                os.close(pidfd)
+
     @staticmethod
-    def _stdio(cmd: Command, stdio: Stdio) -> tuple[int, int, int]:
-        if cmd.process.tty:   # the init opens its console itself
+    def _stdio(process: ProcessConfig, stdio: Stdio) -> tuple[int, int, int]:
+        if process.tty:   # the init opens its console itself
             return subprocess.DEVNULL, subprocess.DEVNULL, subprocess.DEVNULL
-        stdin = stdio.stdin if cmd.process.stdin and stdio.stdin is not None else subprocess.DEVNULL
+        stdin = stdio.stdin if process.stdin and stdio.stdin is not None else subprocess.DEVNULL
         stdout = stdio.stdout if stdio.stdout is not None else subprocess.DEVNULL
         stderr = stdio.stderr if stdio.stderr is not None else subprocess.DEVNULL
         return stdin, stdout, stderr
 
     @staticmethod
-    def _capabilities(cmd: Command) -> list[int]:
+    def _capabilities(container_id: str, names: list[str] | None, privileged: bool) -> list[int]:
         held = capabilities.held_by_self()
-        if cmd.privileged:
+        if privileged:
             missing = [c for c in range(capabilities.last_cap() + 1) if not held >> c & 1]
             if missing:
                 log.warning("privileged container %s: the daemon lacks %s, so the container does too",
-                            cmd.id[:12], ", ".join(capabilities.names_of(capabilities.mask(missing))))
+                            container_id[:12], ", ".join(capabilities.names_of(capabilities.mask(missing))))
             return [c for c in range(64) if held >> c & 1]
-        names = cmd.capabilities if cmd.capabilities is not None else capabilities.DOCKER_DEFAULT
-        return capabilities.numbers(names)
+        return capabilities.numbers(names if names is not None else capabilities.DOCKER_DEFAULT)
 
     @staticmethod
     def _cgroup_config(cmd: Command, nodes: list[DeviceNode], console_slave: int | None) -> CgroupConfig:

@@ -75,12 +75,13 @@ class Routes:
 
 
 def build_app(engine: Engine) -> web.Application:
-    from . import containers, images, stats, system
+    from . import containers, images, registry, stats, system
+    from . import exec as exec_routes
     from . import build as build_routes, transport as transport_routes
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
     routes = Routes(app)
-    for module in (system, images, containers, stats, build_routes, transport_routes):
+    for module in (system, images, containers, stats, exec_routes, registry, build_routes, transport_routes):
         module.setup(routes)
     return app
 

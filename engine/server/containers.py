@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from ..errors import BadRequest
 from ..runconfig import ContainerConfig, HostConfig
 from .app import Routes, engine_of
 from .hijack import hijack, wants_upgrade
+from .streaming import while_connected
 from .wire import RAW_STREAM, flag, frame, integer, json_body, no_content, respond
 
 
@@ -136,12 +136,21 @@ async def logs(request: web.Request) -> web.StreamResponse:
     stream = await engine_of(request).run("container_logs", args)
     response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
     await response.prepare(request)
-    with contextlib.suppress(ConnectionResetError):
-        async for entry in stream.entries:
-            data = entry.data
+
+    async def copy() -> None:
+        # One write per file chunk's worth of entries: a write per line would
+        # cost more than everything else together.
+        async for batch in stream.batches:
             if args.timestamps:
-                data = entry.time.encode() + b" " + data
-            await response.write(data if stream.tty else frame(entry.stream, data))
+                parts = [(e.stream, e.time.encode() + b" " + e.data) for e in batch]
+            else:
+                parts = [(e.stream, e.data) for e in batch]
+            if stream.tty:
+                await response.write(b"".join(data for _, data in parts))
+            else:
+                await response.write(b"".join(frame(name, data) for name, data in parts))
+
+    await while_connected(request, copy())
     return response
 
 
@@ -154,9 +163,12 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if not wants_upgrade(request):  # old style: output only, over a plain response
             response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
             await response.prepare(request)
-            with contextlib.suppress(ConnectionResetError):
+
+            async def copy() -> None:
                 async for name, data in session.output():
                     await response.write(data if session.tty else frame(name, data))
+
+            await while_connected(request, copy())
             return response
         conn, response = await hijack(request)
         await _serve_attach(session, conn)
@@ -175,9 +187,9 @@ async def _serve_attach(session, conn) -> None:
             data = await conn.reader.read(65536)
             if not data:
                 session.stdin_eof()
-                if conn.closed:
-                    return
-                await asyncio.Event().wait()  # half-closed: output goes on
+                # Half-closed (stdin's EOF): output goes on until the client is gone.
+                await conn.lost.wait()
+                return
             if not await session.write_stdin(data):
                 return  # detach keys
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
 
-from ..codec import to_api
 from ..daemon.args import EventsQuery
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
 from .app import Routes, engine_of
 from .versions import CURRENT
+from .streaming import while_connected
 from .wire import respond
 
 
@@ -59,26 +58,35 @@ def _event_filter(request: web.Request) -> EventFilter:
                        values.get("event", frozenset()), values.get("type", frozenset()))
 
 
-def _unix_time(request: web.Request, name: str) -> int:
-    """Seconds since the epoch; Docker's clients also send "1500000000.000000000"."""
-    text = request.query.get(name, "")
-    try:
-        return int(float(text)) if text else 0
-    except ValueError:
-        raise BadRequest(f"invalid value for {name}: {text!r}") from None
+def _unix_time_ns(request: web.Request, name: str, end_of_second: bool = False) -> int:
+    """Unix time in ns from "1500000000" (a whole second: with `end_of_second`, its
+    last ns, so `until` keeps Docker 1.2's `time <= until`) or, as today's clients
+    send it, "1500000000.123456789"."""
+    text = request.query.get(name, "").strip()
+    if not text:
+        return 0
+    seconds, _, fraction = text.partition(".")
+    if not seconds.isdigit() or (fraction and not fraction.isdigit()):
+        raise BadRequest(f"invalid value for {name}: {text!r} (seconds since the epoch)")
+    nanos = int((fraction + "000000000")[:9]) if fraction else 0
+    if not fraction and end_of_second:
+        nanos = 999_999_999
+    return int(seconds) * 1_000_000_000 + nanos
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    query = EventsQuery(since=_unix_time(request, "since"), until=_unix_time(request, "until"),
+    query = EventsQuery(since_ns=_unix_time_ns(request, "since"),
+                        until_ns=_unix_time_ns(request, "until", end_of_second=True),
                         filter=_event_filter(request))
-    subscription = await engine_of(request).run("events", query)
+    lines = await engine_of(request).run("events", query)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
-    try:
-        async for event in subscription:
-            await response.write(json.dumps(to_api(event)).encode() + b"\n")
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+
+    async def copy() -> None:
+        async for line in lines:
+            await response.write(line)
+
+    await while_connected(request, copy())
     return response
 
 

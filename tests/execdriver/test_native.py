@@ -7,7 +7,7 @@ import os
 import signal
 
 import pytest
-from conftest import (make_command, new_id, run_capture, start_background,  # noqa: I001
+from .conftest import (make_command, new_id, run_capture, start_background,  # noqa: I001
                       cgroup_dirs_named)
 
 from pyctr.engine.execdriver.driver import (ExecError, Mount, Network, Resources, StartedProcess,

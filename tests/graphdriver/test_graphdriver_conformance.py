@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import mounts_under
+from .conftest import mounts_under
 from pyctr.engine.archive import ArchiveError
 from pyctr.engine.graphdriver import (DRIVERS, Change, DriverError, LayerExists, LayerNotFound,
                                       OverlayDriver, VfsDriver, new_driver)
