@@ -129,7 +129,7 @@ def push(ctx: Context, opts, args) -> int:
          Flag("-s", "--stars", default=0, help="Only displays with at least x stars"),
          min_args=1, max_args=1)
 def search(ctx: Context, opts, args) -> int:
-    results = ctx.client.search(args[0])
+    results = ctx.client.search(args[0], _auth_for(ctx, args[0]))
     ctx.out(render.search_table(results, no_trunc=opts.no_trunc, automated=opts.automated,
                                 stars=opts.stars))
     return 0

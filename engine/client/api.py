@@ -167,8 +167,10 @@ class Client:
         with self.request(method, path, params, body, headers) as resp:
             resp.read()
 
-    def hijack(self, method: str, path: str, params: Params | None = None) -> transport.Hijacked:
-        return transport.hijack(self.host, method, self.url(path, params), tls=self.tls)
+    def hijack(self, method: str, path: str, params: Params | None = None,
+               body: Any = None) -> transport.Hijacked:
+        data = json.dumps(body).encode() if body is not None else b""
+        return transport.hijack(self.host, method, self.url(path, params), data, tls=self.tls)
 
     # --- system ------------------------------------------------------------
 
@@ -249,6 +251,26 @@ class Client:
                   "stderr": True if stderr else None}
         return self.hijack("POST", f"/containers/{_name(name)}/attach", params)
 
+    def exec_create(self, container: str, cmd: list[str], *, stdin: bool = False, tty: bool = False,
+                    user: str = "", env: list[str] | None = None, workdir: str = "",
+                    privileged: bool = False) -> str:
+        body = {"AttachStdin": stdin, "AttachStdout": True, "AttachStderr": True, "Tty": tty,
+                "Cmd": cmd, "User": user, "Env": env or [], "WorkingDir": workdir,
+                "Privileged": privileged}
+        return self.json("POST", f"/containers/{_name(container)}/exec", body=body)["Id"]
+
+    def exec_start(self, exec_id: str, tty: bool = False) -> transport.Hijacked:
+        return self.hijack("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
+
+    def exec_start_detached(self, exec_id: str) -> None:
+        self.call("POST", f"/exec/{exec_id}/start", body={"Detach": True})
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        return self.json("GET", f"/exec/{exec_id}/json")
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self.call("POST", f"/exec/{exec_id}/resize", {"h": height, "w": width})
+
     def resize(self, name: str, height: int, width: int) -> None:
         self.call("POST", f"/containers/{_name(name)}/resize", {"h": height, "w": width})
 
@@ -322,9 +344,10 @@ class Client:
         return self.request("POST", f"/images/{_name(name)}/push", {"tag": tag or None},
                             headers=registry_auth(auth or models.AuthConfig()))
 
-    def search(self, term: str) -> list[models.SearchResult]:
+    def search(self, term: str, auth: models.AuthConfig | None = None) -> list[models.SearchResult]:
         return [models.SearchResult.from_api(r)
-                for r in self.json("GET", "/images/search", {"term": term}) or []]
+                for r in self.json("GET", "/images/search", {"term": term},
+                                   headers=registry_auth(auth)) or []]
 
     def get_image(self, name: str) -> Response:
         return self.request("GET", f"/images/{_name(name)}/get")
