@@ -80,7 +80,7 @@ def proxy_signals(ctx: Context, container: str, enabled: bool = True) -> Iterato
             signal.signal(signum, handler)
 
 
-def resize(ctx: Context, container: str) -> None:
+def resize(ctx: Context, container: str, exec_id: str = "") -> None:
     fd = ctx.stdout_fd()
     if fd is None or not os.isatty(fd):
         return
@@ -89,23 +89,28 @@ def resize(ctx: Context, container: str) -> None:
     except OSError:
         return
     try:
-        ctx.client.resize(container, size.lines, size.columns)
+        if exec_id:
+            ctx.client.exec_resize(exec_id, size.lines, size.columns)
+        else:
+            ctx.client.resize(container, size.lines, size.columns)
     except Exception as exc:  # noqa: BLE001 - a failed resize must not end the session
         if ctx.debug:
             ctx.err(f"Error resize: {exc}\n")
 
 
 @contextmanager
-def monitor_tty_size(ctx: Context, container: str, enabled: bool = True) -> Iterator[None]:
-    """Send the terminal size now and whenever it changes (SIGWINCH)."""
+def monitor_tty_size(ctx: Context, container: str, enabled: bool = True,
+                     exec_id: str = "") -> Iterator[None]:
+    """Send the terminal size (of the container, or of one exec in it) now and
+    whenever it changes (SIGWINCH)."""
     if not enabled:
         yield
         return
-    resize(ctx, container)
+    resize(ctx, container, exec_id)
     if not _in_main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGWINCH, lambda *_: _background(resize, ctx, container))
+    previous = signal.signal(signal.SIGWINCH, lambda *_: _background(resize, ctx, container, exec_id))
     try:
         yield
     finally:

@@ -15,7 +15,7 @@ from .flags import Command, Flag
 MODULES = {
     "attach": "cmd_containers", "build": "cmd_images", "commit": "cmd_containers",
     "cp": "cmd_containers", "create": "cmd_run", "diff": "cmd_containers",
-    "events": "cmd_system", "export": "cmd_containers", "history": "cmd_images",
+    "events": "cmd_system", "exec": "cmd_exec", "export": "cmd_containers", "history": "cmd_images",
     "images": "cmd_images", "import": "cmd_images", "info": "cmd_system",
     "inspect": "cmd_system", "kill": "cmd_containers", "load": "cmd_images",
     "login": "cmd_registry", "logout": "cmd_registry", "logs": "cmd_containers",

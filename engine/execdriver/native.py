@@ -193,7 +193,10 @@ class NativeDriver(ExecDriver):
             raise ExecError(str(e)) from None
         master = slave = None
         if cmd.process.tty:
-            master, slave, _ = console.open_pty()
+            try:
+                master, slave = console.open_pty_in(f"/proc/{active.pid}/root")
+            except OSError as e:
+                raise ExecError(f"cannot allocate a terminal in the container: {e}") from None
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
         to_close = {fd for fd in (report_r, report_w, slave) if fd is not None}
         pid = pidfd = None

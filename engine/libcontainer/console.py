@@ -23,6 +23,26 @@ def open_pty() -> tuple[int, int, str]:
     return master, slave, os.ttyname(slave)
 
 
+TIOCGPTN = 0x80045430     # the pty number of a master
+TIOCSPTLCK = 0x40045431   # (un)lock the slave
+
+
+def open_pty_in(root: str) -> tuple[int, int]:
+    """(master_fd, slave_fd) from the devpts instance under `root` (a container's
+    root seen through /proc/<pid>/root), so that inside the container the slave is
+    a real /dev/pts/N and `tty`/ttyname work for an `exec -t`."""
+    import struct
+    master = os.open(os.path.join(root, "dev/pts/ptmx"), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        number = struct.unpack("i", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+        slave = os.open(os.path.join(root, f"dev/pts/{number}"), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except BaseException:
+        os.close(master)
+        raise
+    return master, slave
+
+
 def become_session_leader() -> None:
     try:
         os.setsid()

@@ -145,3 +145,34 @@ def test_exec_processes_die_with_the_container(daemon):
     while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z"
+
+
+def test_pyctr_exec_cli(daemon, running):
+    result = daemon.pyctr("exec", running, "sh", "-c", "echo from cli; exit 3", check=False)
+    assert result.returncode == 3 and result.stdout == b"from cli\n"
+    assert daemon.pyctr("exec", "-i", running, "cat", input=b"piped\n").stdout == b"piped\n"
+    assert daemon.pyctr("exec", "-u", "nobody", running, "id", "-u").stdout == b"65534\n"
+    daemon.pyctr("exec", "-d", running, "touch", "/from-detached")
+    deadline = time.monotonic() + 10
+    while daemon.pyctr("exec", running, "ls", "/from-detached", check=False).returncode != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    missing = daemon.pyctr("exec", running, "nosuchcmd", check=False)
+    assert missing.returncode == 127 and b"nosuchcmd" in missing.stderr
+
+
+def test_exec_tty_is_a_real_pts_in_the_container(daemon, running):
+    import pexpect
+    child = pexpect.spawn(daemon.env()["PYCTR_HOST"] and __import__("sys").executable,
+                          ["-m", "pyctr.shell.cli", "exec", "-it", running, "sh"], env=daemon.env(),
+                          timeout=20, dimensions=(33, 101))
+    try:
+        child.expect(r"[#$] ")
+        child.sendline("tty; stty size")
+        child.expect(r"/dev/pts/\d+")
+        child.expect("33 101")
+        child.sendline("exit 6")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 6
