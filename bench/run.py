@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -26,7 +27,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from engines import BenchContext, Docker, Pyctr, busybox_tar, import_busybox  # noqa: E402
 
-TOPICS = ["core", "resources"]
+TOPICS = ["core", "resources", "registry"]
+
+
+def _topic(name: str):
+    """bench/<name>.py, by path: tests/ is on sys.path too and has packages of the same
+    names (tests/registry), which a plain import would find first."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(HERE, name + ".py"))
+    if spec is None or not os.path.exists(spec.origin):
+        sys.exit(f"bench/run.py: no topic {name!r} (choose from {', '.join(TOPICS)})")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -37,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/run.py: needs root")
-    topics = [importlib.import_module(name) for name in (args.only or TOPICS)]
+    topics = [_topic(name) for name in (args.only or TOPICS)]
     work = tempfile.mkdtemp(prefix="pyctr-bench-")
     results: dict[str, dict] = {}
     try:
