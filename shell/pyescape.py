@@ -25,6 +25,8 @@ class PyEscape:
                                           "var": shell.vars, "sh": shell.sh}
 
     def run(self, code: str, line: int = 1) -> int:
+        from .script import ShellExit
+
         ns = self.namespace
         ns["client"] = self.shell.ctx.plain_client
         ns["result"] = self.shell.last
@@ -43,6 +45,8 @@ class PyEscape:
         except KeyboardInterrupt:
             self.shell.err("py: interrupted\n")
             return 130
+        except ShellExit:
+            raise  # sh("exit 3") leaves the shell, as `exit 3` would
         except SystemExit as exc:
             code_ = exc.code
             return code_ if isinstance(code_, int) else (0 if code_ is None else 1)

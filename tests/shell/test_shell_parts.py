@@ -13,7 +13,7 @@ from prompt_toolkit.document import Document
 from pyctr.shell.completion import PyctrCompleter, analyse
 from pyctr.shell.daemonstate import DaemonState
 from pyctr.shell.highlight import ShellLexer
-from pyctr.shell.lexer import Command, PyBlock, ScriptError, lex
+from pyctr.shell.lexer import Command, ScriptError, lex
 from pyctr.shell.repl import needs_more, next_indent
 
 
