@@ -48,19 +48,25 @@ def fresh_daemon(tmp_path, busybox_tar):
     """A daemon of the test's own, for tests that kill or restart it."""
     holder: list[DaemonProcess] = []
 
-    def start(workdir: str | None = None) -> DaemonProcess:
-        """A new daemon with busybox imported, or (given `workdir`) one restarted on an old root."""
+    def start(workdir: str | None = None, args: list[str] | None = None) -> DaemonProcess:
+        """A new daemon with busybox imported, or (given `workdir`) one restarted on an old
+        root (with the same bridge and subnet); `args`: more pyctrd flags."""
         if workdir is None:
-            d = _start_daemon(str(tmp_path / f"d{len(holder)}"), busybox_tar)
+            d = _start_daemon(str(tmp_path / f"d{len(holder)}"), busybox_tar, args)
         else:
-            d = DaemonProcess(workdir, ["--shutdown-timeout", "2"]).start()
+            d = DaemonProcess(workdir, ["--shutdown-timeout", "2", *(args or [])]).start()
         holder.append(d)
         return d
 
     yield start
-    for d in holder:
-        try:
-            d.stop()
-        finally:
+    left: list[str] = []
+    try:
+        for d in reversed(holder):   # a restarted daemon shares its bridge with the dead one
+            if d.proc is not None and d.proc.poll() is None:
+                d.stop()
+                left += [item for item in d.leftovers() if not item.startswith(("mount", "exec state"))]
+    finally:
+        for d in holder:
             d.cleanup_by_force()
+    assert not left, f"a daemon stopped cleanly but left its network behind: {left}"
     assert not mounts_under(str(tmp_path)), "mounts left under the test's directory"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -302,6 +303,7 @@ class DaemonNetwork:
         children = self._running_children(daemon, container)
         endpoint = Endpoint()
         prepared = Prepared(bridge=uses_bridge)
+        _share_names(daemon, container, prepared)
         try:
             if uses_bridge:
                 try:
@@ -426,6 +428,20 @@ class DaemonNetwork:
                 raise Conflict(f"Cannot link to a non running container: {child.name} AS {container.name}/{alias}")
             out.append((child, alias))
         return out
+
+
+def _share_names(daemon, container: Container, prepared: Prepared) -> None:
+    """--net=host takes the host's name, --net=container:X that of X and its address
+    (Docker 1.2's initializeNetworking)."""
+    config = container.record.config
+    mode = container.record.host_config.network_mode or ""
+    if mode == "host":
+        name, _, domain = socket.gethostname().partition(".")
+        config.hostname, config.domainname = name, domain
+    elif mode.startswith("container:"):
+        other = daemon.lookup(mode.split(":", 1)[1]).record
+        config.hostname, config.domainname = other.config.hostname, other.config.domainname
+        prepared.ip = other.network_settings.ip_address
 
 
 def _marker(config: DaemonConfig) -> str:
