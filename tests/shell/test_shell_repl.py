@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 
 import pytest
 
@@ -201,3 +203,47 @@ def test_history_file_and_history_builtin(daemon, term_for, tmp_path):
     assert "IMAGE" in term.run("history busybox")
     term.eof()
     assert term.exit_status() == 0
+
+
+class StallingRegistry:
+    """A 'registry' on 127.0.0.1 that accepts connections, reads, and never answers:
+    a pull from it hangs until the user gives up."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+        self.thread.join(5)
+
+
+def test_ctrl_c_interrupts_a_pull(daemon, term_for):
+    registry = StallingRegistry()
+    try:
+        term = term_for(daemon.host)
+        term.line(f"pull 127.0.0.1:{registry.port}/stalled/image")
+        term.wait(lambda: registry.conns, "the daemon to reach the registry")
+        term.interrupt()
+        term.prompt()
+        assert "status=130" in term.run("echo status=$?")
+        assert "REPOSITORY" in term.run("images")  # the daemon and the REPL are both fine
+    finally:
+        registry.close()
+    tags = [t for i in daemon.client().images() for t in i.repo_tags]
+    assert not any("stalled/image" in t for t in tags)
