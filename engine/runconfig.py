@@ -38,6 +38,8 @@ class ContainerConfig:
     entrypoint: list[str] | None = None
     network_disabled: bool = False
     on_build: list[str] | None = None
+    labels: dict[str, str] | None = None      # API 1.18+
+    stop_signal: str = ""                     # API 1.21+
 
 
 @dataclass

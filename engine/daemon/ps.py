@@ -11,6 +11,7 @@ from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time
 from .create import init_layer_id
+from .records import mounts, networks
 
 
 @dataclass
@@ -32,6 +33,13 @@ class ContainerSummary:
     names: list[str] = field(default_factory=list)
     size_rw: int | None = api(omit_none=True, default=None)
     size_root_fs: int | None = api(omit_none=True, default=None)
+    # Later API versions' fields (engine/server/shapes.py leaves them out for older clients).
+    labels: dict[str, str] = field(default_factory=dict)
+    image_id: str = api("ImageID", default="")
+    state: str = ""
+    mounts: list[dict] = field(default_factory=list)
+    network_settings: dict = field(default_factory=dict)
+    host_config: dict = field(default_factory=dict)
 
 
 async def container_list(daemon, job: Job) -> list[ContainerSummary]:
@@ -50,7 +58,7 @@ async def container_list(daemon, job: Job) -> list[ContainerSummary]:
         containers = [c for c in containers if not c.running and c.record.state.exit_code == args.exited
                       and c.record.state.finished_at != "0001-01-01T00:00:00Z"]
     if args.status:
-        containers = [c for c in containers if _status_word(c) == args.status]
+        containers = [c for c in containers if c.record.state.status == args.status]
     if args.limit > 0:
         containers = containers[:args.limit]
     names = _names_by_id(daemon)
@@ -61,17 +69,6 @@ async def container_list(daemon, job: Job) -> list[ContainerSummary]:
         for summary, (rw, root) in zip(summaries, sizes):
             summary.size_rw, summary.size_root_fs = rw, root
     return summaries
-
-
-def _status_word(container: Container) -> str:
-    state = container.record.state
-    if state.paused:
-        return "paused"
-    if state.restarting:
-        return "restarting"
-    if state.running:
-        return "running"
-    return "exited" if parse_time(state.finished_at) else "created"
 
 
 def _names_by_id(daemon) -> dict[str, list[str]]:
@@ -105,6 +102,12 @@ def _summary(daemon, container: Container, names: list[str], now) -> ContainerSu
         status=container.status(now),
         ports=port_summaries(record.network_settings.ports),
         names=names,
+        labels=record.config.labels or {},
+        image_id=record.image,
+        state=record.state.status,
+        mounts=mounts(record),
+        network_settings={"Networks": networks(record.network_settings, record.host_config.network_mode)},
+        host_config={"NetworkMode": record.host_config.network_mode or "default"},
     )
 
 

@@ -23,6 +23,17 @@ class State:
     oom_killed: bool = api("OOMKilled", default=False)
     error: str = ""
 
+    @property
+    def status(self) -> str:
+        """One word, as `State.Status` (API 1.21+) and the `status` filter have it."""
+        if self.paused:
+            return "paused"
+        if self.restarting:
+            return "restarting"
+        if self.running:
+            return "running"
+        return "created" if self.finished_at == ZERO_TIME else "exited"
+
 
 @dataclass
 class NetworkSettings:
@@ -58,3 +69,21 @@ class ContainerRecord:
     host_config: HostConfig = field(default_factory=HostConfig)
     restart_count: int = 0
     log_path: str = ""
+
+
+def mounts(record: ContainerRecord) -> list[dict[str, Any]]:
+    """`Mounts` (API 1.20+) from the record's volumes."""
+    return [{"Source": source, "Destination": dest, "Mode": "" if record.volumes_rw.get(dest, True) else "ro",
+             "RW": record.volumes_rw.get(dest, True), "Propagation": "rprivate"}
+            for dest, source in sorted(record.volumes.items())]
+
+
+def networks(settings: NetworkSettings, mode: str) -> dict[str, Any]:
+    """`NetworkSettings.Networks` (API 1.21+): the one network a 1.2 container is on."""
+    if mode.startswith("container:"):
+        return {}  # it is on the other container's network
+    name = mode if mode in ("none", "host") else "bridge"
+    return {name: {"IPAddress": settings.ip_address, "IPPrefixLen": settings.ip_prefix_len,
+                   "Gateway": settings.gateway, "MacAddress": settings.mac_address,
+                   "NetworkID": "", "EndpointID": "", "IPv6Gateway": "", "GlobalIPv6Address": "",
+                   "GlobalIPv6PrefixLen": 0}}

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..errors import EngineError
 from ..jobs import Engine
-from .versions import CURRENT, MIN_VERSION, APIVersion
+from .versions import CURRENT, MAX_VERSION, MIN_VERSION, APIVersion
 
 log = logging.getLogger("pyctr.server")
 
@@ -34,9 +34,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             version = APIVersion(text)
         except ValueError:
             return error_response(400, f"malformed API version in path: v{text}")
-        if version > CURRENT:
-            return error_response(400, f"client is newer than server (client API version: {version}, "
-                                       f"server API version: {CURRENT})")
+        if version > MAX_VERSION:
+            return error_response(400, f"client version {version} is too new. Maximum supported "
+                                       f"API version is {MAX_VERSION}")
         if version < MIN_VERSION:
             return error_response(400, f"client version {version} is too old. Minimum supported "
                                        f"API version is {MIN_VERSION}, please upgrade your client")

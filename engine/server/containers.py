@@ -16,7 +16,7 @@ from ..runconfig import ContainerConfig, HostConfig
 from .app import Routes, engine_of
 from .hijack import hijack, wants_upgrade
 from .streaming import while_connected
-from .wire import RAW_STREAM, flag, frame, integer, json_body, no_content, respond
+from .wire import RAW_STREAM, flag, frame, integer, json_body, no_content, respond, shapes
 
 
 def _name(request: web.Request) -> str:
@@ -48,7 +48,7 @@ async def list_containers(request: web.Request) -> web.Response:
     args = ContainerList(all=flag(request, "all"), limit=integer(request, "limit", -1),
                          since=request.query.get("since", ""), before=request.query.get("before", ""),
                          size=flag(request, "size"), exited=exited, status=status)
-    return respond(await engine_of(request).run("container_list", args))
+    return respond(shapes(request).container_summaries(await engine_of(request).run("container_list", args)))
 
 
 async def create_container(request: web.Request) -> web.Response:
@@ -64,7 +64,8 @@ async def create_container(request: web.Request) -> web.Response:
 
 
 async def inspect_container(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("container_inspect", ContainerRef(_name(request))))
+    record = await engine_of(request).run("container_inspect", ContainerRef(_name(request)))
+    return respond(shapes(request).container(record))
 
 
 async def top(request: web.Request) -> web.Response:
@@ -74,6 +75,7 @@ async def top(request: web.Request) -> web.Response:
 
 async def start(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
+    shapes(request).start_body_allowed(body)
     host_config = _decode(HostConfig, body, "HostConfig") if body else None
     await engine_of(request).run("container_start", ContainerStart(_name(request), host_config))
     return no_content()

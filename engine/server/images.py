@@ -11,7 +11,7 @@ from ..codec import to_api
 from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
 from ..errors import BadRequest
 from .app import Routes, engine_of
-from .wire import BodyReader, flag, progress_line, respond
+from .wire import BodyReader, flag, progress_line, respond, shapes
 
 
 def _filters(request: web.Request) -> dict[str, list[str]]:
@@ -38,7 +38,7 @@ async def list_images(request: web.Request) -> web.Response:
         raise BadRequest(f"invalid filter: {', '.join(filters)}")
     args = ImageList(all=flag(request, "all"), dangling=dangling,
                      repository=request.query.get("filter", ""))
-    return respond(await engine_of(request).run("image_list", args))
+    return respond(shapes(request).image_summaries(await engine_of(request).run("image_list", args)))
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:

@@ -12,7 +12,7 @@ from ..errors import BadRequest
 from .app import Routes, engine_of
 from .versions import CURRENT
 from .streaming import while_connected
-from .wire import respond
+from .wire import respond, shapes
 
 
 def _ping_headers() -> dict[str, str]:
@@ -26,7 +26,7 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def version(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("version"))
+    return respond(shapes(request).version_info(await engine_of(request).run("version")))
 
 
 async def info(request: web.Request) -> web.Response:

@@ -37,6 +37,9 @@ class APIVersion:
         return f"{self.major}.{self.minor}"
 
 
-# Docker 1.2 spoke 1.14; we serve its shapes to every client from MIN_VERSION on.
+# CURRENT is what /_ping and /version advertise (clients negotiate down to it) and
+# what unversioned paths get; requests are accepted from MIN_VERSION to MAX_VERSION,
+# each answered in its own version's shapes (engine/server/shapes.py).
 CURRENT = APIVersion("1.14")
 MIN_VERSION = APIVersion("1.12")
+MAX_VERSION = APIVersion("1.24")

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..codec import to_api
 from ..errors import BadRequest
+from .shapes import Shapes
 from .versions import CURRENT, APIVersion
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
@@ -18,6 +19,11 @@ RAW_STREAM = "application/vnd.docker.raw-stream"
 
 def version(request: web.Request) -> APIVersion:
     return request.get("api_version", CURRENT)
+
+
+def shapes(request: web.Request) -> Shapes:
+    """How this request's API version reads and writes its JSON."""
+    return Shapes(version(request))
 
 
 def flag(request: web.Request, name: str, default: bool = False) -> bool:

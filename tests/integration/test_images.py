@@ -75,7 +75,7 @@ def test_unsupported_versions_and_unknown_routes(daemon):
     newer.version = "1.99"
     with pytest.raises(APIError) as err:
         newer.json("GET", "/images/json")
-    assert err.value.status == 400 and "newer" in err.value.message
+    assert err.value.status == 400 and "too new" in err.value.message
     older = daemon.client()
     older.version = "1.0"
     with pytest.raises(APIError) as err:

@@ -1,0 +1,56 @@
+"""API versions: the accepted range, and each version's shapes (engine/server/shapes.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pyctr.engine.client.errors import APIError
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+def at(daemon, version: str):
+    client = daemon.client()
+    client.version = version
+    return client
+
+
+def test_range_of_versions(daemon):
+    for version in ("1.12", "1.14", "1.20", "1.24"):
+        assert at(daemon, version).json("GET", "/version")["Os"] == "linux"
+    for version, words in (("1.99", "too new"), ("1.5", "too old"), ("1.11", "too old")):
+        with pytest.raises(APIError) as err:
+            at(daemon, version).json("GET", "/version")
+        assert err.value.status == 400 and words in err.value.message
+
+
+def test_inspect_and_ps_shapes_follow_the_version(daemon):
+    cid = daemon.docker("run", "-d", "-v", "/scratch", "busybox", "sleep", "100").stdout.decode().strip()
+    try:
+        old = at(daemon, "1.14").inspect_container(cid)
+        new = at(daemon, "1.24").inspect_container(cid)
+        assert "Status" not in old["State"] and "Mounts" not in old
+        assert new["State"]["Status"] == "running"
+        assert new["Mounts"][0]["Destination"] == "/scratch" and new["Mounts"][0]["RW"] is True
+        assert "Networks" in new["NetworkSettings"]
+        old_ps = at(daemon, "1.14").json("GET", "/containers/json")
+        new_ps = at(daemon, "1.24").json("GET", "/containers/json")
+        assert "State" not in old_ps[0] and new_ps[0]["State"] == "running"
+        assert new_ps[0]["ImageID"] == new["Image"]
+    finally:
+        daemon.client().remove_container(cid, force=True)
+
+
+def test_start_with_host_config_is_for_old_clients_only(daemon):
+    c = daemon.client()
+    cid = c.json("POST", "/containers/create", body={"Image": "busybox", "Cmd": ["true"]})["Id"]
+    try:
+        with pytest.raises(APIError) as err:
+            at(daemon, "1.24").call("POST", f"/containers/{cid}/start", body={"Privileged": False})
+        assert err.value.status == 400 and "HostConfig" in err.value.message
+        at(daemon, "1.14").call("POST", f"/containers/{cid}/start", body={"Privileged": False})
+        assert c.wait(cid) == 0
+    finally:
+        c.remove_container(cid, force=True)
