@@ -380,3 +380,29 @@ def test_images_move_between_pyctr_and_docker(daemon, saved, busybox_tar, tmp_pa
             subprocess.run(["umount", "-l", point], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
         assert not left, f"dockerd left mounts: {left}"
+
+
+@pytest.mark.parametrize("driver", ["overlay", "vfs"])
+def test_replaced_directory_through_diff_commit_save_load(driver, tmp_path, busybox_tar):
+    """An emptied and refilled directory (overlay: an opaque dir; vfs: by comparison)
+    shows in diff, survives commit as a layer, and a save/load round trip."""
+    from conftest import _start_daemon
+    d = _start_daemon(str(tmp_path / driver), busybox_tar, ["--storage-driver", driver])
+    try:
+        d.docker("run", "--name", "c", "busybox", "sh", "-c", "rm -rf /usr; mkdir /usr; echo n > /usr/new")
+        assert out(d.docker("diff", "c")) == "C /usr\nD /usr/bin\nA /usr/new\nD /usr/sbin\n"
+        d.docker("commit", "c", "test/opaque")
+        assert out(d.docker("run", "--rm", "test/opaque", "ls", "/usr")) == "new\n"
+        d.docker("save", "-o", str(tmp_path / "o.tar"), "test/opaque")
+        d.docker("rm", "c")
+        d.docker("rmi", "test/opaque")
+        d.docker("load", "-i", str(tmp_path / "o.tar"))
+        assert out(d.docker("run", "--rm", "test/opaque", "ls", "/usr")) == "new\n"
+        assert out(d.docker("run", "--rm", "busybox", "ls", "/usr")) == "bin\nsbin\n"
+    finally:
+        try:
+            d.stop()
+        finally:
+            left = d.leftovers()
+            d.cleanup_by_force()
+        assert not left, left
