@@ -45,9 +45,9 @@ def parse_args(argv: list[str] | None) -> tuple[DaemonConfig, ListenOptions]:
     p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
                    help="registry mirror tried before Docker Hub for pulls")
     net = p.add_argument_group("networking")
-    net.add_argument("-b", "--bridge", default="pyctr0",
+    net.add_argument("-b", "--bridge", default="",
                      help="bridge for containers, made if missing; 'none': no container networking "
-                          "(default %(default)s)")
+                          "(default: the first of pyctr0..pyctr9 no other pyctrd uses)")
     net.add_argument("--bip", default="", metavar="CIDR",
                      help="the bridge's address and subnet, e.g. 10.31.42.1/16 (default: a free /16)")
     net.add_argument("--fixed-cidr", default="", metavar="CIDR",

@@ -190,6 +190,7 @@ class DaemonProcess:
             if link_exists(self.bridge):
                 found.append(f"bridge {self.bridge}")
             found += iptables_lines_about(self.bridge)
+            found += [f"file {p}" for p in bridge_lock_files(self.bridge) if os.path.exists(p)]
         return found
 
     def cleanup_by_force(self) -> None:
@@ -206,8 +207,16 @@ class DaemonProcess:
             remove_network(self.bridge)
 
 
+def bridge_lock_files(bridge: str) -> list[str]:
+    """What pyctrd keeps in /run about the bridge it holds (see daemon/network.py BridgeLock)."""
+    return [f"/run/pyctr/network/{bridge}.lock", f"/run/pyctr/network/{bridge}.created"]
+
+
 def remove_network(bridge: str) -> None:
     """The bridge and every rule and chain of a test daemon's, whatever state it died in."""
+    for path in bridge_lock_files(bridge):
+        if os.path.exists(path):
+            os.unlink(path)
     if link_exists(bridge):
         subprocess.run(["ip", "link", "del", bridge], check=False, capture_output=True)
     for table in ("nat", "filter"):

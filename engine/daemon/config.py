@@ -24,7 +24,7 @@ class DaemonConfig:
     insecure_registries: list[str] = field(default_factory=list)  # plain HTTP allowed (loopback always)
     registry_mirrors: list[str] = field(default_factory=list)     # tried before Docker Hub for pulls
     # networking (Docker 1.2's bridge driver flags)
-    bridge: str = "pyctr0"                 # "none": containers get only lo
+    bridge: str = ""                       # "": first free of pyctr0..9; "none": only lo
     bip: str = ""                          # bridge address/prefix; "": a free subnet
     fixed_cidr: str = ""                   # containers' addresses from this part of the subnet
     mtu: int = 1500

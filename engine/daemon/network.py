@@ -10,6 +10,7 @@ allocateNetwork / releaseNetwork / links), on top of engine/networkdriver:
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import logging
 import os
@@ -210,6 +211,7 @@ class DaemonNetwork:
         self.firewall = firewall
         self.ports = PortAllocator()
         self.endpoints: dict[str, Endpoint] = {}
+        self.lock: BridgeLock | None = None
 
     @property
     def enabled(self) -> bool:
@@ -222,7 +224,7 @@ class DaemonNetwork:
             if config.bip or config.fixed_cidr:
                 raise NetworkSetupError("--bip and --fixed-cidr make no sense with --bridge=none")
             return cls(config)
-        if not valid_bridge_name(config.bridge):
+        if config.bridge and not valid_bridge_name(config.bridge):
             raise NetworkSetupError(f"invalid --bridge {config.bridge!r}: 1 to 15 of [a-zA-Z0-9_.-]")
         if not 68 <= config.mtu <= 65535:
             raise NetworkSetupError(f"invalid --mtu {config.mtu}: 68 to 65535")
@@ -233,19 +235,17 @@ class DaemonNetwork:
             raise NetworkSetupError(f"invalid --bip or --fixed-cidr: {exc}") from None
         if bip is not None and "/" not in config.bip:
             raise NetworkSetupError(f"--bip {config.bip}: give the prefix length too (e.g. {config.bip}/24)")
+        lock = BridgeLock.claim(config)
         netlink = Netlink()
         try:
-            bridge = await netlink.ensure_bridge(config.bridge, bip, config.mtu)
+            bridge = await netlink.ensure_bridge(lock.name, bip, config.mtu)
             try:
                 ipam = IPAllocator(bridge.network, bridge.gateway, fixed)
-                marker = _marker(config)
                 if bridge.created:
-                    os.makedirs(os.path.dirname(marker), exist_ok=True)
-                    with open(marker, "w") as f:
-                        f.write(f"{bridge.index}\n")
-                elif os.path.exists(marker):   # made by this daemon before it died
+                    lock.mark_created()
+                elif lock.created():   # made by a pyctrd that died
                     bridge.created = True
-                # Whatever is plugged into our bridge now was left by a daemon that died.
+                # We hold the bridge's lock: whatever is plugged into it was left by a dead daemon.
                 for index, name in await netlink.ports_of(bridge.index):
                     log.info("removing stale veth %s from %s", name, bridge.name)
                     await netlink.delete_link(index)
@@ -263,17 +263,19 @@ class DaemonNetwork:
             except BaseException:
                 if bridge.created:
                     await netlink.delete_link(bridge.index)
-                    _remove(_marker(config))
+                    lock.unmark_created()
                 raise
-        except (BridgeError, IptablesError, AddressError, OSError) as exc:
+        except BaseException as exc:
             netlink.close()
-            raise NetworkSetupError(f"bridge {config.bridge}: {exc}") from None
-        except BaseException:
-            netlink.close()
+            lock.release()
+            if isinstance(exc, (BridgeError, IptablesError, AddressError, OSError)):
+                raise NetworkSetupError(f"bridge {lock.name}: {exc}") from None
             raise
         log.info("bridge %s %s (%s), iptables %s, icc %s", bridge.name, bridge.address,
                  "made" if bridge.created else "existing", config.iptables, config.icc)
-        return cls(config, netlink, bridge, ipam, firewall)
+        network = cls(config, netlink, bridge, ipam, firewall)
+        network.lock = lock
+        return network
 
     async def shutdown(self) -> None:
         """Take down what open() set up: rules, chains, and the bridge if we made it."""
@@ -286,11 +288,12 @@ class DaemonNetwork:
                 await self.firewall.teardown()
             if self.bridge.created:
                 await self.netlink.delete_link(self.bridge.index)
-                _remove(_marker(self.config))
+                self.lock.unmark_created()
         except Exception as exc:
             log.error("network teardown: %s", exc)
         finally:
             self.netlink.close()
+            self.lock.release()
 
     # --- per container -------------------------------------------------------
     async def prepare(self, daemon, container: Container) -> Prepared:
@@ -444,15 +447,90 @@ def _share_names(daemon, container: Container, prepared: Prepared) -> None:
         prepared.ip = other.network_settings.ip_address
 
 
-def _marker(config: DaemonConfig) -> str:
-    return os.path.join(config.exec_root, "network", f"{config.bridge}.created")
+class BridgeLock:
+    """One live pyctrd per bridge: two daemons on one bridge would delete each other's
+    veths and rules. Without --bridge a daemon takes the first free of pyctr0..pyctr9
+    (the one it had before, first), so daemons started with defaults never collide."""
 
+    DIR = "/run/pyctr/network"
 
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    def __init__(self, name: str, fd: int) -> None:
+        self.name, self.fd = name, fd
+
+    @classmethod
+    def claim(cls, config: DaemonConfig) -> "BridgeLock":
+        os.makedirs(cls.DIR, exist_ok=True)
+        if config.bridge:
+            fd = cls._try(config.bridge)
+            if fd is None:
+                raise NetworkSetupError(
+                    f"bridge {config.bridge} is used by another running pyctrd (pid "
+                    f"{cls._holder(config.bridge)}): give this daemon a --bridge of its own")
+            return cls(config.bridge, fd)
+        remembered = os.path.join(config.exec_root, "bridge")
+        try:
+            with open(remembered) as f:
+                names = [f.read().strip()]
+        except OSError:
+            names = []
+        for name in names + [f"pyctr{i}" for i in range(10)]:
+            if valid_bridge_name(name) and (fd := cls._try(name)) is not None:
+                with open(remembered, "w") as f:
+                    f.write(name + "\n")
+                return cls(name, fd)
+        raise NetworkSetupError("pyctr0 to pyctr9 are all used by other running daemons: give a --bridge")
+
+    @classmethod
+    def _try(cls, name: str) -> int | None:
+        path = os.path.join(cls.DIR, f"{name}.lock")
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:   # the holder unlinks the file when it lets go: make sure ours is the live one
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return fd
+
+    @classmethod
+    def _holder(cls, name: str) -> str:
+        try:
+            with open(os.path.join(cls.DIR, f"{name}.lock")) as f:
+                return f.read().strip() or "?"
+        except OSError:
+            return "?"
+
+    def _created_path(self) -> str:
+        return os.path.join(self.DIR, f"{self.name}.created")
+
+    def created(self) -> bool:
+        return os.path.exists(self._created_path())
+
+    def mark_created(self) -> None:
+        open(self._created_path(), "w").close()
+
+    def unmark_created(self) -> None:
+        try:
+            os.unlink(self._created_path())
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.unlink(os.path.join(self.DIR, f"{self.name}.lock"))
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _sysctl(name: str, value: str) -> None:

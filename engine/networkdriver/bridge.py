@@ -26,8 +26,6 @@ log = logging.getLogger("pyctr.network")
 # pyroute2 logs every netlink message at DEBUG: too much for pyctrd's --log-level debug.
 logging.getLogger("pyroute2").setLevel(logging.WARNING)
 
-DEFAULT_BRIDGE = "pyctr0"
-DEFAULT_MTU = 1500
 IFNAMSIZ = 15
 # Never Docker's docker0 default, whether or not a Docker engine runs now.
 DOCKER_DEFAULT_SUBNET = IPv4Network("172.17.0.0/16")

@@ -385,3 +385,16 @@ def test_bridge_none_gives_only_lo(fresh_daemon):
     d = fresh_daemon(args=["--bridge=none"])
     text = out(d.pyctr("run", "--rm", "busybox", "ip", "-o", "link"))
     assert [l.split(":")[1].strip() for l in text.splitlines()] == ["lo"]
+
+
+def test_one_daemon_per_bridge(fresh_daemon, tmp_path):
+    from harness import DaemonProcess
+    d = fresh_daemon()
+    other = DaemonProcess(str(tmp_path / "other"), ["--bridge", d.bridge, "--bip", d.bip])
+    with pytest.raises(RuntimeError) as err:
+        other.start(timeout=10)
+    assert "used by another running pyctrd" in str(err.value)
+    # and the running daemon's network is untouched
+    cid = run_d(d, "busybox", "sleep", "100")
+    assert len(veths_on(d.bridge)) == 1
+    d.pyctr("rm", "-f", cid)
