@@ -66,6 +66,8 @@ class EventsView(RichLog):
 
 class PyctrApp(App):
     CSS_PATH = "app.tcss"
+    # Its Ctrl-P would take the first key of Docker's detach sequence from attach panes.
+    ENABLE_COMMAND_PALETTE = False
     TITLE = "pyctr"
     BINDINGS = [
         # Quit, unless the focus is in a terminal: there Ctrl-Q is the container's
@@ -87,24 +89,34 @@ class PyctrApp(App):
         self.connections = 0          # successful (re)connections, for tests
         self.last_error = ""
         self.sub_title = self.client.host_url
+        # Held here, not queried: App.query looks at the top screen, which may be a dialog.
+        self._containers = ContainersView()
+        self._images = ImagesView()
+        self._events = EventsView()
+        self._banner = Static("", id="banner")
+        self._log_panes = Horizontal(id="log-panes")
+        self._attach_panes = Horizontal(id="attach-panes")
+        self._tabs = TabbedContent(initial="containers", id="tabs")
+        self._no_logs = Static("No log panes. Select a container and press l.", classes="empty")
+        self._no_attach = Static("No attach panes. Select a running container and press e.",
+                                 classes="empty")
 
     def compose(self):
         yield Header(show_clock=False)
-        yield Static("", id="banner")
-        with TabbedContent(initial="containers", id="tabs"):
+        yield self._banner
+        with self._tabs:
             with TabPane("1 Containers", id="containers"):
-                yield ContainersView()
+                yield self._containers
             with TabPane("2 Images", id="images"):
-                yield ImagesView()
+                yield self._images
             with TabPane("3 Logs", id="logs"):
-                yield Static("No log panes. Select a container and press l.", classes="empty")
-                yield Horizontal(id="log-panes")
+                yield self._no_logs
+                yield self._log_panes
             with TabPane("4 Attach", id="attach"):
-                yield Static("No attach panes. Select a running container and press e.",
-                             classes="empty")
-                yield Horizontal(id="attach-panes")
+                yield self._no_attach
+                yield self._attach_panes
             with TabPane("5 Events", id="events"):
-                yield EventsView()
+                yield self._events
         yield Footer()
 
     def on_mount(self) -> None:
@@ -114,9 +126,8 @@ class PyctrApp(App):
         self.watch_connection()
 
     def _sync_placeholders(self) -> None:
-        for tab in ("logs", "attach"):
-            panes = self.query_one(f"#{tab}-panes", Horizontal)
-            self.query_one(f"#{tab} .empty", Static).display = not panes.children
+        self._no_logs.display = not self._log_panes.children
+        self._no_attach.display = not self._attach_panes.children
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Put the focus where the keys of the new tab work."""
@@ -132,15 +143,15 @@ class PyctrApp(App):
 
     @property
     def containers_view(self) -> ContainersView:
-        return self.query_one(ContainersView)
+        return self._containers
 
     @property
     def images_view(self) -> ImagesView:
-        return self.query_one(ImagesView)
+        return self._images
 
     # --- the connection ---------------------------------------------------------
     def show_banner(self, text: str, error: bool = False) -> None:
-        banner = self.query_one("#banner", Static)
+        banner = self._banner
         banner.update(Text(text))
         banner.set_class(error, "error")
         banner.display = bool(text)
@@ -174,14 +185,14 @@ class PyctrApp(App):
         self.show_banner("")
         if self.connections > 1:
             self.notify(f"Reconnected to {self.client.host_url}", title="daemon")
-            for pane in self.query(LogView):
+            for pane in self._log_panes.query(LogView):
                 pane.reconnected()
         # `since` replays what changed between the list and the subscription.
         async for event in self.client.events(since=since):
             self.on_daemon_event(event)
 
     def on_daemon_event(self, event: Event) -> None:
-        self.query_one(EventsView).add(event)
+        self._events.add(event)
         self.containers_view.apply_event(event)
         self.images_view.apply_event(event)
 
@@ -212,12 +223,12 @@ class PyctrApp(App):
         tty = await self._tty_of(row)
         if tty is None:
             return
-        panes = self.query_one("#log-panes", Horizontal)
+        panes = self._log_panes
         if len(panes.children) >= MAX_PANES:
             await panes.children[0].remove()
         view = LogView(row.id, row.name or row.short_id, tty)
         await panes.mount(view)
-        self.query_one(TabbedContent).active = "logs"
+        self._tabs.active = "logs"
         view.log_widget.focus()
 
     @work(group="panes")
@@ -229,12 +240,12 @@ class PyctrApp(App):
         tty = await self._tty_of(row)
         if tty is None:
             return
-        panes = self.query_one("#attach-panes", Horizontal)
+        panes = self._attach_panes
         if len(panes.children) >= MAX_PANES:
             self.notify(f"At most {MAX_PANES} attach panes: close one first", severity="warning")
             return
         await panes.mount(AttachView(row.id, row.name or row.short_id, tty))
-        self.query_one(TabbedContent).active = "attach"
+        self._tabs.active = "attach"
 
     def action_run_form(self, image: str = "") -> None:
         self.push_screen(RunScreen(image), self._run_submitted)
@@ -263,7 +274,7 @@ class PyctrApp(App):
             self.open_logs(row)
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self._tabs.active = tab
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -35,7 +35,7 @@ class AttachView(Vertical):
         self.stream: AttachStream | None = None
         self.state = "attaching"
         self._resize_task: asyncio.Task | None = None
-        self._size: tuple[int, int] | None = None
+        self._pty_size: tuple[int, int] | None = None
         self._splitter = LineSplitter()
 
     def compose(self):
@@ -74,7 +74,7 @@ class AttachView(Vertical):
         self.set_state("attached")
         if self.tty:
             term = self.terminal
-            self._size = (term.screen_.lines, term.screen_.columns)
+            self._pty_size = (term.screen_.lines, term.screen_.columns)
             await self._send_resize()
         try:
             async for stream, data in self.stream.output():
@@ -108,7 +108,7 @@ class AttachView(Vertical):
         await self.remove()
 
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
-        self._size = (message.rows, message.cols)
+        self._pty_size = (message.rows, message.cols)
         if self._resize_task is None or self._resize_task.done():
             self._resize_task = asyncio.create_task(self._resize_later())
 
@@ -117,9 +117,9 @@ class AttachView(Vertical):
         await self._send_resize()
 
     async def _send_resize(self) -> None:
-        if self._size is None or self.state != "attached":
+        if self._pty_size is None or self.state != "attached":
             return
-        rows, cols = self._size
+        rows, cols = self._pty_size
         try:
             await self.app.client.resize(self.container, rows, cols)
         except ClientError as exc:

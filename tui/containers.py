@@ -176,7 +176,7 @@ class ContainersView(Vertical):
             table.update_cell(row.id, "mem", human_size(row.memory) if row.memory else "")
 
     # --- drawing ----------------------------------------------------------------
-    def visible(self) -> list[ContainerRow]:
+    def visible_rows(self) -> list[ContainerRow]:
         key, reverse = SORTS[self.sort_name]
         rows = [r for r in self.rows.values()
                 if (self.show_all or r.running) and r.matches(self.filter_text)]
@@ -205,7 +205,7 @@ class ContainersView(Vertical):
         self.rebuilds += 1
         table = self.table
         selected = self.selected_id()
-        rows = self.visible()
+        rows = self.visible_rows()
         now = time.time()
         table.clear()
         for row in rows:

@@ -337,7 +337,7 @@ HELP = """\
 [b]Everywhere[/b]
   1 2 3 4 5     Containers, Images, Logs, Attach, Events
   ?             this help            q / ctrl+q   quit
-  tab           next panel           ctrl+p       command palette
+  tab           next panel
 
 [b]Containers[/b]
   /  filter by typing (esc clears)   a  running / all     o  sort column

@@ -65,7 +65,7 @@ class ImagesView(Vertical):
         yield tree
 
     @property
-    def tree(self) -> Tree:
+    def image_tree(self) -> Tree:
         return self.query_one("#image-tree", Tree)
 
     def load(self, images: list[ImageSummary]) -> None:
@@ -74,21 +74,19 @@ class ImagesView(Vertical):
         self.redraw()
 
     def redraw(self) -> None:
-        tree = self.tree
+        tree = self.image_tree
         selected = tree.cursor_node.data.image.id if tree.cursor_node and tree.cursor_node.data else None
         tree.clear()
         cursor_line = None
 
         def add(parent, node: ImageNode) -> None:
             nonlocal cursor_line
-            if self.show_all:
-                shown, children = node, node.children
-            else:   # tagged images only: untagged layers are folded into their tagged descendants
-                shown, children = node, node.children
-                if not node.tags:
-                    for child in node.children:
-                        add(parent, child)
-                    return
+            shown, children = node, node.children
+            if not self.show_all and not node.tags:
+                # tagged only: an untagged layer's children hang from its parent
+                for child in node.children:
+                    add(parent, child)
+                return
             if children:
                 branch = parent.add(node_label(shown), data=shown, expand=True)
                 for child in children:
@@ -102,6 +100,8 @@ class ImagesView(Vertical):
         tree.root.expand()
         if cursor_line is not None:
             self.call_after_refresh(lambda: tree.move_cursor(cursor_line))
+        elif self.forest:
+            self.call_after_refresh(lambda: setattr(tree, "cursor_line", 0))
         tagged = sum(1 for i in self.images if i.repo_tags and i.repo_tags[0] != "<none>:<none>")
         self.query_one(".summary", Static).update(
             f" {len(self.images)} layers · {tagged} tagged · "
@@ -127,7 +127,7 @@ class ImagesView(Vertical):
 
     # --- actions --------------------------------------------------------------
     def selected(self) -> ImageNode | None:
-        node = self.tree.cursor_node
+        node = self.image_tree.cursor_node
         if node is None or node.data is None:
             self.app.notify("No image selected", severity="warning")
             return None
@@ -176,7 +176,7 @@ class ImagesView(Vertical):
             self.app.action_run_form(self.ref(node))
 
     def action_pull(self) -> None:
-        node = self.tree.cursor_node
+        node = self.image_tree.cursor_node
         name = node.data.tags[0] if node and node.data and node.data.tags else ""
         self.app.push_screen(PullScreen(name), lambda pulled: pulled and self.reload())
 

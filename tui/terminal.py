@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 import pyte
-from pyte import modes
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -21,6 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 CTRL_P, CTRL_Q = b"\x10", b"\x11"
+DECCKM = 1 << 5   # private mode 1 (cursor keys send ESC O x), as pyte numbers private modes
 
 # What a terminal sends for the keys that are not characters.
 KEYS = {
@@ -159,7 +159,7 @@ class TerminalView(Widget, can_focus=True):
         if event.key == "ctrl+p":
             self._after_ctrl_p = True
             return
-        data = key_bytes(event, modes.DECCKM in self.screen_.mode)
+        data = key_bytes(event, DECCKM in self.screen_.mode)
         if data:
             self.post_message(self.Input(data))
 
