@@ -149,12 +149,17 @@ def apply_changes(config: ContainerConfig, changes: list[str]) -> None:
             raise ValueError(exc.reason) from None
 
 
+async def _discard(data: bytes) -> None:
+    return None
+
+
 # --- the builder -------------------------------------------------------------------------
 
 class Builder:
     def __init__(self, daemon, context_dir: str, scratch: str, options: BuildOptions,
-                 emit: Emit) -> None:
+                 emit: Emit, raw: Callable[[bytes], Awaitable[None]] | None = None) -> None:
         self.daemon = daemon
+        self.raw = raw or _discard
         self.context_dir = context_dir
         self.scratch = scratch          # a private directory for downloads
         self.options = options
@@ -231,7 +236,8 @@ class Builder:
         try:
             image = self.daemon.graph.resolve(name)
         except NotFound:
-            raise BuildError(f"No such image: {name} (pull is not supported: import or load it first)") from None
+            await self.pull(name)  # as Docker 1.2: a missing base image is pulled
+            image = self.daemon.graph.resolve(name)
         self.state = BuildState(image=image.id, config=copy.deepcopy(image.config or ContainerConfig()))
         self.state.config.hostname = ""
         self.state.config.image = name
@@ -249,6 +255,22 @@ class Builder:
                 raise BuildError(f"{trigger.command} isn't allowed as an ONBUILD trigger")
             await self.emit(f"Trigger {number}, {trigger.text()}\n")
             await self.dispatch(trigger)
+
+    async def pull(self, name: str) -> None:
+        from ..daemon import pull
+        from ..daemon.registry_jobs import RegistryPull
+        repo, tag = reference.split_tag(name)
+        if "@" in name:
+            repo, _, tag = name.partition("@")
+        job = Job("image_pull", RegistryPull(repo, tag or reference.DEFAULT_TAG), out=self)
+        try:
+            await pull.image_pull(self.daemon, job)
+        except EngineError as exc:
+            raise BuildError(f"No such image: {name}, and pulling it failed: {exc.message}") from None
+
+    async def write(self, data: bytes) -> None:
+        """The pull's progress messages go into the build's stream as they are."""
+        await self.raw(data)
 
     # --- committing --------------------------------------------------------------------
 

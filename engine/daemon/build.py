@@ -60,7 +60,7 @@ async def image_build(daemon, job: Job) -> str:
         except DockerfileError as exc:
             raise BuildError(str(exc)) from None
         await asyncio.to_thread(context.apply_ignore, context_dir, {name})
-        builder = Builder(daemon, context_dir, downloads, args.options, emit)
+        builder = Builder(daemon, context_dir, downloads, args.options, emit, job.write)
         return await builder.build(instructions)
     except context.ContextError as exc:
         raise BuildError(str(exc)) from None

@@ -340,8 +340,12 @@ def _add_tag(plan: LoadPlan, repo: str, tag: str, image_id, records, known) -> N
     plan.tags.append((repository, tag, image_id))
 
 
-def _chain_id(parent: str, diff_id: str) -> str:
-    return hashlib.sha256(f"{parent} {diff_id}".strip().encode()).hexdigest()
+def _chain_id(parent_chain: str, diff_id: str) -> str:
+    """The layer's chain id ("sha256:..."), as Docker and pyctr's pull compute it: a layer
+    loaded here and the same layer pulled get the same id."""
+    if not parent_chain:
+        return diff_id
+    return "sha256:" + hashlib.sha256(f"{parent_chain} {diff_id}".encode()).hexdigest()
 
 
 def _plan_manifest(root: str, known) -> LoadPlan:
@@ -363,12 +367,13 @@ def _plan_manifest(root: str, known) -> LoadPlan:
         history = [h for h in config.get("history") or [] if isinstance(h, dict) and not h.get("empty_layer")]
         with open(config_path, "rb") as f:
             top_id = hashlib.sha256(f.read()).hexdigest()
-        parent = ""
+        parent = chain = ""
         for i, (layer, diff_id) in enumerate(zip(layers, diff_ids)):
             if not isinstance(diff_id, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", diff_id):
                 raise LoadError(f"{where}: invalid diff id {diff_id!r}")
             last = i == len(layers) - 1
-            image_id = top_id if last else _chain_id(parent, diff_id)
+            chain = _chain_id(chain, diff_id)
+            image_id = top_id if last else chain.split(":", 1)[1]
             info = history[i] if i < len(history) else {}
             created_by = info.get("created_by") if isinstance(info.get("created_by"), str) else ""
             record = ImageRecord(

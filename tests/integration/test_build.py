@@ -233,8 +233,9 @@ def test_syntax_errors_name_the_line_and_store_nothing(daemon):
     assert "line 1: Please provide a source image with `FROM`" in result.error
     result = build(daemon, {"notadockerfile": "x"})
     assert "without a Dockerfile" in result.error
-    result = build(daemon, {"Dockerfile": "FROM no/such/image\n"})
-    assert "No such image: no/such/image" in result.error
+    # a missing base image is pulled (here from a closed port on 127.0.0.1: it fails fast)
+    result = build(daemon, {"Dockerfile": "FROM 127.0.0.1:9/no/such\n"})
+    assert "No such image: 127.0.0.1:9/no/such, and pulling it failed" in result.error
     result = build(daemon, {"Dockerfile": "FROM busybox\n"}, t="Bad Name!")
     assert "Invalid" in result.error or "invalid" in result.error
     assert images(daemon) == before_images and containers(daemon) == before_containers
