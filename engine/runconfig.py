@@ -62,6 +62,12 @@ class PortBinding:
 
 
 @dataclass
+class LogConfig:
+    type: str = "json-file"    # the only log driver pyctr has (Docker 1.2's)
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class HostConfig:
     binds: list[str] | None = None
     container_id_file: str = api("ContainerIDFile", default="")
@@ -78,6 +84,7 @@ class HostConfig:
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     network_mode: str = ""
     devices: list[DeviceMapping] | None = None
+    log_config: LogConfig = field(default_factory=LogConfig)   # API 1.18+
     # Resource limits moved here from Config in later API versions; today's
     # clients send them here even when they speak v1.14.
     memory: int = 0

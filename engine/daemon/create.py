@@ -115,6 +115,8 @@ def parse_bind(spec: str) -> tuple[str, str, bool]:
 
 def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
     """400 on anything that would fail later; the warnings create answers with."""
+    if host.log_config.type not in ("", "json-file"):
+        raise BadRequest(f"logging driver {host.log_config.type!r} is not supported: pyctr logs to json-file")
     for spec in host.binds or []:
         parse_bind(spec)
     for path in config.volumes or {}:

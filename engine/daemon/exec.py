@@ -95,20 +95,27 @@ class ExecInstance:
         self.output = Broadcaster()
         self.stdin_fd: int | None = None
         self.console_fd: int | None = None
+        self.size: tuple[int, int] | None = None  # asked for before the pty existed
         self.started = False
         self.finished_at = 0.0
         self.running = asyncio.Event()
 
 
 class ExecSession:
-    """An attached client of one exec: its live output and its stdin."""
+    """An attached client of one exec: its live output and its stdin. The server
+    calls `begin()` once it has taken over the connection: as Docker does, the
+    process starts only then, so no output races the client's reading of 101."""
 
-    def __init__(self, instance: ExecInstance) -> None:
+    def __init__(self, daemon, instance: ExecInstance) -> None:
+        self.daemon = daemon
         self.instance = instance
         self.tty = instance.process.tty
         self._queue = instance.output.subscribe()
         record = instance.record
         self.wanted = {s for s, on in (("stdout", record.open_stdout), ("stderr", record.open_stderr)) if on}
+
+    async def begin(self) -> None:
+        await _launch(self.daemon, self.instance)
 
     async def output(self) -> AsyncIterator[tuple[str, bytes]]:
         while (item := await self._queue.get()) is not None:
@@ -183,7 +190,8 @@ async def exec_create(daemon, job: Job) -> dict:
 
 
 async def exec_start(daemon, job: Job) -> ExecSession | None:
-    """Start the exec; with an attached client, return its session (output from the start)."""
+    """Detached: start the exec now. Attached: return the session (subscribed to the
+    output, so nothing is missed) for the server to `begin()` once it has the connection."""
     args: ExecStart = job.args
     instance = _lookup(daemon, args.exec_id)
     if instance.started:
@@ -192,16 +200,17 @@ async def exec_start(daemon, job: Job) -> ExecSession | None:
     if not container.running:
         raise Conflict(f"Container {container.id[:12]} is not running")
     instance.started = True
-    session = None if args.detach else ExecSession(instance)
+    if args.detach:
+        await _launch(daemon, instance)
+        return None
+    return ExecSession(daemon, instance)
+
+
+async def _launch(daemon, instance: ExecInstance) -> None:
+    """Start the process; return once it runs, or raise why it could not."""
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     asyncio.create_task(_run(daemon, instance, started))
-    try:
-        await started
-    except BaseException:
-        if session is not None:
-            session.close()
-        raise
-    return session
+    await started
 
 
 async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) -> None:
@@ -220,6 +229,8 @@ async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) ->
         close_child_ends()
         if process.console_fd is not None:
             instance.console_fd = instance.stdin_fd = process.console_fd
+            if instance.size:
+                _set_size(instance.console_fd, *instance.size)
             pumps.append(pump(os.dup(process.console_fd), deliver("stdout")))
         else:
             for stream in ("stdout", "stderr"):
@@ -271,6 +282,10 @@ async def exec_resize(daemon, job: Job) -> None:
     instance = _lookup(daemon, args.exec_id)
     if not (0 <= args.height <= 65535 and 0 <= args.width <= 65535):
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
+    instance.size = (args.height, args.width)
     if instance.console_fd is not None:
-        fcntl.ioctl(instance.console_fd, termios.TIOCSWINSZ,
-                    struct.pack("HHHH", args.height, args.width, 0, 0))
+        _set_size(instance.console_fd, args.height, args.width)
+
+
+def _set_size(fd: int, height: int, width: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))

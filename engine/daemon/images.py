@@ -48,6 +48,7 @@ class ImageDetails:
     record: ImageRecord
     virtual_size: int
     repo_tags: list[str] = field(default_factory=list)
+    repo_digests: list[str] = field(default_factory=list)
 
 
 def _unix(rfc3339: str) -> int:
@@ -156,8 +157,10 @@ async def image_list(daemon, job: Job) -> list[ImageSummary]:
 async def image_inspect(daemon, job: Job) -> ImageDetails:
     args: ImageRef = job.args
     image = daemon.graph.resolve(args.name)
-    tags = [f"{t.repository}:{t.tag}" for t in daemon.graph.tags(image.id)]
-    return ImageDetails(image, daemon.graph.virtual_size(image.id), tags)
+    refs = daemon.graph.tags(image.id)
+    tags = [f"{t.repository}:{t.tag}" for t in refs if not t.is_digest]
+    digests = sorted({f"{t.repository}@{t.digest}" for t in refs if t.digest})
+    return ImageDetails(image, daemon.graph.virtual_size(image.id), tags, digests)
 
 
 async def image_history(daemon, job: Job) -> list[HistoryEntry]:

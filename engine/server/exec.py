@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..codec import from_api
 from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
-from ..errors import BadRequest
+from ..errors import BadRequest, EngineError
 from .app import Routes, engine_of
 from .containers import _serve_attach
 from .hijack import hijack, wants_upgrade
@@ -57,12 +57,19 @@ async def start(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200)
     try:
         if not wants_upgrade(request):
+            await session.begin()  # errors still get their HTTP status here
             response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
             await response.prepare(request)
             async for name, data in session.output():
                 await response.write(data if session.tty else frame(name, data))
             return response
         conn, response = await hijack(request)
+        try:
+            await session.begin()
+        except EngineError as exc:  # the status line is sent: say it in the stream, as Docker
+            await conn.write(exc.message.encode() + b"\n" if session.tty else frame("stderr", exc.message.encode() + b"\n"))
+            conn.close()
+            return response
         await _serve_attach(session, conn)
         return response
     finally:

@@ -7,7 +7,6 @@ import json
 
 from aiohttp import web
 
-from ..codec import to_api
 from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
 from ..errors import BadRequest
 from .app import Routes, engine_of
@@ -60,9 +59,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
 
 async def inspect_image(request: web.Request) -> web.Response:
     details = await engine_of(request).run("image_inspect", ImageRef(request.match_info["name"]))
-    shape = to_api(details.record)
-    shape["VirtualSize"] = details.virtual_size
-    return respond(shape)
+    return respond(shapes(request).image(details))
 
 
 async def image_history(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
         "Config.Labels": "1.18", "Config.StopSignal": "1.21", "State.Status": "1.21",
         "State.Dead": "1.21", "Mounts": "1.20", "GraphDriver": "1.20", "LogPath": "1.16",
         "NetworkSettings.Networks": "1.21", "HostConfig.PidsLimit": "1.23",
-        "HostConfig.ReadonlyRootfs": "1.17", "HostConfig.CpusetCpus": "1.18",
+        "HostConfig.ReadonlyRootfs": "1.17", "HostConfig.LogConfig": "1.18", "HostConfig.CpusetCpus": "1.18",
         "HostConfig.Memory": "1.18", "HostConfig.MemorySwap": "1.18", "HostConfig.CpuShares": "1.18",
     },
     "container_summary": {
@@ -31,6 +31,7 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
         "State": "1.23", "Mounts": "1.23",
     },
     "image_summary": {"Labels": "1.18", "RepoDigests": "1.18"},
+    "image": {"RepoTags": "1.21", "RepoDigests": "1.21"},
     "version": {"MinAPIVersion": "1.21"},
 }
 
@@ -70,6 +71,13 @@ class Shapes:
 
     def image_summaries(self, summaries: list) -> list[dict]:
         return [self._trim("image_summary", to_api(s)) for s in summaries]
+
+    def image(self, details) -> dict:
+        data = to_api(details.record)
+        data["VirtualSize"] = details.virtual_size
+        data["RepoTags"] = details.repo_tags
+        data["RepoDigests"] = details.repo_digests
+        return self._trim("image", data)
 
     def version_info(self, info) -> dict:
         return self._trim("version", to_api(info))

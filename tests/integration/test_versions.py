@@ -54,3 +54,33 @@ def test_start_with_host_config_is_for_old_clients_only(daemon):
         assert c.wait(cid) == 0
     finally:
         c.remove_container(cid, force=True)
+
+
+def test_docker_py_workflow(daemon, tmp_path):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.host, version="1.24")
+    assert client.containers.run("busybox", "echo hi", remove=True) == b"hi\n"
+    assert any("busybox:latest" in image.tags for image in client.images.list())
+    ct = client.containers.run("busybox", "sleep 100", detach=True, name="pyx", environment={"A": "1"},
+                               volumes={str(tmp_path): {"bind": "/d", "mode": "ro"}}, mem_limit="64m",
+                               cap_drop=["NET_RAW"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 2})
+    try:
+        assert ct.exec_run("sh -c 'echo $A'") == (0, b"1\n")
+        assert ct.exec_run("sh -c 'exit 3'").exit_code == 3
+        assert "sleep 100" in " ".join(" ".join(p) for p in ct.top()["Processes"])
+        ct.pause()
+        ct.reload()
+        assert ct.status == "paused"
+        ct.unpause()
+        ct.reload()
+        assert ct.status == "running" and ct.attrs["HostConfig"]["Memory"] == 64 * 1024 * 1024
+        ct.stop(timeout=1)
+        assert ct.wait()["StatusCode"] == 137
+    finally:
+        ct.remove(force=True)
+    with pytest.raises(docker.errors.ContainerError):
+        client.containers.run("busybox", "sh -c 'exit 2'", remove=True)
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get("no-such-container")
+    with pytest.raises(docker.errors.APIError):
+        client.containers.run("busybox", "true", log_config={"Type": "syslog"})
