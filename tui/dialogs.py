@@ -100,21 +100,26 @@ class RunScreen(ModalScreen[RunRequest | None]):
         self.image = image
 
     def compose(self):
+        fields = [("image", "Image", self.image, "busybox"), ("name", "Name", "", "optional"),
+                  ("command", "Command", "", "sh -c 'echo hi'"),
+                  ("env", "Env", "", "KEY=value, ..."), ("ports", "Ports", "", "8080:80, ..."),
+                  ("volumes", "Volumes", "", "/host:/ctr[:ro], /anon, ...")]
         with VerticalScroll(classes="dialog-box run-form"):
-            yield Label("Run a container", classes="title")
-            yield Input(self.image, placeholder="image (busybox)", id="image")
-            yield Input(placeholder="name (optional)", id="name")
-            yield Input(placeholder="command (sh -c 'echo hi')", id="command")
-            yield Input(placeholder="env: KEY=value, ...", id="env")
-            yield Input(placeholder="ports: 8080:80, ...", id="ports")
-            yield Input(placeholder="volumes: /host:/ctr[:ro], /anon, ...", id="volumes")
+            yield Label("Run a container — pyctr run", classes="title")
+            for wid, label, value, hint in fields:
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    yield Input(value, placeholder=hint, id=wid, compact=True)
             with Horizontal(classes="checks"):
-                yield Checkbox("-it (interactive + TTY)", id="it")
-                yield Checkbox("-d (detach)", True, id="detach")
+                yield Checkbox("-it (interactive + TTY)", id="it", compact=True)
+                yield Checkbox("-d (detach)", True, id="detach", compact=True)
             yield Static("", id="error", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button("Run (ctrl+s)", id="run", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Run ^S", id="run", variant="primary", compact=True)
+                yield Button("Cancel Esc", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#name" if self.image else "#image", Input).focus()
 
     def request(self) -> RunRequest:
         value = lambda wid: self.query_one(f"#{wid}", Input).value  # noqa: E731
