@@ -258,6 +258,9 @@ class DaemonNetwork:
                     if firewall.hairpin_nat:
                         _sysctl(f"net/ipv4/conf/{bridge.name}/route_localnet", "1")
                     await firewall.setup()
+                    if not config.icc and not _bridge_netfilter():
+                        log.warning("--icc=false: bridged traffic does not pass iptables here "
+                                    "(load br_netfilter): containers are not isolated")
                 elif iptables.available():   # rules an earlier run (with --iptables) left
                     await Firewall(bridge.name, bridge.network).teardown()
             except BaseException:
@@ -536,6 +539,14 @@ class BridgeLock:
 def _sysctl(name: str, value: str) -> None:
     with open(f"/proc/sys/{name}", "w") as f:
         f.write(value)
+
+
+def _bridge_netfilter() -> bool:
+    try:
+        with open("/proc/sys/net/bridge/bridge-nf-call-iptables") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
 
 
 def _enable_ip_forward() -> None:
