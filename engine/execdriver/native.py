@@ -167,14 +167,7 @@ class NativeDriver(ExecDriver):
                 except ProcessLookupError:
                     pass
                 await helper.wait()
-            if pid is not None:
-                self._kill_and_reap(pid)
-            for fd in to_close:
-                os.close(fd)
-            if master is not None and not master_handed_over:
-                os.close(master)
-            if pidfd is not None:
-                os.close(pidfd)
+            self._release(pid, pidfd, to_close, None if master_handed_over else master)
             self._active.pop(cmd.id, None)
             try:
                 cgroup.destroy()
@@ -229,14 +222,14 @@ class NativeDriver(ExecDriver):
             pid = None
             return ExitStatus(exit_code=exit_code)
         finally:
-            if pid is not None:
-                self._kill_and_reap(pid)
-            for fd in to_close:
-                os.close(fd)
-            if master is not None and not master_handed_over:
-                os.close(master)
-            if pidfd is not None:
-                os.close(pidfd)
+            self._release(pid, pidfd, to_close, None if master_handed_over else master)
+
+    def _release(self, pid: int | None, pidfd: int | None, fds: set[int], master: int | None) -> None:
+        """After a start or an exec: kill a process not yet reaped, close what is ours."""
+        if pid is not None:
+            self._kill_and_reap(pid)
+        for fd in fds | ({master, pidfd} - {None}):
+            os.close(fd)
 
     @staticmethod
     def _stdio(process: ProcessConfig, stdio: Stdio) -> tuple[int, int, int]:

@@ -18,6 +18,7 @@ import sys
 
 from . import console, syscalls, user
 from .container_init import _describe, _exec, _fail, drop_privileges, report
+from .helper import join_cgroup
 from .spec import _Record
 
 # setns order: the mount namespace last, since it changes what /proc paths mean.
@@ -51,10 +52,7 @@ def main(argv: list[str]) -> None:
     spec = ExecSpec.decode(argv[2])
     os.set_inheritable(spec.report_fd, False)
     try:
-        pid = os.getpid()
-        for procs in spec.cgroup_procs:
-            with open(procs, "w") as f:
-                f.write(str(pid))
+        join_cgroup(spec.cgroup_procs)
         fds = [(os.open(f"/proc/{spec.container_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag)
                for name, flag in NAMESPACES]
         for fd, flag in fds:

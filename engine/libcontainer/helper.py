@@ -16,16 +16,21 @@ from .container_init import report
 from .spec import ContainerSpec
 
 
+def join_cgroup(procs_files: list[str]) -> None:
+    """Move this process into the container's cgroup (each hierarchy's cgroup.procs)."""
+    pid = str(os.getpid())
+    for procs in procs_files:
+        with open(procs, "w") as f:
+            f.write(pid)
+
+
 def main(argv: list[str]) -> None:
     spec = ContainerSpec.decode(argv[1])
     # pass_fds made these inheritable; the user's command must not inherit them.
     os.set_inheritable(spec.report_fd, False)
     os.set_inheritable(spec.release_fd, False)
     try:
-        pid = os.getpid()
-        for procs in spec.cgroup_procs:
-            with open(procs, "w") as f:
-                f.write(str(pid))
+        join_cgroup(spec.cgroup_procs)
         if spec.net_mode == "container":
             namespaces.join_netns(spec.net_join_pid)
         syscalls.unshare(namespaces.unshare_flags(spec.net_mode))

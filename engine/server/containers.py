@@ -7,7 +7,6 @@ import json
 
 from aiohttp import web
 
-from ..codec import from_api
 from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, ContainerList,
                            ContainerLogs, ContainerRef, ContainerRemove, ContainerResize,
                            ContainerStart, ContainerStop, ContainerTop)
@@ -16,18 +15,11 @@ from ..runconfig import ContainerConfig, HostConfig
 from .app import Routes, engine_of
 from .hijack import hijack, wants_upgrade
 from .streaming import while_connected
-from .wire import RAW_STREAM, flag, frame, integer, json_body, no_content, respond, shapes
+from .wire import RAW_STREAM, decode, flag, frame, integer, json_body, no_content, respond, shapes
 
 
 def _name(request: web.Request) -> str:
     return request.match_info["name"]
-
-
-def _decode(cls, data, what: str):
-    try:
-        return from_api(cls, data)
-    except ValueError as exc:
-        raise BadRequest(f"invalid {what}: {exc}") from None
 
 
 async def list_containers(request: web.Request) -> web.Response:
@@ -55,8 +47,8 @@ async def create_container(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
-    config = _decode(ContainerConfig, body, "container config")
-    host_config = _decode(HostConfig, body.get("HostConfig"), "HostConfig")
+    config = decode(ContainerConfig, body, "container config")
+    host_config = decode(HostConfig, body.get("HostConfig"), "HostConfig")
     if not config.image:
         raise BadRequest("Config.Image is required")
     args = ContainerCreate(config, host_config, request.query.get("name", ""))
@@ -76,7 +68,7 @@ async def top(request: web.Request) -> web.Response:
 async def start(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     shapes(request).start_body_allowed(body)
-    host_config = _decode(HostConfig, body, "HostConfig") if body else None
+    host_config = decode(HostConfig, body, "HostConfig") if body else None
     await engine_of(request).run("container_start", ContainerStart(_name(request), host_config))
     return no_content()
 
@@ -144,7 +136,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
         # cost more than everything else together.
         async for batch in stream.batches:
             if args.timestamps:
-                parts = [(e.stream, e.time.encode() + b" " + e.data) for e in batch]
+                parts = [(e.stream, e.time + b" " + e.data) for e in batch]
             else:
                 parts = [(e.stream, e.data) for e in batch]
             if stream.tty:

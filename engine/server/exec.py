@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..codec import from_api
 from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
-from ..errors import BadRequest, EngineError
+from ..errors import EngineError
 from .app import Routes, engine_of
 from .containers import _serve_attach
 from .hijack import hijack, wants_upgrade
-from .wire import RAW_STREAM, frame, integer, json_body, respond
+from .wire import RAW_STREAM, decode, frame, integer, json_body, respond
 
 
 @dataclass
@@ -36,22 +35,15 @@ class ExecStartBody:
     tty: bool = False
 
 
-def _decode(cls, data, what: str):
-    try:
-        return from_api(cls, data)
-    except ValueError as exc:
-        raise BadRequest(f"invalid {what}: {exc}") from None
-
-
 async def create(request: web.Request) -> web.Response:
-    body = _decode(ExecConfigBody, await json_body(request), "exec config")
+    body = decode(ExecConfigBody, await json_body(request), "exec config")
     args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
                       body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
     return respond(await engine_of(request).run("exec_create", args), status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
-    body = _decode(ExecStartBody, await json_body(request, required=False), "exec start")
+    body = decode(ExecStartBody, await json_body(request, required=False), "exec start")
     session = await engine_of(request).run("exec_start", ExecStart(request.match_info["id"], body.detach))
     if session is None:
         return web.Response(status=200)

@@ -14,7 +14,7 @@ from ..daemon.transport import CopyArgs, LoadArgs, SaveArgs
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig
 from .app import Routes, engine_of
-from .containers import _decode
+from .wire import decode as _decode
 from .wire import BodyReader, flag, json_body, progress_line, respond
 
 TAR = "application/x-tar"

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ..codec import to_api
+from ..codec import from_api, to_api
 from ..errors import BadRequest
 from .shapes import Shapes
 from .versions import CURRENT, APIVersion
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
+T = TypeVar("T")
 
 
 def version(request: web.Request) -> APIVersion:
@@ -47,6 +48,14 @@ def integer(request: web.Request, name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise BadRequest(f"invalid integer value for {name}: {value!r}") from None
+
+
+def decode(cls: type[T], data: Any, what: str) -> T:
+    """A request body (already parsed JSON) as the record `cls`; 400 naming the field."""
+    try:
+        return from_api(cls, data)
+    except ValueError as exc:
+        raise BadRequest(f"invalid {what}: {exc}") from None
 
 
 async def json_body(request: web.Request, required: bool = True) -> Any:
