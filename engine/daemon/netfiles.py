@@ -56,7 +56,7 @@ def write(container: Container, dns: list[str], dns_search: list[str], ip: str =
     with open(record.hostname_path, "w") as f:
         f.write(config.hostname + "\n")
     with open(record.hosts_path, "w") as f:
-        f.write(hosts(fqdn, ip, links or []))
+        f.write(_host_file("/etc/hosts") if host_network else hosts(fqdn, ip, links or []))
     try:
         with open("/etc/resolv.conf") as f:
             host_text = f.read()
@@ -64,3 +64,12 @@ def write(container: Container, dns: list[str], dns_search: list[str], ip: str =
         host_text = ""
     with open(record.resolv_conf_path, "w") as f:
         f.write(resolv_conf(host_text, host.dns or dns, host.dns_search or dns_search, host_network))
+
+
+def _host_file(path: str) -> str:
+    """--net=host shares the host's names too (Docker 1.2 mounted its /etc/hosts)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return hosts("localhost", "", [])

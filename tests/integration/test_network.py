@@ -216,6 +216,8 @@ def test_net_none_host_and_container(daemon):
     text = out(daemon.pyctr("run", "--rm", "--net=none", "busybox", "ip", "-o", "link"))
     assert [l.split(":")[1].strip() for l in text.splitlines()] == ["lo"]
     assert out(daemon.pyctr("run", "--rm", "--net=host", "busybox", "hostname")).strip() == socket.gethostname()
+    with open("/etc/hosts") as f:
+        assert out(daemon.pyctr("run", "--rm", "--net=host", "busybox", "cat", "/etc/hosts")) == f.read()
     web = run_d(daemon, "busybox", "sleep", "100")
     try:
         ip = inspect(daemon, web)["NetworkSettings"]["IPAddress"]
