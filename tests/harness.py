@@ -230,3 +230,43 @@ def remove_network(bridge: str) -> None:
         for chain in chains:
             subprocess.run(["iptables", "-t", table, "-F", chain], check=False, capture_output=True)
             subprocess.run(["iptables", "-t", table, "-X", chain], check=False, capture_output=True)
+
+
+# --- small helpers the integration tests share ---------------------------------
+def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
+    """Poll until `predicate()` is truthy and return its value (not a timing assertion:
+    the timeout only bounds a hang)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def cgroup_dirs(container_id: str) -> list[str]:
+    """Every cgroup directory named after the container, in any hierarchy."""
+    found = []
+    for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
+        if container_id in dirnames:
+            found.append(os.path.join(dirpath, container_id))
+        if dirpath.count("/") > 6:
+            dirnames[:] = []
+    return found
+
+
+def container_count(daemon: DaemonProcess) -> int:
+    return len(daemon.client().json("GET", "/containers/json", {"all": 1}))
+
+
+def layer_tar(files: dict[str, bytes]) -> bytes:
+    """An uncompressed layer tarball with these regular files."""
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

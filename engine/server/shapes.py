@@ -22,9 +22,9 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
     "container": {
         "Config.Labels": "1.18", "Config.StopSignal": "1.21", "State.Status": "1.21",
         "State.Dead": "1.21", "Mounts": "1.20", "GraphDriver": "1.20", "LogPath": "1.16",
-        "NetworkSettings.Networks": "1.21", "HostConfig.PidsLimit": "1.23",
-        "HostConfig.ReadonlyRootfs": "1.17", "HostConfig.LogConfig": "1.18", "HostConfig.CpusetCpus": "1.18",
-        "HostConfig.Memory": "1.18", "HostConfig.MemorySwap": "1.18", "HostConfig.CpuShares": "1.18",
+        "NetworkSettings.Networks": "1.21", "HostConfig.LogConfig": "1.18",
+        # HostConfig's resource fields (Memory, CpuShares, PidsLimit, ...) are accepted at
+        # every version, since today's clients send them even at v1.14, so they show at every one.
     },
     "container_summary": {
         "Labels": "1.18", "ImageID": "1.21", "NetworkSettings": "1.21", "HostConfig": "1.21",

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import DaemonProcess, mounts_under
+from harness import DaemonProcess, cgroup_dirs, container_count, mounts_under
 from pyctr.engine.client.errors import APIError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -21,18 +21,8 @@ def out(result: subprocess.CompletedProcess) -> str:
     return result.stdout.decode()
 
 
-def container_count(daemon) -> int:
-    return len(daemon.client().json("GET", "/containers/json", {"all": 1}))
 
 
-def cgroup_dirs(container_id: str) -> list[str]:
-    found = []
-    for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
-        if container_id in dirnames:
-            found.append(os.path.join(dirpath, container_id))
-        if dirpath.count("/") > 6:
-            dirnames[:] = []
-    return found
 
 
 def test_run_prints_and_passes_exit_codes(daemon):

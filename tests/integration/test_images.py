@@ -11,20 +11,12 @@ import tarfile
 
 import pytest
 
-from harness import mounts_under
+from harness import layer_tar, mounts_under
 from pyctr.engine.client.errors import APIError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def import_bytes(daemon, data: bytes, repo: str = "", tag: str = "") -> str:

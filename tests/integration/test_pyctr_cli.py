@@ -3,12 +3,12 @@ engine-core and containers issues, their output formats and exit codes."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import tarfile
 
 import pytest
+
+from harness import layer_tar
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -17,14 +17,6 @@ def out(result) -> str:
     return result.stdout.decode()
 
 
-def layer(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def test_version_and_info(daemon):
@@ -35,7 +27,7 @@ def test_version_and_info(daemon):
 
 
 def test_image_commands(daemon):
-    image_id = out(daemon.pyctr("import", "-", "cli/one:1", input=layer({"a": b"1"}))).strip()
+    image_id = out(daemon.pyctr("import", "-", "cli/one:1", input=layer_tar({"a": b"1"}))).strip()
     assert re.fullmatch(r"[0-9a-f]{64}", image_id)
     images = out(daemon.pyctr("images"))
     assert images.splitlines()[0].split()[:3] == ["REPOSITORY", "TAG", "IMAGE"]

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from harness import cgroup_dirs, container_count, wait_for
+
 from pyctr.engine.client.errors import APIError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root and a real kernel")
@@ -22,8 +24,6 @@ def text(result: subprocess.CompletedProcess) -> str:
     return result.stdout.decode() + result.stderr.decode()
 
 
-def container_count(daemon) -> int:
-    return len(daemon.client().json("GET", "/containers/json", {"all": 1}))
 
 
 def cap_sets(output: str) -> dict[str, int]:
@@ -35,24 +35,8 @@ def own_permitted_caps() -> int:
         return cap_sets(f.read())["Prm"]
 
 
-def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
-def cgroup_dirs(container_id: str) -> list[str]:
-    found = []
-    for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
-        if container_id in dirnames:
-            found.append(os.path.join(dirpath, container_id))
-        if dirpath.count("/") > 6:
-            dirnames[:] = []
-    return found
 
 
 def swap_present() -> bool:

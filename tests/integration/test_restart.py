@@ -8,17 +8,11 @@ import time
 
 import pytest
 
+from harness import wait_for
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
-def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_on_failure_retries_up_to_the_maximum(daemon):
