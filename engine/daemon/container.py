@@ -27,7 +27,7 @@ def human_duration(seconds: float) -> str:
     if seconds < 1:
         return "Less than a second"
     if seconds < 60:
-        return f"{int(seconds)} seconds"
+        return "1 second" if int(seconds) == 1 else f"{int(seconds)} seconds"
     minutes = seconds / 60
     if minutes < 60:
         return "About a minute" if int(minutes) == 1 else f"{int(minutes)} minutes"
