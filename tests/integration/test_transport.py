@@ -125,6 +125,10 @@ def test_cp(daemon, changed, tmp_path):
     assert (dest / "new-by-docker").read_text() == "x\n"
     with daemon.client().copy(changed, "/new") as resp:
         assert members(resp.read()) == {"new": b"x\n"}
+    with daemon.client().request("HEAD", f"/containers/{changed}/archive", {"path": "/etc"}) as resp:
+        import base64
+        info = json.loads(base64.b64decode(resp.headers["X-Docker-Container-Path-Stat"]))
+        assert info["name"] == "etc" and info["mode"] & (1 << 31)  # Go's os.ModeDir
     for resource, status in (("../../etc/shadow", 400), ("/etc/../../etc/passwd", 400),
                              ("/nothere", 404), ("", 400)):
         with pytest.raises(APIError) as failed:
