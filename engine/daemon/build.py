@@ -29,8 +29,16 @@ class BuildArgs:
     remote: str = ""                         # a URL instead of a body
 
 
+_swept: set[str] = set()
+
+
 def scratch_root(daemon) -> str:
+    """`<data-root>/tmp`, for build contexts, save spools and load scratch. What is there
+    when this daemon first uses it was left by one that died mid-build: removed then."""
     path = daemon.config.path("tmp")
+    if path not in _swept:
+        _swept.add(path)
+        shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path, 0o700, exist_ok=True)
     return path
 

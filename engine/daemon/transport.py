@@ -192,9 +192,8 @@ async def container_archive_stat(daemon, job: Job) -> PathStat:
 # --- save / load -----------------------------------------------------------------------
 
 def _spool_dir(daemon) -> str:
-    path = daemon.config.path("tmp")
-    os.makedirs(path, 0o700, exist_ok=True)
-    return path
+    from .build import scratch_root
+    return scratch_root(daemon)
 
 
 async def image_save(daemon, job: Job) -> AsyncIterator[bytes]:

@@ -290,3 +290,13 @@ def test_failing_run_stops_and_tags_nothing(daemon):
     assert cli.returncode == 7 and "returned a non-zero code: 7" in cli.stderr.decode()
     for cid in containers(daemon) - before:
         daemon.client().remove_container(cid)
+
+
+def test_scratch_left_by_a_dead_daemon_is_swept(fresh_daemon):
+    d = fresh_daemon()
+    stale = os.path.join(d.root, "tmp", "build-stale")
+    os.makedirs(os.path.join(stale, "context"))
+    d.kill()
+    d2 = fresh_daemon(d.workdir)
+    assert not build(d2, {"Dockerfile": "FROM busybox\nENV A 1\n"}).error
+    assert os.listdir(os.path.join(d2.root, "tmp")) == []
