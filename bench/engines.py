@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-from harness import DaemonProcess  # noqa: E402
+from harness import DaemonProcess, mounts_under  # noqa: E402
 from rootfs import make_busybox_rootfs  # noqa: E402
 
 from pyctr.engine.client.api import Client  # noqa: E402
@@ -141,6 +141,13 @@ class Docker(Engine):
              "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", "overlay2"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # dockerd bind-mounts its data root early: never leave that behind
+            raise
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -159,7 +166,8 @@ class Docker(Engine):
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        subprocess.run(["umount", "-R", "-l", self.workdir], capture_output=True)
+        for point in sorted(mounts_under(self.workdir), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
 
 
 def busybox_tar(workdir: str) -> str:
