@@ -127,6 +127,9 @@ class DaemonProcess:
                 return self
             except Exception:
                 time.sleep(0.05)
+        self.kill()   # not answering: do not leave it running (and holding its bridge)
+        if self.bridge:
+            remove_network(self.bridge)
         raise RuntimeError(f"pyctrd did not answer within {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
