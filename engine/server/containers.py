@@ -213,4 +213,4 @@ def setup(routes: Routes) -> None:
     routes.add("POST", "/containers/{name}/wait", wait)
     routes.add("POST", "/containers/{name}/resize", resize)
     routes.add("POST", "/containers/{name}/attach", attach)
-    routes.add("DELETE", "/containers/{name}", remove)
+    routes.add("DELETE", "/containers/{name:.+}", remove)  # `rm -l` names a link: /web/db

@@ -40,6 +40,6 @@ class APIVersion:
 # CURRENT is what /_ping and /version advertise (clients negotiate down to it) and
 # what unversioned paths get; requests are accepted from MIN_VERSION to MAX_VERSION,
 # each answered in its own version's shapes (engine/server/shapes.py).
-CURRENT = APIVersion("1.14")
+CURRENT = APIVersion("1.24")
 MIN_VERSION = APIVersion("1.12")
 MAX_VERSION = APIVersion("1.24")

@@ -58,7 +58,7 @@ def test_start_with_host_config_is_for_old_clients_only(daemon):
 
 def test_docker_py_workflow(daemon, tmp_path):
     docker = pytest.importorskip("docker")
-    client = docker.DockerClient(base_url=daemon.host, version="1.24")
+    client = docker.DockerClient(base_url=daemon.host)  # version="auto": negotiates 1.24
     assert client.containers.run("busybox", "echo hi", remove=True) == b"hi\n"
     assert any("busybox:latest" in image.tags for image in client.images.list())
     ct = client.containers.run("busybox", "sleep 100", detach=True, name="pyx", environment={"A": "1"},
