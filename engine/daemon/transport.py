@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import AsyncIterator, BinaryIO, Callable, Iterator
 
-from ..archive import pack_dir
+from ..archive import ArchiveError, pack_dir, unpack
 from ..errors import BadRequest, NotFound
 from ..jobs import Job
 from . import imagetar
@@ -185,6 +185,35 @@ async def container_archive_stat(daemon, job: Job) -> PathStat:
         if not os.path.lexists(host):
             raise NotFound(f"Could not find the file {path} in container {args.name}")
         return _path_stat(host, os.path.basename(path))
+    finally:
+        await asyncio.to_thread(driver.put, container.id)
+
+
+@dataclass
+class PutArchiveArgs:
+    name: str
+    path: str
+    body: BinaryIO           # a blocking reader of the tar (used from a worker thread)
+
+
+async def container_archive_put(daemon, job: Job) -> None:
+    """`PUT /containers/(id)/archive` (API 1.20+, today's `docker cp HOST CONTAINER:DIR`):
+    unpack a tar into an existing directory of the container; nothing lands outside it."""
+    args: PutArchiveArgs = job.args
+    path = _clean(args.path)
+    container = daemon.lookup(args.name)
+    driver = daemon.graph.driver
+    rootfs = await asyncio.to_thread(driver.get, container.id)
+    try:
+        host = _host_path(container, rootfs, path)
+        if not os.path.lexists(host):
+            raise NotFound(f"Could not find the file {path} in container {args.name}")
+        if not os.path.isdir(host):
+            raise BadRequest(f"extraction point {path} is not a directory")
+        try:
+            await asyncio.to_thread(unpack, args.body, host)
+        except ArchiveError as exc:
+            raise BadRequest(f"Error processing tar file: {exc}") from None
     finally:
         await asyncio.to_thread(driver.put, container.id)
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..daemon.commit import CommitArgs
 from ..daemon.args import ContainerRef
-from ..daemon.transport import CopyArgs, LoadArgs, SaveArgs
+from ..daemon.transport import CopyArgs, LoadArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig
 from .app import Routes, engine_of
@@ -79,6 +79,14 @@ async def archive(request: web.Request) -> web.StreamResponse:
     return await _send_stream(request, source.chunks, {STAT_HEADER: source.stat.header()})
 
 
+async def put_archive(request: web.Request) -> web.Response:
+    """Today's `docker cp HOST CONTAINER:DIR`: the body is a tar for the directory `path`."""
+    body = BodyReader(request, asyncio.get_running_loop())
+    args = PutArchiveArgs(request.match_info["name"], request.query.get("path", ""), body)
+    await engine_of(request).run("container_archive_put", args)
+    return web.Response(status=200)
+
+
 async def save_one(request: web.Request) -> web.StreamResponse:
     chunks = await engine_of(request).run("image_save", SaveArgs([request.match_info["name"]]))
     return await _send_stream(request, chunks, {})
@@ -103,6 +111,7 @@ def setup(routes: Routes) -> None:
     routes.add("GET", "/containers/{name}/export", export)
     routes.add("POST", "/containers/{name}/copy", copy)
     routes.add("GET", "/containers/{name}/archive", archive)
+    routes.add("PUT", "/containers/{name}/archive", put_archive)
     routes.add("GET", "/images/get", save_many)
     routes.add("GET", "/images/{name:.+}/get", save_one)
     routes.add("POST", "/images/load", load)

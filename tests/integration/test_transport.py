@@ -410,3 +410,26 @@ def test_replaced_directory_through_diff_commit_save_load(driver, tmp_path, busy
             left = d.leftovers()
             d.cleanup_by_force()
         assert not left, left
+
+
+def test_docker_cp_into_a_container(daemon, tmp_path):
+    """Today's `docker cp` (API 1.24: PUT /containers/(id)/archive) both ways."""
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "100").stdout.decode().strip()
+    try:
+        src = tmp_path / "hello.txt"
+        src.write_text("from the host\n")
+        daemon.docker("cp", str(src), f"{cid}:/tmp/")
+        assert daemon.docker("exec", cid, "cat", "/tmp/hello.txt").stdout == b"from the host\n"
+        out = tmp_path / "back"
+        out.mkdir()
+        daemon.docker("cp", f"{cid}:/tmp/hello.txt", str(out))
+        assert (out / "hello.txt").read_text() == "from the host\n"
+        missing = daemon.docker("cp", str(src), f"{cid}:/no/such/dir/", check=False)
+        assert missing.returncode != 0
+        with open(src, "rb") as f:
+            data = f.read()
+        with pytest.raises(Exception) as err:  # not a tar at all
+            daemon.client().call("PUT", f"/containers/{cid}/archive", {"path": "/tmp"}, body=data * 10)
+        assert getattr(err.value, "status", 0) == 400
+    finally:
+        daemon.client().remove_container(cid, force=True)
