@@ -75,6 +75,12 @@ class ContainerKill:
 
 
 @dataclass
+class ContainerRename:
+    name: str
+    new_name: str
+
+
+@dataclass
 class ContainerRemove:
     name: str
     force: bool = False

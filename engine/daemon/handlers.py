@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from ..jobs import Engine
-from . import attach, create, images, inspect, ps, pull, push, registry_jobs, remove, start, stats, stop, system
+from . import attach, create, images, inspect, names, ps, pull, push, registry_jobs, remove, start, stats, stop, system
 from . import exec as exec_jobs
 from . import build, commit, transport
 
@@ -32,6 +32,7 @@ JOBS = {
     "container_pause": stop.container_pause,
     "container_unpause": stop.container_unpause,
     "container_remove": remove.container_remove,
+    "container_rename": names.container_rename,
     "container_list": ps.container_list,
     "container_inspect": inspect.container_inspect,
     "container_top": inspect.container_top,

@@ -78,10 +78,12 @@ def build_app(engine: Engine) -> web.Application:
     from . import containers, images, registry, stats, system
     from . import exec as exec_routes
     from . import build as build_routes, transport as transport_routes
+    from . import unsupported
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
     routes = Routes(app)
-    for module in (system, images, containers, stats, exec_routes, registry, build_routes, transport_routes):
+    for module in (system, images, containers, stats, exec_routes, registry, build_routes, transport_routes,
+                   unsupported):
         module.setup(routes)
     return app
 

@@ -8,7 +8,7 @@ import json
 from aiohttp import web
 
 from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, ContainerList,
-                           ContainerLogs, ContainerRef, ContainerRemove, ContainerResize,
+                           ContainerLogs, ContainerRef, ContainerRemove, ContainerRename, ContainerResize,
                            ContainerStart, ContainerStop, ContainerTop)
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig, HostConfig
@@ -112,6 +112,14 @@ async def remove(request: web.Request) -> web.Response:
     return no_content()
 
 
+async def rename(request: web.Request) -> web.Response:
+    new_name = request.query.get("name", "")
+    if not new_name:
+        raise BadRequest("the new name is required (?name=)")
+    await engine_of(request).run("container_rename", ContainerRename(_name(request), new_name))
+    return no_content()
+
+
 async def resize(request: web.Request) -> web.Response:
     args = ContainerResize(_name(request), integer(request, "h", 0), integer(request, "w", 0))
     await engine_of(request).run("container_resize", args)
@@ -212,5 +220,6 @@ def setup(routes: Routes) -> None:
     routes.add("POST", "/containers/{name}/unpause", unpause)
     routes.add("POST", "/containers/{name}/wait", wait)
     routes.add("POST", "/containers/{name}/resize", resize)
+    routes.add("POST", "/containers/{name}/rename", rename)
     routes.add("POST", "/containers/{name}/attach", attach)
     routes.add("DELETE", "/containers/{name:.+}", remove)  # `rm -l` names a link: /web/db

@@ -84,3 +84,22 @@ def test_docker_py_workflow(daemon, tmp_path):
         client.containers.get("no-such-container")
     with pytest.raises(docker.errors.APIError):
         client.containers.run("busybox", "true", log_config={"Type": "syslog"})
+
+
+def test_rename_and_unsupported_families(daemon):
+    cid = daemon.docker("create", "--name", "before", "busybox", "true").stdout.decode().strip()
+    try:
+        daemon.docker("rename", "before", "after")
+        assert daemon.client().inspect_container(cid)["Name"] == "/after"
+        daemon.docker("create", "--name", "taken", "busybox", "true")
+        clash = daemon.docker("rename", "after", "taken", check=False)
+        assert clash.returncode != 0 and b"already in use" in clash.stderr
+    finally:
+        daemon.docker("rm", "-f", cid, "taken", check=False)
+    for method, path in (("GET", "/networks"), ("POST", "/volumes/create"), ("GET", "/swarm"),
+                         ("POST", f"/containers/{cid}/update")):
+        with pytest.raises(APIError) as err:
+            at(daemon, "1.24").json(method, path)
+        assert err.value.status == 501 and "not implemented" in err.value.message
+    listed = daemon.docker("network", "ls", check=False)
+    assert listed.returncode != 0 and b"not implemented" in listed.stderr
