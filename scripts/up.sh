@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, start pyctrd in the background if it is not running, make
-# a busybox image from Debian's busybox-static if there is no image yet, show images.
+# a busybox image from Debian's busybox-static if there is no image yet, then open
+# pyctr-tui on a terminal (PYCTR_NO_TUI=1 to skip), else show the images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +22,11 @@ if [ -z "$(.venv/bin/pyctr images -q)" ]; then
     echo "Importing busybox:latest from /bin/busybox"
     .venv/bin/python scripts/mkimage-busybox.py | .venv/bin/pyctr import - busybox:latest
 fi
+if [ -t 0 ] && [ -t 1 ] && [ -z "${PYCTR_NO_TUI:-}" ]; then
+    # On a terminal the main command ends in the full-screen manager (q quits).
+    exec .venv/bin/pyctr-tui
+fi
 .venv/bin/pyctr images
 echo
 echo "pyctrd is listening on $PYCTR_HOST. Try: .venv/bin/pyctr run busybox echo hello"
+echo "On a terminal: .venv/bin/pyctr-tui (the full-screen manager)"

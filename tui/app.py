@@ -49,18 +49,18 @@ class EventsView(RichLog):
         name = event.attributes.get("name", "")
         style = {"die": "red", "kill": "red", "destroy": "red", "start": "green", "create": "cyan",
                  "pause": "yellow", "unpause": "yellow", "delete": "red"}.get(event.status, "")
+        # Separating spaces end the span before them: SVG renderers drop a span's leading blanks.
         line = Text(f"{stamp} ", style="dim")
         line.append(f"{event.type:9} ", style="dim")
         line.append(f"{event.status:10} ", style=style)
-        line.append(event.id[:12])
+        line.append(event.id[:12] + " ")
         if name:
-            line.append(" ")
-            line.append(name, style="bold")
+            line.append(name + " ", style="bold")
         if event.image:
-            line.append(f" ({event.image})", style="dim")
+            line.append(f"({event.image}) ", style="dim")
         extra = {k: v for k, v in event.attributes.items() if k not in ("name", "image")}
         if extra:
-            line.append(" " + " ".join(f"{k}={v}" for k, v in extra.items()), style="dim")
+            line.append(" ".join(f"{k}={v}" for k, v in extra.items()), style="dim")
         self.write(line)
 
 
@@ -175,7 +175,9 @@ class PyctrApp(App):
 
     async def _connected_session(self) -> None:
         await self.client.ping()
-        since = int(datetime.datetime.now().timestamp())
+        # Subscribe first, then list: whatever happens in between arrives as events
+        # after the lists (no `since` replay of the past second's events).
+        events = await self.client.subscribe_events()
         containers = await self.client.containers(all=True)
         images = await self.client.images(all=True)
         self.containers_view.load(containers)
@@ -187,8 +189,7 @@ class PyctrApp(App):
             self.notify(f"Reconnected to {self.client.host_url}", title="daemon")
             for pane in self._log_panes.query(LogView):
                 pane.reconnected()
-        # `since` replays what changed between the list and the subscription.
-        async for event in self.client.events(since=since):
+        async for event in events:
             self.on_daemon_event(event)
 
     def on_daemon_event(self, event: Event) -> None:

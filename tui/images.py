@@ -25,13 +25,14 @@ RELOAD_DELAY = 0.2
 
 def node_label(node: ImageNode) -> Text:
     image = node.image
-    label = Text(truncate_id(image.id), style="bold" if node.tags else "dim")
-    label.append(f" {human_size(image.virtual_size)}", style="cyan")
+    # Separating spaces end the span before them: SVG renderers drop a span's leading blanks.
+    label = Text(truncate_id(image.id) + " ", style="bold" if node.tags else "dim")
+    label.append(f"{human_size(image.virtual_size)} ", style="cyan")
     if image.size and image.parent_id:
-        label.append(f" (+{human_size(image.size)})", style="dim")
+        label.append(f"(+{human_size(image.size)}) ", style="dim")
     for tag in node.tags:
+        label.append(f"{tag}", style="reverse green")
         label.append(" ")
-        label.append(f" {tag} ", style="reverse green")
     return label
 
 

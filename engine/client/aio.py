@@ -247,7 +247,7 @@ class AsyncClient:
         except aiohttp.ClientConnectorError as exc:
             reason = "permission" if isinstance(exc.os_error, PermissionError) else "refused"
             raise DaemonUnreachable(self.host.url, reason) from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:   # dropped, timed out, closed
             raise ConnectionLost(self.host.url) from exc
         if resp.status >= 400:
             try:
@@ -314,9 +314,18 @@ class AsyncClient:
 
     async def events(self, since: int | None = None) -> AsyncIterator[Event]:
         """Follow the daemon's events (from `since`, unix seconds, when given)."""
+        async for event in await self.subscribe_events(since):
+            yield event
+
+    async def subscribe_events(self, since: int | None = None) -> AsyncIterator[Event]:
+        """Like `events`, but returns once the daemon has answered: from then on no
+        event is missed, so a client can subscribe, then list, then follow."""
         resp = await self.request("GET", "/events", {"since": since}, timeout=None)
-        async for message in self._messages(resp):
-            yield Event.from_api(message)
+
+        async def follow() -> AsyncIterator[Event]:
+            async for message in self._messages(resp):
+                yield Event.from_api(message)
+        return follow()
 
     # --- containers ----------------------------------------------------------
 
