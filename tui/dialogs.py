@@ -170,6 +170,9 @@ class PullScreen(ModalScreen[bool]):
             yield Static("", id="status")
             yield Vertical(id="layers")
 
+    def on_mount(self) -> None:
+        self.query_one("#image", Input).focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():

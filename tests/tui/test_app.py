@@ -360,3 +360,22 @@ async def test_unreachable_daemon_is_a_banner_not_a_crash(tmp_path):
         await pilot.press("s")   # an action with nothing selected: a notice
         await pilot.press("2", "d")
         assert app.is_running
+
+
+@sync
+async def test_pull_from_an_unreachable_registry_shows_the_error(daemon):
+    from pyctr.tui.dialogs import PullScreen
+    app = PyctrApp(daemon.host)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("2", "u")
+        await until(pilot, lambda: isinstance(app.screen, PullScreen))
+        screen = app.screen
+        screen.query_one("#image").value = "127.0.0.1:1/nothing:here"   # loopback, nothing listens
+        await pilot.press("enter")
+        status = screen.query_one("#status")
+        await until(pilot, lambda: "Error" in str(status.render()), timeout=60,
+                    what="the pull's error")
+        assert not screen.done
+        await pilot.press("escape")
+        assert not any("127.0.0.1:1/nothing" in t for i in daemon.client().images() for t in i.repo_tags)
