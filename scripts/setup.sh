@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-packages=(python3 python3-venv python3-dev busybox-static iptables iproute2 procps util-linux docker-registry tmux)
+packages=(python3 python3-venv python3-dev busybox-static iptables iproute2 procps util-linux docker-registry apache2-utils tmux librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
