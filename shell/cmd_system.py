@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
+import time
 from datetime import datetime
 
 from pyctr.engine.client.errors import APIError
@@ -45,11 +47,32 @@ _TIME_LAYOUTS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", 
                  "%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S")
 
 
-def parse_time(text: str) -> str:
-    """--since/--until: a Unix timestamp, or a date as Docker 1.2 accepted it
-    (a prefix of "2006-01-02 15:04:05 -0700 MST", local time)."""
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """A Go duration ("10m", "1h30m", "0s") in seconds, or None if `text` is not one."""
+    pos, total = 0, 0.0
+    while pos < len(text):
+        match = _DURATION.match(text, pos)
+        if match is None:
+            return None
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    return total if text else None
+
+
+def parse_time(text: str, now: float | None = None) -> str:
+    """--since/--until: a Unix timestamp, a duration before now ("10m", "0s", as
+    today's docker takes it), or a date as Docker 1.2 accepted it (a prefix of
+    "2006-01-02 15:04:05 -0700 MST", local time)."""
     if not text or text.lstrip("-").isdigit():
         return text
+    ago = parse_duration(text)
+    if ago is not None:
+        nanos = int(((time.time() if now is None else now) - ago) * 1e9)
+        return f"{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
     trimmed = text.rsplit(" ", 1)[0] if text.count(" ") == 3 else text  # drop zone name
     for layout in _TIME_LAYOUTS:
         try:

@@ -119,43 +119,44 @@ async def info(daemon, job: Job) -> SystemInfo:
     )
 
 
-async def events(daemon, job: Job) -> AsyncIterator[bytes]:
-    """Past events (since/until, from the ring or the journal), then live ones until
-    `until`; each as the JSON line to send."""
-    args: EventsQuery = job.args
-    bus = daemon.events
-    listener = bus.subscribe()
-    # What the listener will get is after `seen`; the past is up to it: no gap, no repeat.
-    seen = bus.last_nano
-    wanted = args.filter.matches
-    try:
-        past = []
+class EventStream:
+    """One `GET /events` client: the past it asked for, then live events until
+    `until`, each as the JSON line to send. The server closes it however the
+    request ends (also before the first line: a generator's `finally` would not
+    run then)."""
+
+    def __init__(self, bus, args: EventsQuery) -> None:
+        self._bus = bus
+        self._args = args
+        self._listener = bus.subscribe()
+        # What the listener will get is after `seen`; the past is up to it: no gap, no repeat.
+        self._seen = bus.last_nano
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        args, wanted = self._args, self._args.filter.matches
         if args.since_ns:
-            past = [e for e in await bus.past(args.since_ns, min(seen, args.until_ns or seen))
-                    if wanted(e)]
-    except BaseException:
-        bus.unsubscribe(listener)
-        raise
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            for event in past:
-                yield encode(event)
-            if args.until_ns and args.until_ns <= time.time_ns():
+            until = min(self._seen, args.until_ns or self._seen)
+            for event in await self._bus.past(args.since_ns, until):
+                if wanted(event):
+                    yield encode(event)
+        if args.until_ns and args.until_ns <= time.time_ns():
+            return
+        while True:
+            timeout = None if not args.until_ns else max(0.0, (args.until_ns - time.time_ns()) / 1e9)
+            try:
+                item = await asyncio.wait_for(self._listener.get(), timeout)
+            except asyncio.TimeoutError:
                 return
-            while True:
-                timeout = None if not args.until_ns else max(0.0, (args.until_ns - time.time_ns()) / 1e9)
-                try:
-                    item = await asyncio.wait_for(listener.get(), timeout)
-                except asyncio.TimeoutError:
-                    return
-                if item is None:
-                    return  # dropped: it fell too far behind
-                if args.until_ns and item.event.time_nano > args.until_ns:
-                    return
-                if wanted(item.event):
-                    yield item.line
-        finally:
-            bus.unsubscribe(listener)
+            if item is None:
+                return  # dropped: it fell too far behind
+            if args.until_ns and item.event.time_nano > args.until_ns:
+                return
+            if wanted(item.event):
+                yield item.line
 
-    return stream()
+    def close(self) -> None:
+        self._bus.unsubscribe(self._listener)
+
+
+async def events(daemon, job: Job) -> EventStream:
+    return EventStream(daemon.events, job.args)

@@ -78,16 +78,19 @@ async def events(request: web.Request) -> web.StreamResponse:
     query = EventsQuery(since_ns=_unix_time_ns(request, "since"),
                         until_ns=_unix_time_ns(request, "until", end_of_second=True),
                         filter=_event_filter(request))
-    lines = await engine_of(request).run("events", query)
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(request)
+    stream = await engine_of(request).run("events", query)
+    try:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
 
-    async def copy() -> None:
-        async for line in lines:
-            await response.write(line)
+        async def copy() -> None:
+            async for line in stream.lines():
+                await response.write(line)
 
-    await while_connected(request, copy())
-    return response
+        await while_connected(request, copy())
+        return response
+    finally:
+        stream.close()
 
 
 def setup(routes: Routes) -> None:
