@@ -97,6 +97,7 @@ async def container_export(daemon, job: Job) -> AsyncIterator[bytes]:
     container = daemon.lookup(job.args.name)
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
+    daemon.container_event(container, "export")   # Docker 1.2 logs it for every export
     return stream_chunks(pack_dir(rootfs), lambda: driver.put(container.id))
 
 

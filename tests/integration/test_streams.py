@@ -357,6 +357,8 @@ def test_every_state_change_emits_its_event(daemon):
     daemon.docker("restart", "-t", "0", "verbs")
     daemon.docker("kill", "-s", "USR1", "verbs")
     daemon.docker("stop", "-t", "0", "verbs")
+    with client.export(cid) as resp:
+        resp.read()
     daemon.docker("rm", "verbs")
     image = client.inspect_image("busybox")["Id"]
     daemon.docker("tag", "busybox", "verbs-image:one")
@@ -364,7 +366,7 @@ def test_every_state_change_emits_its_event(daemon):
     events = _events(daemon, since, f"{time.time():.9f}")
     mine = [e["status"] for e in events if e["id"] == cid]
     assert mine == ["create", "start", "pause", "unpause", "die", "stop", "start", "restart",
-                    "kill", "die", "stop", "destroy"]
+                    "kill", "die", "stop", "export", "destroy"]
     images = [e["status"] for e in events if e["id"] == image]
     assert images == ["tag", "untag"]
     assert all(e["from"] == "busybox" for e in events if e["id"] == cid)
