@@ -109,6 +109,30 @@ def _stty_size(child) -> str:
     return child.match.group(1).decode()
 
 
+def test_raw_mode_is_restored_on_every_exit_path(daemon):
+    """After `run -it` ends, by exit, by a command that is not there, or by detaching,
+    the user's terminal is back in cooked mode (echo, icanon)."""
+    pyctr = " ".join(cli(daemon, "pyctr"))
+    for command, status in ((f"{pyctr} run -it --rm busybox sh -c 'exit 3'", "3"),
+                            (f"{pyctr} run -it --rm busybox nosuchcommand", "127"),
+                            (f"{pyctr} run -it --name rawmode busybox sh", "0")):
+        child = pexpect.spawn("/bin/sh", ["-c", f"{command}; echo rc=$?; stty -a"],
+                              env=daemon.env(), timeout=30)
+        try:
+            if "rawmode" in command:
+                child.expect(PROMPT)
+                child.send("\x10\x11")   # detach
+            child.expect(r"rc=(\d+)")
+            assert child.match.group(1).decode() == status
+            child.expect(pexpect.EOF)
+            modes = child.before.decode().split()
+            assert "icanon" in modes and "echo" in modes and "-icanon" not in modes
+        finally:
+            child.close(force=True)
+    assert daemon.client().inspect_container("rawmode")["State"]["Running"]
+    daemon.docker("rm", "-f", "rawmode")
+
+
 @pytest.mark.parametrize("which", ["pyctr", "docker"])
 def test_detach_with_ctrl_p_ctrl_q_and_reattach(daemon, which):
     name = f"detach-{which}"
