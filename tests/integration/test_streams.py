@@ -472,3 +472,53 @@ def test_top_with_ps_args(daemon):
         assert bad.returncode != 0 and b"PID" in bad.stderr
     finally:
         daemon.docker("rm", "-f", "topps", check=False)
+
+
+# --- the parts alone: journal rotation, log entry cuts ------------------------------------
+
+def test_journal_rotates_and_keeps_order_across_reopen(tmp_path):
+    import asyncio
+
+    from pyctr.engine.daemon.events import EventBus, Journal
+
+    async def scenario() -> None:
+        bus = EventBus(str(tmp_path), history=8)
+        bus.journal.close()
+        bus.journal = Journal(str(tmp_path), limit=4096)   # small, to rotate often
+        for i in range(100):
+            bus.publish("tag", f"image{i}", type="image")
+        bus.close()
+        files = sorted(os.listdir(tmp_path))
+        assert files == ["events.jsonl", "events.jsonl.1"]
+        assert all(os.path.getsize(tmp_path / f) <= 4096 for f in files)
+        reopened = EventBus(str(tmp_path), history=8)   # as after a daemon restart
+        kept = list(reopened.journal.read())
+        assert [e.id for e in kept] == [f"image{i}" for i in range(100 - len(kept), 100)]
+        assert [e.id for e in reopened.history] == [f"image{i}" for i in range(92, 100)]
+        later = reopened.publish("untag", "image99", type="image")
+        assert later.time_nano > kept[-1].time_nano
+        old = await reopened.past(0, kept[-1].time_nano)   # older than the ring: the journal
+        assert [e.id for e in old] == [e.id for e in kept]
+        reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_long_entries_are_cut_on_character_boundaries(tmp_path):
+    import asyncio
+
+    from pyctr.engine.daemon import logs
+
+    text = ("ab€" * 20000 + "\n").encode()   # 3-byte characters across every 16K cut
+
+    async def scenario() -> list:
+        writer = logs.LogWriter(str(tmp_path / "log"))
+        for i in range(0, len(text), 1000):   # arriving in pieces, as from a pipe
+            writer.write("stdout", text[i:i + 1000])
+        writer.close()
+        return [e async for batch in logs.read(str(tmp_path / "log")) for e in batch]
+
+    entries = asyncio.run(scenario())
+    assert len(entries) > 3 and all(len(e.data) <= logs.MAX_ENTRY for e in entries)
+    assert b"".join(e.data for e in entries) == text   # no U+FFFD: no character was split
+    assert logs.tail_offset(str(tmp_path / "log"), 1) > 0
