@@ -10,6 +10,7 @@ Stdlib-only.
 from __future__ import annotations
 
 import os
+import signal
 
 from . import capabilities, console, namespaces, rootfs, syscalls, user
 from .spec import ContainerSpec, encode_message
@@ -113,7 +114,23 @@ def _fail(message: str, code: int) -> None:
     os._exit(code)
 
 
+def reset_signals() -> None:
+    """Every signal to its default, none blocked. Ignored signals survive execve, and
+    Python ignores SIGPIPE and SIGXFSZ (a daemon started in the background also has
+    SIGINT and SIGQUIT ignored): without this `yes | head` spins forever."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # real-time signals Python does not manage
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def _exec(args: list[str], env: dict[str, str]) -> None:
+    reset_signals()
     name = args[0] if args else ""
     if not name:
         _fail('exec: "": executable file not found in $PATH', 127)

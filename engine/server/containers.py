@@ -222,4 +222,5 @@ def setup(routes: Routes) -> None:
     routes.add("POST", "/containers/{name}/resize", resize)
     routes.add("POST", "/containers/{name}/rename", rename)
     routes.add("POST", "/containers/{name}/attach", attach)
-    routes.add("DELETE", "/containers/{name:.+}", remove)  # `rm -l` names a link: /web/db
+    # A name, or a link ("/web/db", as `rm -l` sends it); no wider, or other paths would 405.
+    routes.add("DELETE", r"/containers/{name:/?[^/]+(?:/[^/]+)?}", remove)

@@ -279,3 +279,11 @@ def test_sigterm_stops_containers_and_unmounts(fresh_daemon):
     d.stop(signal.SIGTERM)
     assert not mounts_under(d.workdir)
     assert not d.leftovers()
+
+
+def test_signals_start_at_their_defaults(daemon):
+    """Python ignores SIGPIPE (and a backgrounded daemon SIGINT/SIGQUIT): none of that may
+    reach the container, or `yes | head` spins forever."""
+    status = out(daemon.docker("run", "--rm", "busybox", "grep", "-E", "SigIgn|SigBlk", "/proc/self/status"))
+    assert "SigIgn:\t0000000000000000" in status and "SigBlk:\t0000000000000000" in status
+    assert out(daemon.docker("run", "--rm", "busybox", "sh", "-c", "yes | head -c 4 | wc -c", timeout=30)).strip() == "4"

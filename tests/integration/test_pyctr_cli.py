@@ -96,3 +96,13 @@ def test_unreachable_daemon_message(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pyctr.shell.cli", "-H", f"unix://{tmp_path}/none.sock", "ps"],
                             capture_output=True)
     assert result.returncode == 1 and b"Is pyctrd running?" in result.stderr
+
+
+def test_inspect_falls_back_to_images_with_slashes(daemon):
+    daemon.pyctr("import", "-", "cli/slash:1", input=layer_tar({"a": b"1"}))
+    try:
+        assert out(daemon.pyctr("inspect", "-f", "{{.Size}}", "cli/slash:1")).strip() == "1"
+        missing = daemon.pyctr("inspect", "no/such/thing", check=False)
+        assert missing.returncode == 1 and b"No such" in missing.stderr
+    finally:
+        daemon.pyctr("rmi", "cli/slash:1")
