@@ -32,7 +32,7 @@ def images(ctx: Context, opts, args) -> int:
         found = ctx.client.images(all=True, filters=filters)
         ctx.out(render.images_tree(found, no_trunc=opts.no_trunc, start=name))
         return 0
-    found = ctx.client.images(all=opts.all, filters=filters, name=name)
+    found = ctx.client.images(all=opts.all, filters=filters, name=name, digests=opts.digests)
     if name:
         # `images NAME` lists one repository (a glob, as Docker's server matched it);
         # filtered here too so it works whether or not the daemon knows `filter`.

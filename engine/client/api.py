@@ -306,12 +306,18 @@ class Client:
     # --- images ------------------------------------------------------------
 
     def images(self, all: bool = False, filters: dict | None = None,
-               name: str = "") -> list[models.ImageSummary]:
+               name: str = "", digests: bool = False) -> list[models.ImageSummary]:
         params = {"all": True if all else None,
                   "filters": json.dumps(filters) if filters else None,
                   "filter": name or None}
-        return [models.ImageSummary.from_api(i)
-                for i in self.json("GET", "/images/json", params) or []]
+        saved = self.version
+        if digests and self.version and self.version < "1.18":
+            self.version = "1.18"  # RepoDigests came with API v1.18
+        try:
+            found = self.json("GET", "/images/json", params) or []
+        finally:
+            self.version = saved
+        return [models.ImageSummary.from_api(i) for i in found]
 
     def inspect_image(self, name: str) -> dict:
         return self.json("GET", f"/images/{_name(name)}/json")

@@ -19,7 +19,9 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 
-from ..archive import decompressed
+import aiohttp
+
+from ..archive import ArchiveError, decompressed
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graphdb import LayerRow
@@ -55,6 +57,7 @@ class LayerPlan:
     present: bool = False     # already in the graph
     copy_from: str = ""       # a graph image with the same chain id (copied locally)
     path: str = ""            # the downloaded blob
+    stream: bool = False      # unpacked straight from the registry's response
 
 
 async def image_pull(daemon, job: Job) -> None:
@@ -128,9 +131,14 @@ async def _pull_one(daemon, client: RegistryClient, info: RepositoryInfo, ref: s
         for plan in plans:
             await progress.layer(plan.blob.short, "Already exists" if plan.present or plan.copy_from
                                  else "Pulling fs layer")
-        sem = asyncio.Semaphore(PARALLEL_DOWNLOADS)
+        # The first layer to fetch is unpacked as it arrives (download and extraction
+        # overlap); the others go to temp files in parallel meanwhile.
+        wanted = [p for p in plans if not (p.present or p.copy_from or p.path)]
+        if wanted:
+            wanted[0].stream = True
+        sem = asyncio.Semaphore(PARALLEL_DOWNLOADS - 1 if wanted else PARALLEL_DOWNLOADS)
         for plan in plans:
-            if not plan.present and not plan.copy_from and not plan.path:
+            if plan in wanted and not plan.stream:
                 downloads.append(asyncio.create_task(
                     _download(daemon, client, plan, sem, progress, temps)))
             else:
@@ -141,7 +149,7 @@ async def _pull_one(daemon, client: RegistryClient, info: RepositoryInfo, ref: s
             if plan.present:
                 continue
             if await _apply(daemon, plan, record, config if record.id == image_id else None,
-                            progress):
+                            progress, client):
                 added.append(record.id)
         if not plans:  # a config without layers
             async with _lock(image_id):
@@ -237,29 +245,37 @@ class _Counting(io.RawIOBase):
 
 
 class _Hashing(io.RawIOBase):
-    """The uncompressed layer, hashed as the unpacker reads it (its diff id)."""
+    """The uncompressed layer, hashed as the unpacker reads it (its diff id). `opener`
+    gives the decompressed stream; it is called on the first read."""
 
-    def __init__(self, f) -> None:
-        self._f = f
+    def __init__(self, opener) -> None:
+        self._opener = opener
+        self._f = None
         self.hash = hashlib.sha256()
 
     def readable(self) -> bool:
         return True
 
+    def _stream(self):
+        if self._f is None:
+            self._f = self._opener()
+        return self._f
+
     def readinto(self, buf) -> int:  # type: ignore[override]
-        data = self._f.read(len(buf))
+        data = self._stream().read(len(buf))
         n = len(data)
         buf[:n] = data
         self.hash.update(data)
         return n
 
     def close(self) -> None:
-        self._f.close()
+        if self._f is not None:
+            self._f.close()
         super().close()
 
     def drain(self) -> str:
         while True:
-            data = self._f.read(1 << 20)
+            data = self._stream().read(1 << 20)
             if not data:
                 return "sha256:" + self.hash.hexdigest()
             self.hash.update(data)
@@ -286,8 +302,65 @@ class _TarIter(io.RawIOBase):
         return n
 
 
+class _StreamedBlob(io.RawIOBase):
+    """A blob read from the registry's response by the unpacking (worker) threads, each
+    read handed to the event loop; hashed as it goes, checked by `finish`."""
+
+    def __init__(self, resp, loop: asyncio.AbstractEventLoop, digest: str, size: int) -> None:
+        self._resp = resp
+        self._loop = loop
+        self.digest = digest
+        self.size = size
+        self.hash = hashlib.sha256()
+        self.count = 0
+        self._buf = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _next(self) -> bytes:
+        future = asyncio.run_coroutine_threadsafe(self._resp.content.read(1 << 20), self._loop)
+        try:
+            data = future.result()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise RegistryError(f"download of {self.digest} failed after {self.count} of "
+                                f"{self.size} bytes: {exc or type(exc).__name__}") from None
+        self.hash.update(data)
+        self.count += len(data)
+        if self.count > self.size > 0:
+            raise DigestMismatch(f"blob {self.digest} is larger than its {self.size} bytes")
+        return data
+
+    def readinto(self, buf) -> int:  # type: ignore[override]
+        if not self._buf:
+            if self._eof:
+                return 0
+            self._buf = self._next()
+            if not self._buf:
+                self._eof = True
+                return 0
+        n = min(len(buf), len(self._buf))
+        buf[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def finish(self) -> None:
+        """Read what the unpacker left, then check size and digest."""
+        while not self._eof:
+            if not self._next():
+                self._eof = True
+        if self.size and self.count != self.size:
+            raise RegistryError(f"download of {self.digest} ended after {self.count} of {self.size} bytes")
+        got = "sha256:" + self.hash.hexdigest()
+        if got != self.digest:
+            raise DigestMismatch(f"filesystem layer verification failed for digest {self.digest} "
+                                 f"(the registry sent {got})")
+
+
 async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
-                 config: imageconfig.ImageConfig | None, progress: Progress) -> bool:
+                 config: imageconfig.ImageConfig | None, progress: Progress,
+                 client: RegistryClient) -> bool:
     """Register one layer; False if another pull registered it meanwhile. Never leaves a
     half-made layer, even when cancelled (the unpacking thread is waited for)."""
     graph = daemon.graph
@@ -307,12 +380,22 @@ async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
             task = asyncio.ensure_future(graph.register(record, await asyncio.to_thread(local_copy), row))
             await _shielded(task)
             return True
-        f = open(plan.path, "rb")
-        counting = _Counting(f)
-        hashing = _Hashing(decompressed(io.BufferedReader(counting, 1 << 20)))
+        resp = None
+        if plan.stream:
+            resp = await client.open_blob(plan.blob.digest)
+            source = _StreamedBlob(resp, asyncio.get_running_loop(), plan.blob.digest, plan.blob.size)
+            raw: io.RawIOBase = source
+        else:
+            f = open(plan.path, "rb")
+            raw = source = _Counting(f)
+        # Built on first read, in the unpacking thread: sniffing the compression reads
+        # the blob, which for a streamed one must not happen on the event loop.
+        hashing = _Hashing(lambda: decompressed(io.BufferedReader(raw, 1 << 20)))
         stream = io.BufferedReader(hashing, 1 << 20)
 
         def verify() -> None:
+            if isinstance(source, _StreamedBlob):
+                source.finish()
             got = hashing.drain()
             if got != plan.diff_id:
                 raise DigestMismatch(f"layer {plan.blob.digest}: its content has diff id {got}, "
@@ -321,12 +404,31 @@ async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
         task = asyncio.ensure_future(graph.register(record, stream, row, verify))
         try:
             while not task.done():
-                await progress.bytes(ident, "Extracting", counting.count, plan.blob.size)
+                downloading = plan.stream and source.count < plan.blob.size
+                await progress.bytes(ident, "Downloading" if downloading else "Extracting",
+                                     source.count, plan.blob.size)
                 await asyncio.wait([task], timeout=0.2)
-            await _shielded(task)
+            try:
+                await _shielded(task)
+            except (ArchiveError, RegistryError) as exc:
+                # A bad tar from a blob that does not match its digest is a bad download.
+                if isinstance(source, _StreamedBlob) and not isinstance(exc, DigestMismatch):
+                    try:
+                        await asyncio.to_thread(source.finish)
+                    except RegistryError as download_error:
+                        raise download_error from None
+                if isinstance(exc, ArchiveError):
+                    raise RegistryError(f"layer {plan.blob.digest} is not a valid layer: {exc}") from None
+                raise
         finally:
             stream.close()  # stops the decompress thread
-            f.close()
+            if resp is not None:
+                resp.release()
+            else:
+                f.close()
+    if plan.stream:
+        await progress.layer(ident, "Verifying Checksum")
+        await progress.layer(ident, "Download complete")
     await progress.layer(ident, "Pull complete")
     return True
 

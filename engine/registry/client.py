@@ -355,6 +355,14 @@ class RegistryClient:
             raise DigestMismatch(f"filesystem layer verification failed for digest {digest} "
                                  f"(the registry sent {got})")
 
+    async def open_blob(self, digest: str) -> aiohttp.ClientResponse:
+        """The open response for blob `digest` (the caller reads, verifies and releases it)."""
+        resp = await self.request("GET", f"/v2/{self.repository}/blobs/{digest}")
+        if resp.status != 200:
+            async with resp:
+                await self._check(resp, f"blob {digest}")
+        return resp
+
     async def _check_status_only(self, resp: aiohttp.ClientResponse, what: str) -> None:
         if resp.status == 200:
             return

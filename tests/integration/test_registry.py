@@ -138,7 +138,7 @@ def test_pull_all_tags_and_by_digest(daemon, open_registry, base_layer):
     out = daemon.pyctr("pull", f"{name}@{d2}").stdout.decode()
     assert f"Digest: {d2}" in out
     assert daemon.client().inspect_image(f"{name}@{d2}")["Id"] == id2
-    summary = next(i for i in daemon.client().images() if i.id == id2)
+    summary = next(i for i in daemon.client().images(digests=True) if i.id == id2)
     assert summary.repo_digests == [f"{name}@{d2}"]
     listing = daemon.pyctr("images", "--digests", name).stdout.decode()
     assert d1 in listing
@@ -352,14 +352,20 @@ def test_registry_down(daemon):
     assert state(daemon) == before
 
 
+@pytest.mark.parametrize("position", ["streamed", "to-file"])
 @pytest.mark.parametrize("fault", ["tamper", "cut"])
-def test_bad_blob_leaves_nothing_and_the_next_pull_works(daemon, open_registry, base_layer, fault):
-    top = make_layer({"fault": fault.encode() * 100000})   # a layer big enough to be cut mid-way
-    _, image_id = put(open_registry, f"me/{fault}", "1", [base_layer, make_layer({"mid": b"m"}), top])
+def test_bad_blob_leaves_nothing_and_the_next_pull_works(daemon, open_registry, base_layer, fault,
+                                                         position):
+    """The first layer to fetch is unpacked as it streams in; later ones go through temp files."""
+    marker = f"{fault}-{position}-".encode()
+    top = make_layer({"fault": os.urandom(1000) + marker * 100000})  # big enough to be cut mid-way
+    below = [base_layer] if position == "streamed" else [base_layer, make_layer({"mid": marker})]
+    _, image_id = put(open_registry, f"me/{fault}-{position}", "1", below + [top])
+    fault_size = 1000 + len(marker) * 100000
     before = state(daemon)
     with FaultyProxy(open_registry.address) as proxy:
         getattr(proxy.faults, fault).add(top.digest)
-        name = f"{proxy.address}/me/{fault}"
+        name = f"{proxy.address}/me/{fault}-{position}"
         messages = pull(daemon, name, "1")
         [error] = errors(messages)
         assert ("verification failed" in error) if fault == "tamper" else ("failed after" in error or "ended after" in error)
@@ -373,7 +379,7 @@ def test_bad_blob_leaves_nothing_and_the_next_pull_works(daemon, open_registry, 
         assert not errors(messages)
     assert daemon.client().inspect_image(f"{name}:1")["Id"] == image_id
     assert daemon.pyctr("run", "--rm", f"{name}:1", "sh", "-c", "wc -c < /fault").stdout.strip() == \
-        str(len(fault) * 100000).encode()
+        str(fault_size).encode()
 
 
 def test_diff_id_mismatch_is_rejected(daemon, open_registry, base_layer):
