@@ -97,8 +97,7 @@ def pull_image(ctx: Context, name: str, all_tags: bool = False) -> None:
         if all_tags and tag:
             raise CLIError("Error: tag can't be used with --all-tags/-a")
         if not all_tags and not tag:
-            tag = "latest"
-            ctx.out(f"Using default tag: {tag}\n")
+            tag = "latest"  # as today's docker; Docker 1.2 pulled every tag (now -a)
     _stream(ctx, ctx.client.pull(repo, tag, _auth_for(ctx, repo)))
 
 

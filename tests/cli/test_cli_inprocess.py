@@ -78,11 +78,36 @@ def test_run_with_stdin(daemon, pyctr):
 
 
 def test_run_unknown_image(daemon, pyctr):
+    """As docker: a missing image is pulled (progress on stderr); a pull that fails ends it."""
     daemon.route("POST", "/containers/create", Reply(404, {"message": "No such image: nosuch"}))
+    daemon.route("POST", "/images/create",
+                 Reply(404, {"message": "manifest for nosuch:latest not found: manifest unknown"}))
     result = pyctr("run", "nosuch")
     assert result.status == 1
     assert result.err == ("Unable to find image 'nosuch' locally\n"
-                          "Error response from daemon: No such image: nosuch\n")
+                          "Error response from daemon: manifest for nosuch:latest not found: "
+                          "manifest unknown\n")
+    assert daemon.requests[1].query == {"fromImage": "nosuch", "tag": "latest"}
+
+
+def test_run_pulls_a_missing_image_then_creates(daemon, pyctr):
+    calls = []
+
+    def create(request, match):
+        calls.append("create")
+        if len(calls) == 1:
+            return Reply(404, {"message": "No such image: me/app:1"})
+        return Reply(201, {"Id": CID})
+
+    daemon.route("POST", "/containers/create", create)
+    messages = [{"status": "Pulling from me/app", "id": "1"},
+                {"status": "Status: Downloaded newer image for me/app:1"}]
+    daemon.route("POST", "/images/create",
+                 Reply(200, chunks=[json.dumps(m).encode() + b"\r\n" for m in messages]))
+    result = pyctr("create", "me/app:1")
+    assert (result.status, result.out) == (0, CID + "\n")
+    assert "Status: Downloaded newer image for me/app:1" in result.err
+    assert calls == ["create", "create"]
 
 
 def test_rm_continues_on_error(daemon, pyctr):
