@@ -36,6 +36,7 @@ from .registry_jobs import Progress, RegistryPull, registry_config
 log = logging.getLogger("pyctr.pull")
 
 PARALLEL_DOWNLOADS = 3            # as Docker's max-concurrent-downloads
+_STREAM_READ_TIMEOUT = 180        # seconds a streamed layer may wait for its next bytes
 _layer_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
 
 
@@ -322,7 +323,11 @@ class _StreamedBlob(io.RawIOBase):
     def _next(self) -> bytes:
         future = asyncio.run_coroutine_threadsafe(self._resp.content.read(1 << 20), self._loop)
         try:
-            data = future.result()
+            data = future.result(timeout=_STREAM_READ_TIMEOUT)
+        except TimeoutError:
+            future.cancel()
+            raise RegistryError(f"download of {self.digest} stalled after {self.count} of "
+                                f"{self.size} bytes") from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise RegistryError(f"download of {self.digest} failed after {self.count} of "
                                 f"{self.size} bytes: {exc or type(exc).__name__}") from None
@@ -403,13 +408,18 @@ async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
 
         task = asyncio.ensure_future(graph.register(record, stream, row, verify))
         try:
-            while not task.done():
-                downloading = plan.stream and source.count < plan.blob.size
-                await progress.bytes(ident, "Downloading" if downloading else "Extracting",
-                                     source.count, plan.blob.size)
-                await asyncio.wait([task], timeout=0.2)
+            abort = resp.close if resp is not None else None
             try:
-                await _shielded(task)
+                while not task.done():
+                    downloading = plan.stream and source.count < plan.blob.size
+                    await progress.bytes(ident, "Downloading" if downloading else "Extracting",
+                                         source.count, plan.blob.size)
+                    await asyncio.wait([task], timeout=0.2)
+            except asyncio.CancelledError:
+                await _shielded_after_cancel(task, abort)
+                raise
+            try:
+                await _shielded(task, abort)
             except (ArchiveError, RegistryError) as exc:
                 # A bad tar from a blob that does not match its digest is a bad download.
                 if isinstance(source, _StreamedBlob) and not isinstance(exc, DigestMismatch):
@@ -433,14 +443,21 @@ async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
     return True
 
 
-async def _shielded(task: asyncio.Future) -> None:
+async def _shielded_after_cancel(task: asyncio.Future, abort=None) -> None:
+    if not task.done():
+        if abort is not None:
+            abort()
+        await asyncio.wait([task])
+
+
+async def _shielded(task: asyncio.Future, abort=None) -> None:
     """Await `task`; if we are cancelled meanwhile, let it finish first (so the layer it
-    makes is either registered, and rolled back by the caller, or removed)."""
+    makes is either registered, and rolled back by the caller, or removed). `abort`
+    cuts a streamed download short so that the unpacking fails fast instead."""
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
-        if not task.done():
-            await asyncio.wait([task])
+        await _shielded_after_cancel(task, abort)
         raise
 
 
