@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import DaemonProcess, make_busybox_tar, mounts_under
+from harness import DaemonProcess, make_busybox_tar, mounts_under, start_with_busybox
 from rootfs import make_busybox_rootfs
 
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root and a real kernel")
@@ -20,18 +20,11 @@ def busybox_tar(tmp_path_factory) -> str:
     return make_busybox_tar(str(rootfs), str(base / "busybox.tar"))
 
 
-def _start_daemon(workdir: str, busybox_tar: str, extra_args: list[str] | None = None) -> DaemonProcess:
-    daemon = DaemonProcess(workdir, ["--shutdown-timeout", "2", *(extra_args or [])]).start()
-    with open(busybox_tar, "rb") as f:
-        daemon.client().import_image("-", repo="busybox", tag="latest", body=f).read()
-    return daemon
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory, busybox_tar):
     """One daemon per test module, with busybox:latest imported."""
     workdir = str(tmp_path_factory.mktemp("pyctrd"))
-    d = _start_daemon(workdir, busybox_tar)
+    d = start_with_busybox(workdir, busybox_tar)
     try:
         yield d
     finally:
@@ -52,7 +45,7 @@ def fresh_daemon(tmp_path, busybox_tar):
         """A new daemon with busybox imported, or (given `workdir`) one restarted on an old
         root (with the same bridge and subnet); `args`: more pyctrd flags."""
         if workdir is None:
-            d = _start_daemon(str(tmp_path / f"d{len(holder)}"), busybox_tar, args)
+            d = start_with_busybox(str(tmp_path / f"d{len(holder)}"), busybox_tar, args)
         else:
             d = DaemonProcess(workdir, ["--shutdown-timeout", "2", *(args or [])]).start()
         holder.append(d)

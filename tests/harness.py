@@ -235,6 +235,14 @@ def remove_network(bridge: str) -> None:
             subprocess.run(["iptables", "-t", table, "-X", chain], check=False, capture_output=True)
 
 
+def start_with_busybox(workdir: str, busybox_tar: str, extra_args: list[str] | None = None) -> DaemonProcess:
+    """A started daemon with busybox:latest imported."""
+    daemon = DaemonProcess(workdir, ["--shutdown-timeout", "2", *(extra_args or [])]).start()
+    with open(busybox_tar, "rb") as f:
+        daemon.client().import_image("-", repo="busybox", tag="latest", body=f).read()
+    return daemon
+
+
 # --- small helpers the integration tests share ---------------------------------
 def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
     """Poll until `predicate()` is truthy and return its value (not a timing assertion:

@@ -390,8 +390,8 @@ def test_images_move_between_pyctr_and_docker(daemon, saved, busybox_tar, tmp_pa
 def test_replaced_directory_through_diff_commit_save_load(driver, tmp_path, busybox_tar):
     """An emptied and refilled directory (overlay: an opaque dir; vfs: by comparison)
     shows in diff, survives commit as a layer, and a save/load round trip."""
-    from conftest import _start_daemon
-    d = _start_daemon(str(tmp_path / driver), busybox_tar, ["--storage-driver", driver])
+    from harness import start_with_busybox
+    d = start_with_busybox(str(tmp_path / driver), busybox_tar, ["--storage-driver", driver])
     try:
         d.docker("run", "--name", "c", "busybox", "sh", "-c", "rm -rf /usr; mkdir /usr; echo n > /usr/new")
         assert out(d.docker("diff", "c")) == "C /usr\nD /usr/bin\nA /usr/new\nD /usr/sbin\n"

@@ -14,7 +14,7 @@ import pytest
 
 from pyctr.engine.networkdriver.bridge import (BridgeError, DOCKER_DEFAULT_SUBNET, Netlink, check_bip,
                                                choose_subnet, mac_for, valid_bridge_name)
-from conftest import in_netns
+from .conftest import in_netns
 from harness import link_exists
 
 
