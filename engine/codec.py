@@ -38,20 +38,39 @@ def _fields(cls: type) -> tuple[tuple[str, str, Any, bool], ...]:
     )
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_api(value: Any) -> Any:
     """Encode a record (recursively) as API JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for name, key, _, omit_none in _fields(type(value)):
-            item = getattr(value, name)
-            if not (omit_none and item is None):
-                out[key] = to_api(item)
-        return out
+    # Most values are plain: check those first (this runs per field of every record of
+    # a listing, so `ps` with hundreds of containers feels it).
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, dict):
-        return {k: to_api(v) for k, v in value.items()}
+        return {k: v if isinstance(v, _PLAIN) else to_api(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_api(v) for v in value]
-    return value
+        return [v if isinstance(v, _PLAIN) else to_api(v) for v in value]
+    fields = _dataclass_fields(type(value))
+    if fields is None:
+        return value
+    out = {}
+    for name, key, omit_none in fields:
+        item = getattr(value, name)
+        if item is None:
+            if not omit_none:
+                out[key] = None
+        else:
+            out[key] = item if isinstance(item, _PLAIN) else to_api(item)
+    return out
+
+
+@functools.cache
+def _dataclass_fields(cls: type) -> tuple[tuple[str, str, bool], ...] | None:
+    """(field, API name, omit when None) of a dataclass; None for any other type."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple((name, key, omit_none) for name, key, _, omit_none in _fields(cls))
 
 
 def from_api(cls: type[T], data: Any) -> T:

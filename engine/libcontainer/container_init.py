@@ -9,8 +9,8 @@ Stdlib-only.
 
 from __future__ import annotations
 
+import _signal  # the C module: `signal` imports enum, 5 ms on every container start
 import os
-import signal
 
 from . import capabilities, console, namespaces, rootfs, syscalls, user
 from .spec import ContainerSpec, encode_message
@@ -118,15 +118,15 @@ def reset_signals() -> None:
     """Every signal to its default, none blocked. Ignored signals survive execve, and
     Python ignores SIGPIPE and SIGXFSZ (a daemon started in the background also has
     SIGINT and SIGQUIT ignored): without this `yes | head` spins forever."""
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
+    for sig in _signal.valid_signals():
+        if sig in (_signal.SIGKILL, _signal.SIGSTOP):
             continue
         try:
-            if signal.getsignal(sig) == signal.SIG_IGN:
-                signal.signal(sig, signal.SIG_DFL)
+            if _signal.getsignal(sig) == _signal.SIG_IGN:
+                _signal.signal(sig, _signal.SIG_DFL)
         except (OSError, ValueError):
             pass  # real-time signals Python does not manage
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
 def _exec(args: list[str], env: dict[str, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from typing import Any, TypeVar
@@ -72,8 +73,20 @@ async def json_body(request: web.Request, required: bool = True) -> Any:
 
 
 def respond(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(to_api(data)).encode(),
+    """`data` is a record (or list of them), or JSON that `Shapes` already made."""
+    if not _is_plain(data):
+        data = to_api(data)
+    return web.Response(status=status, body=json.dumps(data).encode(),
                         content_type="application/json")
+
+
+def _is_plain(data: Any) -> bool:
+    """Whether `data` is JSON already (checked shallowly: records sit at the top)."""
+    if isinstance(data, list):
+        return not data or isinstance(data[0], (dict, str, int, float, bool))
+    if isinstance(data, dict):
+        return not any(dataclasses.is_dataclass(v) for v in data.values())
+    return isinstance(data, (str, int, float, bool, type(None)))
 
 
 def no_content() -> web.Response:
