@@ -63,7 +63,8 @@ async def container_list(daemon, job: Job) -> list[ContainerSummary]:
         containers = containers[:args.limit]
     names = _names_by_id(daemon)
     now = datetime.datetime.now(datetime.timezone.utc)
-    summaries = [_summary(daemon, c, names.get(c.id, []), now) for c in containers]
+    resolved: dict[str, str | None] = {}
+    summaries = [_summary(daemon, c, names.get(c.id, []), now, resolved) for c in containers]
     if args.size:
         sizes = await asyncio.gather(*(asyncio.to_thread(_sizes, daemon, c) for c in containers))
         for summary, (rw, root) in zip(summaries, sizes):
@@ -74,29 +75,35 @@ async def container_list(daemon, job: Job) -> list[ContainerSummary]:
 def _names_by_id(daemon) -> dict[str, list[str]]:
     """Each container's name, plus "/parent/alias" for every link to it (Docker 1.2's ps)."""
     names = {c.id: [c.name] for c in daemon.containers.values()}
-    for container in daemon.containers.values():
-        for child_id, alias in daemon.graph.db.links_of(container.id):
-            names.setdefault(child_id, []).append(f"{container.name}/{alias}")
+    for parent_id, child_id, alias in daemon.graph.db.all_links():  # one query, not one per container
+        parent = daemon.containers.get(parent_id)
+        if parent is not None:
+            names.setdefault(child_id, []).append(f"{parent.name}/{alias}")
     return names
 
 
-def image_display_name(daemon, container: Container) -> str:
-    """What the user asked for, while it still names the same image; else the short id."""
+def image_display_name(daemon, container: Container, resolved: dict[str, str | None] | None = None) -> str:
+    """What the user asked for, while it still names the same image; else the short id.
+    `resolved` caches name -> image id across one listing."""
     wanted = container.record.config.image
-    try:
-        if wanted and daemon.graph.resolve_id(wanted) == container.record.image:
-            return wanted
-    except Exception:
-        pass
+    resolved = {} if resolved is None else resolved
+    if wanted and wanted not in resolved:
+        try:
+            resolved[wanted] = daemon.graph.resolve_id(wanted)
+        except Exception:
+            resolved[wanted] = None
+    if wanted and resolved[wanted] == container.record.image:
+        return wanted
     return container.record.image[:12]
 
 
-def _summary(daemon, container: Container, names: list[str], now) -> ContainerSummary:
+def _summary(daemon, container: Container, names: list[str], now,
+             resolved: dict[str, str | None]) -> ContainerSummary:
     record = container.record
     created = parse_time(record.created) or now
     return ContainerSummary(
         id=record.id,
-        image=image_display_name(daemon, container),
+        image=image_display_name(daemon, container, resolved),
         command=" ".join([record.path] + record.args),
         created=int(created.timestamp()),
         status=container.status(now),

@@ -251,3 +251,7 @@ class GraphDB:
     def remove_link(self, parent_id: str, alias: str) -> None:
         with self._lock, self.db.atomic():
             self.db.conn.execute("DELETE FROM links WHERE parent_id = ? AND alias = ?", (parent_id, alias))
+
+    def all_links(self) -> list[tuple[str, str, str]]:
+        """Every link edge: (parent_id, child_id, alias)."""
+        return [(p, c, a) for p, c, a in self._query("SELECT parent_id, child_id, alias FROM links")]
