@@ -150,23 +150,35 @@ def _host_path(container, rootfs: str, path: str) -> str:
     return in_rootfs(rootfs, path)
 
 
-async def container_copy(daemon, job: Job) -> CopySource:
-    """The tar of one path (its base name as the archive's top entry), as 1.2's /copy."""
-    args: CopyArgs = job.args
-    path = _clean(args.resource)
-    container = daemon.lookup(args.name)
+async def _open_path(daemon, name: str, resource: str) -> tuple[str, str, Callable[[], None]]:
+    """(clean container path, its host path, release): the container's filesystem is
+    mounted until `release()` is called (in a worker thread); NotFound when the path is
+    not there."""
+    path = _clean(resource)
+    container = daemon.lookup(name)
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
     try:
         host = _host_path(container, rootfs, path)
         if not os.path.lexists(host):
-            raise NotFound(f"Could not find the file {path} in container {args.name}")
-        info = _path_stat(host, os.path.basename(host.rstrip("/")))
-        chunks = pack_dir(host) if path == "/" else _pack_one(host)
+            raise NotFound(f"Could not find the file {path} in container {name}")
     except BaseException:
         await asyncio.to_thread(driver.put, container.id)
         raise
-    return CopySource(info, stream_chunks(chunks, lambda: driver.put(container.id)))
+    return path, host, lambda: driver.put(container.id)
+
+
+async def container_copy(daemon, job: Job) -> CopySource:
+    """The tar of one path (its base name as the archive's top entry), as 1.2's /copy."""
+    args: CopyArgs = job.args
+    path, host, release = await _open_path(daemon, args.name, args.resource)
+    try:
+        info = _path_stat(host, os.path.basename(host.rstrip("/")))
+        chunks = pack_dir(host) if path == "/" else _pack_one(host)
+    except BaseException:
+        await asyncio.to_thread(release)
+        raise
+    return CopySource(info, stream_chunks(chunks, release))
 
 
 def _pack_one(host: str) -> Iterator[bytes]:
@@ -177,17 +189,11 @@ def _pack_one(host: str) -> Iterator[bytes]:
 
 async def container_archive_stat(daemon, job: Job) -> PathStat:
     args: CopyArgs = job.args
-    path = _clean(args.resource)
-    container = daemon.lookup(args.name)
-    driver = daemon.graph.driver
-    rootfs = await asyncio.to_thread(driver.get, container.id)
+    path, host, release = await _open_path(daemon, args.name, args.resource)
     try:
-        host = _host_path(container, rootfs, path)
-        if not os.path.lexists(host):
-            raise NotFound(f"Could not find the file {path} in container {args.name}")
         return _path_stat(host, os.path.basename(path))
     finally:
-        await asyncio.to_thread(driver.put, container.id)
+        await asyncio.to_thread(release)
 
 
 @dataclass
@@ -201,14 +207,8 @@ async def container_archive_put(daemon, job: Job) -> None:
     """`PUT /containers/(id)/archive` (API 1.20+, today's `docker cp HOST CONTAINER:DIR`):
     unpack a tar into an existing directory of the container; nothing lands outside it."""
     args: PutArchiveArgs = job.args
-    path = _clean(args.path)
-    container = daemon.lookup(args.name)
-    driver = daemon.graph.driver
-    rootfs = await asyncio.to_thread(driver.get, container.id)
+    path, host, release = await _open_path(daemon, args.name, args.path)
     try:
-        host = _host_path(container, rootfs, path)
-        if not os.path.lexists(host):
-            raise NotFound(f"Could not find the file {path} in container {args.name}")
         if not os.path.isdir(host):
             raise BadRequest(f"extraction point {path} is not a directory")
         try:
@@ -216,7 +216,7 @@ async def container_archive_put(daemon, job: Job) -> None:
         except ArchiveError as exc:
             raise BadRequest(f"Error processing tar file: {exc}") from None
     finally:
-        await asyncio.to_thread(driver.put, container.id)
+        await asyncio.to_thread(release)
 
 
 # --- save / load -----------------------------------------------------------------------
