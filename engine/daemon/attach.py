@@ -4,10 +4,6 @@ plus stdin). The daemon hands back typed sessions; the server owns the wire."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
-import struct
-import termios
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -99,19 +95,18 @@ class AttachSession:
         if not data:
             return
         await self.container.started.wait()
-        if self.container.stdin_fd is not None:
+        io = self.container.io
+        if io is not None and io.stdin_fd is not None:
             try:
-                await write_all(self.container.stdin_fd, data)
+                await write_all(io.stdin_fd, data)
             except (BrokenPipeError, OSError):
                 pass  # the container closed its stdin or exited
 
     def stdin_eof(self) -> None:
         """The client closed its side: with StdinOnce the container's stdin closes too."""
         config = self.container.record.config
-        fd = self.container.stdin_fd
-        if self.stdin and config.stdin_once and not config.tty and fd is not None:
-            self.container.stdin_fd = None
-            os.close(fd)
+        if self.stdin and config.stdin_once and self.container.io is not None:
+            self.container.io.close_stdin()
 
     def close(self) -> None:
         if self._live is not None:
@@ -129,6 +124,5 @@ async def container_resize(daemon, job: Job) -> None:
     container = daemon.lookup(args.name)
     if args.height < 0 or args.width < 0 or args.height > 65535 or args.width > 65535:
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
-    if container.console_fd is not None:
-        fcntl.ioctl(container.console_fd, termios.TIOCSWINSZ,
-                    struct.pack("HHHH", args.height, args.width, 0, 0))
+    if container.io is not None:
+        container.io.resize(args.height, args.width)

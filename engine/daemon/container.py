@@ -9,7 +9,7 @@ import os
 
 from .logs import LogWriter
 from .records import ContainerRecord, ZERO_TIME
-from .streams import Broadcaster
+from .streams import Broadcaster, ProcessIO
 
 
 def parse_time(value: str) -> datetime.datetime | None:
@@ -51,8 +51,7 @@ class Container:
         self.lock = asyncio.Lock()          # start/stop/rm one at a time
         self.output = Broadcaster()
         self.log: LogWriter | None = None
-        self.stdin_fd: int | None = None    # write end of stdin, or the pty master
-        self.console_fd: int | None = None
+        self.io: ProcessIO | None = None    # the streams of the current (or last) run
         self.monitor: asyncio.Task | None = None
         self.stopped = asyncio.Event()      # set whenever not running
         self.started = asyncio.Event()      # set while running (stdin may be written)

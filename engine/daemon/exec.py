@@ -10,11 +10,7 @@ a container's go when it is removed.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import secrets
-import struct
-import termios
 import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator
@@ -24,8 +20,8 @@ from ..errors import BadRequest, Conflict, NotFound, ServerError
 from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
 from ..jobs import Job
 from .container import Container
-from .start import capabilities, make_pipes
-from .streams import Broadcaster, pump, write_all
+from .start import capabilities
+from .streams import Broadcaster, ProcessIO, write_all
 
 KEEP_FINISHED = 300.0
 
@@ -93,8 +89,7 @@ class ExecInstance:
         self.container = container
         self.process = process
         self.output = Broadcaster()
-        self.stdin_fd: int | None = None
-        self.console_fd: int | None = None
+        self.io: ProcessIO | None = None   # made when it starts
         self.size: tuple[int, int] | None = None  # asked for before the pty existed
         self.started = False
         self.finished_at = 0.0
@@ -124,7 +119,7 @@ class ExecSession:
 
     async def write_stdin(self, data: bytes) -> bool:
         await self.instance.running.wait()
-        fd = self.instance.stdin_fd
+        fd = self.instance.io.stdin_fd if self.instance.io else None
         if self.instance.record.open_stdin and fd is not None and data:
             try:
                 await write_all(fd, data)
@@ -133,10 +128,8 @@ class ExecSession:
         return True
 
     def stdin_eof(self) -> None:
-        fd, instance = self.instance.stdin_fd, self.instance
-        if fd is not None and not instance.process.tty:
-            instance.stdin_fd = None
-            os.close(fd)
+        if self.instance.io is not None:
+            self.instance.io.close_stdin()
 
     def close(self) -> None:
         self.instance.output.unsubscribe(self._queue)
@@ -215,29 +208,15 @@ async def _launch(daemon, instance: ExecInstance) -> None:
 
 async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) -> None:
     record, container = instance.record, instance.container
-    stdio, child_ends, ours = make_pipes(instance.process.tty, record.open_stdin)
-    pumps: list[asyncio.Future[None]] = []
+    io = instance.io = ProcessIO(instance.process.tty, record.open_stdin)
 
     def deliver(stream: str):
         return lambda data: instance.output.publish(stream, data)
 
-    def close_child_ends() -> None:
-        while child_ends:
-            os.close(child_ends.pop())
-
     def on_started(process: StartedProcess) -> None:
-        close_child_ends()
-        if process.console_fd is not None:
-            instance.console_fd = instance.stdin_fd = process.console_fd
-            if instance.size:
-                _set_size(instance.console_fd, *instance.size)
-            pumps.append(pump(os.dup(process.console_fd), deliver("stdout")))
-        else:
-            for stream in ("stdout", "stderr"):
-                pumps.append(pump(ours.pop(stream), deliver(stream)))
-            if "stdin" in ours:
-                instance.stdin_fd = ours.pop("stdin")
-                os.set_blocking(instance.stdin_fd, False)
+        io.running(process.console_fd, deliver)
+        if instance.size:
+            io.resize(*instance.size)
         record.running, record.pid = True, process.pid
         instance.running.set()
         daemon.container_event(container, f"exec_start: {' '.join(instance.process.args)}")
@@ -247,24 +226,13 @@ async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) ->
     command = ExecCommand(container.id, instance.process,
                           capabilities(host.cap_add or [], host.cap_drop or []), host.privileged)
     try:
-        status = await daemon.execdriver.exec(command, stdio, on_started)
+        status = await daemon.execdriver.exec(command, io.stdio, on_started)
         exit_code = status.exit_code
     except Exception as exc:  # the exec failed to start, or its monitoring broke
         exit_code = 126 if isinstance(exc, ExecError) else 255
         if not started.done():
             started.set_exception(ServerError(f"Cannot exec in container {container.id[:12]}: {exc}"))
-    finally:
-        close_child_ends()
-        for fd in ours.values():
-            os.close(fd)
-    if pumps:
-        await asyncio.wait(pumps, timeout=5)
-    for fd in {instance.stdin_fd, instance.console_fd} - {None}:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    instance.stdin_fd = instance.console_fd = None
+    await io.finish()
     instance.output.close()
     record.running, record.exit_code = False, exit_code
     instance.finished_at = time.monotonic()
@@ -282,10 +250,6 @@ async def exec_resize(daemon, job: Job) -> None:
     instance = _lookup(daemon, args.exec_id)
     if not (0 <= args.height <= 65535 and 0 <= args.width <= 65535):
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
-    instance.size = (args.height, args.width)
-    if instance.console_fd is not None:
-        _set_size(instance.console_fd, args.height, args.width)
-
-
-def _set_size(fd: int, height: int, width: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    instance.size = (args.height, args.width)  # kept for a pty that does not exist yet
+    if instance.io is not None:
+        instance.io.resize(args.height, args.width)

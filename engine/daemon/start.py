@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from ..errors import BadRequest, NotFound, NotModified, ServerError
 from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, Network,
-                                 ProcessConfig, Resources, StartedProcess, Stdio)
+                                 ProcessConfig, Resources, StartedProcess)
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..graph.graph import now_rfc3339
 from ..jobs import Job
@@ -20,7 +19,7 @@ from .container import Container, parse_time
 from .create import _validate
 from .logs import LogWriter
 from .records import State
-from .streams import pump
+from .streams import ProcessIO
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -141,31 +140,11 @@ def _network(daemon, mode: str) -> Network:
     return Network("none")
 
 
-def make_pipes(tty: bool, open_stdin: bool) -> tuple[Stdio, list[int], dict[str, int]]:
-    """The process's ends, the fds the daemon closes once it started, and the daemon's
-    ends ("stdout", "stderr", "stdin"). With a tty the exec driver makes a pty instead."""
-    stdio, child_ends, ours = Stdio(), [], {}
-    if tty:
-        return stdio, child_ends, ours
-    for stream in ("stdout", "stderr"):
-        r, w = os.pipe()
-        setattr(stdio, stream, w)
-        child_ends.append(w)
-        ours[stream] = r
-    if open_stdin:
-        r, w = os.pipe()
-        stdio.stdin = r
-        child_ends.append(r)
-        ours["stdin"] = w
-    return stdio, child_ends, ours
-
-
 async def _monitor(daemon, container: Container, command: Command,
                    started: asyncio.Future[None]) -> None:
     record = container.record
-    stdio, child_ends, ours = make_pipes(record.config.tty, record.config.open_stdin)
+    io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
     container.log = LogWriter(record.log_path)
-    pumps: list[asyncio.Future[None]] = []
 
     def output(stream: str):
         def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
@@ -173,23 +152,9 @@ async def _monitor(daemon, container: Container, command: Command,
             return container.output.publish(stream, data)
         return deliver
 
-    def close_child_ends() -> None:
-        while child_ends:
-            os.close(child_ends.pop())
-
     async def on_created(process: StartedProcess) -> None:
         await daemon.network.connect(container, process.pid)   # first: nothing to undo here
-        close_child_ends()
-        if process.console_fd is not None:
-            container.console_fd = container.stdin_fd = process.console_fd
-            pumps.append(pump(os.dup(process.console_fd), output("stdout"),
-                              container.output.wait_for_room))
-        else:
-            for stream in ("stdout", "stderr"):
-                pumps.append(pump(ours.pop(stream), output(stream), container.output.wait_for_room))
-            if "stdin" in ours:
-                container.stdin_fd = ours.pop("stdin")
-                os.set_blocking(container.stdin_fd, False)
+        io.running(process.console_fd, output, container.output.wait_for_room)
         record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),
                              exit_code=0)
         container.stopped.clear()
@@ -200,12 +165,10 @@ async def _monitor(daemon, container: Container, command: Command,
 
     status = ExitStatus(exit_code=-1)
     try:
-        status = await daemon.execdriver.run(command, stdio, on_created)
+        status = await daemon.execdriver.run(command, io.stdio, on_created)
     except BaseException as exc:
         if not started.done():
-            close_child_ends()
-            for fd in ours.values():
-                os.close(fd)
+            io.abandon()
             container.log.close()
             container.log = None
             record.state.error = str(exc)
@@ -216,25 +179,16 @@ async def _monitor(daemon, container: Container, command: Command,
             started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
             return
         log.exception("monitor of %s failed", container.id[:12])
-    await _finish(daemon, container, status, pumps)
+    await _finish(daemon, container, status)
 
 
-async def _finish(daemon, container: Container, status: ExitStatus,
-                  pumps: list[asyncio.Future[None]]) -> None:
+async def _finish(daemon, container: Container, status: ExitStatus) -> None:
     record = container.record
     # Leftover processes (daemons the command started) keep the pipes open: end them first.
     await asyncio.to_thread(daemon.execdriver.terminate, container.id)
     await daemon.network.release(container)
     container.output.release()  # what is left is at most a pipe's worth: no more pausing
-    if pumps:
-        await asyncio.wait(pumps, timeout=5)
-    for fd in (container.stdin_fd, container.console_fd):
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    container.stdin_fd = container.console_fd = None
+    await container.io.finish()
     container.started.clear()
     if container.log is not None:
         container.log.close()

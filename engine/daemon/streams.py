@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import fcntl
 import logging
 import os
+import struct
+import termios
 from typing import Awaitable, Callable
+
+from ..execdriver.driver import Stdio
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -228,3 +233,78 @@ async def write_all(fd: int, data: bytes) -> None:
                 await ready
             finally:
                 loop.remove_writer(fd)
+
+
+class ProcessIO:
+    """The daemon's side of one process's standard streams (a container's first
+    process, or an exec): pipes made before the start, or the pty master that the
+    exec driver hands over; pumps that feed `deliver` once the process runs; stdin."""
+
+    def __init__(self, tty: bool, open_stdin: bool) -> None:
+        self.stdio = Stdio()             # the process's ends, for the exec driver
+        self.stdin_fd: int | None = None     # write end of stdin, or the pty master
+        self.console_fd: int | None = None   # the pty master (resize)
+        self.pumps: list[asyncio.Future[None]] = []
+        self._child_ends: list[int] = []     # closed here once the process has them
+        self._ours: dict[str, int] = {}      # "stdout", "stderr", "stdin"
+        if tty:
+            return
+        for stream in ("stdout", "stderr"):
+            r, w = os.pipe()
+            setattr(self.stdio, stream, w)
+            self._child_ends.append(w)
+            self._ours[stream] = r
+        if open_stdin:
+            r, w = os.pipe()
+            self.stdio.stdin = r
+            self._child_ends.append(r)
+            self._ours["stdin"] = w
+
+    def running(self, console_fd: int | None, deliver: Callable[[str], Callable[[bytes], bool]],
+                wait_for_room: Callable[[], Awaitable[None]] | None = None) -> None:
+        """The process started: let go of its ends and start pumping its output."""
+        self._close_child_ends()
+        if console_fd is not None:
+            self.console_fd = self.stdin_fd = console_fd
+            self.pumps.append(pump(os.dup(console_fd), deliver("stdout"), wait_for_room))
+            return
+        for stream in ("stdout", "stderr"):
+            self.pumps.append(pump(self._ours.pop(stream), deliver(stream), wait_for_room))
+        if "stdin" in self._ours:
+            self.stdin_fd = self._ours.pop("stdin")
+            os.set_blocking(self.stdin_fd, False)
+
+    def abandon(self) -> None:
+        """The process never started: close every pipe."""
+        self._close_child_ends()
+        while self._ours:
+            os.close(self._ours.popitem()[1])
+
+    async def finish(self, timeout: float = 5) -> None:
+        """After the exit: take what is left in the pipes, then close our ends."""
+        self.abandon()
+        if self.pumps:
+            await asyncio.wait(self.pumps, timeout=timeout)
+        for fd in {self.stdin_fd, self.console_fd} - {None}:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.stdin_fd = self.console_fd = None
+
+    def close_stdin(self) -> None:
+        """EOF on the process's stdin (pipes only: a pty's master is also its output)."""
+        if self.stdin_fd is not None and self.console_fd is None:
+            fd, self.stdin_fd = self.stdin_fd, None
+            os.close(fd)
+
+    def resize(self, height: int, width: int) -> bool:
+        """Set the pty's window size; False when there is no pty (yet)."""
+        if self.console_fd is None:
+            return False
+        fcntl.ioctl(self.console_fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        return True
+
+    def _close_child_ends(self) -> None:
+        while self._child_ends:
+            os.close(self._child_ends.pop())
