@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..archive import ArchiveError, unpack
+from ..libcontainer.paths import PathEscape, resolve_in_root
 
-MAX_SYMLINKS = 40
 GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -119,42 +119,13 @@ def resolve(root: str, name: str, what: str = "") -> str:
     """The host path of context path `name`, following symlinks only while they stay inside
     the context; ContextError if the path or a link on the way leaves it."""
     shown = what or name
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    todo = parts[::-1]
-    done: list[str] = []
-    hops = 0
-    while todo:
-        part = todo.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            if not done:
-                raise ContextError(f"Forbidden path outside the build context: {shown}")
-            done.pop()
-            continue
-        here = os.path.join(root, *done, part)
-        if os.path.islink(here):
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise ContextError(f"{shown}: too many levels of symbolic links")
-            target = os.readlink(here)
-            link = "/".join(done + [part])
-            if target.startswith("/"):
-                raise ContextError(f"Forbidden path outside the build context: {shown} "
-                                   f"(symlink {link} -> {target})")
-            depth = len(done)
-            for t in target.split("/"):
-                if t == "..":
-                    depth -= 1
-                elif t not in ("", "."):
-                    depth += 1
-                if depth < 0:
-                    raise ContextError(f"Forbidden path outside the build context: {shown} "
-                                       f"(symlink {link} -> {target})")
-            todo.extend([t for t in target.split("/") if t not in ("", ".")][::-1])
-            continue
-        done.append(part)
-    return os.path.join(root, *done)
+    try:
+        return resolve_in_root(root, name, clamp_above_root=False, reroot_absolute=False)
+    except PathEscape as e:
+        if e.kind == "loop":
+            raise ContextError(f"{shown}: too many levels of symbolic links") from None
+        detail = f" (symlink {e.link})" if e.link else ""
+        raise ContextError(f"Forbidden path outside the build context: {shown}{detail}") from None
 
 
 def expand(root: str, name: str) -> list[str]:

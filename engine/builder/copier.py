@@ -12,37 +12,18 @@ import shutil
 import stat
 
 from ..archive import ArchiveError, decompressed, pack_dir, unpack
+from ..libcontainer.paths import PathEscape, resolve_in_root
 from .context import ContextError, Source
 from .iterio import reader
 
-MAX_SYMLINKS = 40
 
 
 def in_rootfs(rootfs: str, path: str) -> str:
-    """Host path of container path `path`, symlinks followed within `rootfs`."""
-    todo = [p for p in path.split("/") if p][::-1]
-    done: list[str] = []
-    hops = 0
-    while todo:
-        part = todo.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        here = os.path.join(rootfs, *done, part)
-        if os.path.islink(here):
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise ContextError(f"{path}: too many levels of symbolic links in the image")
-            target = os.readlink(here)
-            if target.startswith("/"):
-                done = []
-            todo.extend([t for t in target.split("/") if t][::-1])
-            continue
-        done.append(part)
-    return os.path.join(rootfs, *done)
+    """Host path of container path `path`, symlinks followed within `rootfs` (as chroot)."""
+    try:
+        return resolve_in_root(rootfs, path, clamp_above_root=True, reroot_absolute=True)
+    except PathEscape:  # only a loop can get here
+        raise ContextError(f"{path}: too many levels of symbolic links in the image") from None
 
 
 def _mkdirs(rootfs: str, path: str) -> str:

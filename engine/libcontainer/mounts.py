@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 
 from . import syscalls
+from .paths import PathEscape, resolve_in_root
 from .spec import BindMount
 
-MAX_SYMLINKS = 40
 
 
 class MountError(Exception):
@@ -24,31 +24,12 @@ class MountError(Exception):
 
 def resolve_in_rootfs(rootfs: str, path: str) -> str:
     """The host path of container path `path`, following symlinks inside `rootfs`."""
-    rootfs = rootfs.rstrip("/") or "/"
-    todo = [p for p in path.split("/") if p][::-1]   # a stack of components to walk
-    done: list[str] = []
-    links = 0
-    while todo:
-        part = todo.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            if not done:
-                raise MountError(f"mount destination {path} resolves outside the container rootfs")
-            done.pop()
-            continue
-        here = os.path.join(rootfs, *done, part)
-        if os.path.islink(here):
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise MountError(f"mount destination {path}: too many symlinks")
-            target = os.readlink(here)
-            if target.startswith("/"):
-                done = []
-            todo.extend([p for p in target.split("/") if p][::-1])
-            continue
-        done.append(part)
-    return os.path.join(rootfs, *done)
+    try:
+        return resolve_in_root(rootfs, path, clamp_above_root=False, reroot_absolute=True)
+    except PathEscape as e:
+        if e.kind == "loop":
+            raise MountError(f"mount destination {path}: too many symlinks") from None
+        raise MountError(f"mount destination {path} resolves outside the container rootfs") from None
 
 
 def bind(rootfs: str, m: BindMount) -> None:
