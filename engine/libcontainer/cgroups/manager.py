@@ -8,6 +8,7 @@ is left and removes it. `state()`/`load()` let a fresh daemon find it again.
 from __future__ import annotations
 
 import abc
+import errno
 import os
 import time
 from dataclasses import dataclass, field
@@ -110,6 +111,22 @@ def wait_until(pred, timeout: float, what: str) -> None:
             raise CgroupError(f"timed out waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def remove_dir(path: str) -> None:
+    """rmdir a cgroup; a just-killed task can hold it busy for a moment."""
+    def attempt() -> bool:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            if e.errno == errno.EBUSY:
+                return False
+            raise
+        return True
+
+    wait_until(attempt, 5.0, f"rmdir {path}")
 
 
 class CgroupManager(abc.ABC):

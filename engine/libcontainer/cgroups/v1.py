@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 
 from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
                       host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
-                      wait_until, write)
+                      remove_dir, wait_until, write)
 
 # The hierarchies a container joins. name=systemd is left alone: the container stays
 # in the daemon's systemd unit, as with Docker 1.2.
@@ -222,20 +221,5 @@ class V1Manager(CgroupManager):
                     pass
             wait_until(kill_and_check, 10.0, "the container's processes to die")
         for d in self._dirs():
-            _rmdir(d)
+            remove_dir(d)
 
-
-def _rmdir(path: str) -> None:
-    # A just-killed task can hold the directory busy for a moment.
-    def attempt() -> bool:
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            return True
-        except OSError as e:
-            if e.errno == errno.EBUSY:
-                return False
-            raise
-        return True
-
-    wait_until(attempt, 5.0, f"rmdir {path}")

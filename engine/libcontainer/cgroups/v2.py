@@ -14,7 +14,7 @@ import signal
 
 from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
                       host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
-                      wait_until, write)
+                      remove_dir, wait_until, write)
 
 # Where the daemon moves itself when its own cgroup must hand controllers to
 # children (cgroup v2's "no internal processes" rule).
@@ -228,15 +228,4 @@ class V2Manager(CgroupManager):
 
             wait_until(kill_and_check, 10.0, "the container's processes to die")
 
-        def attempt() -> bool:
-            try:
-                os.rmdir(self.path)
-            except FileNotFoundError:
-                return True
-            except OSError as e:
-                if e.errno == errno.EBUSY:
-                    return False
-                raise
-            return True
-
-        wait_until(attempt, 5.0, f"rmdir {self.path}")
+        remove_dir(self.path)
