@@ -287,3 +287,19 @@ def test_signals_start_at_their_defaults(daemon):
     status = out(daemon.docker("run", "--rm", "busybox", "grep", "-E", "SigIgn|SigBlk", "/proc/self/status"))
     assert "SigIgn:\t0000000000000000" in status and "SigBlk:\t0000000000000000" in status
     assert out(daemon.docker("run", "--rm", "busybox", "sh", "-c", "yes | head -c 4 | wc -c", timeout=30)).strip() == "4"
+
+
+def test_image_volume_becomes_a_seeded_anonymous_volume(daemon):
+    dockerfile = b"FROM busybox\nRUN mkdir /data && echo seeded > /data/f\nVOLUME /data\n"
+    daemon.docker("build", "-t", "withvol", "-", input=dockerfile, timeout=120)
+    cid = out(daemon.docker("run", "-d", "withvol", "sleep", "100")).strip()
+    try:
+        volume = daemon.client().inspect_container(cid)["Volumes"]["/data"]
+        assert volume.startswith(os.path.join(daemon.root, "volumes"))
+        with open(os.path.join(volume, "f")) as f:
+            assert f.read() == "seeded\n"   # the image's content at that path, copied in
+        assert out(daemon.docker("exec", cid, "cat", "/data/f")) == "seeded\n"
+    finally:
+        daemon.docker("rm", "-f", "-v", cid)
+        daemon.docker("rmi", "withvol")
+    assert not os.path.exists(volume)
