@@ -129,7 +129,10 @@ class Pyctr(Engine):
 class Docker(Engine):
     name = "docker"
 
-    def __init__(self, workdir: str) -> None:
+    # No network of its own: nothing of the host's firewall or bridges is touched.
+    NETWORK_ARGS = ["--bridge=none", "--iptables=false", "--ip-masq=false"]
+
+    def __init__(self, workdir: str, network_args: list[str] | None = None) -> None:
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         sock = os.path.join(workdir, "docker.sock")
@@ -138,7 +141,8 @@ class Docker(Engine):
         self.proc = subprocess.Popen(
             ["dockerd", "-H", self.host, "--data-root", os.path.join(workdir, "root"),
              "--exec-root", os.path.join(workdir, "exec"), "--pidfile", os.path.join(workdir, "dockerd.pid"),
-             "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", "overlay2"],
+             *(self.NETWORK_ARGS if network_args is None else network_args),
+             "--storage-driver", "overlay2"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         try:
@@ -160,7 +164,8 @@ class Docker(Engine):
         raise RuntimeError("dockerd did not answer")
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:

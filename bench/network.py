@@ -14,7 +14,6 @@ host's shared tables and leaves them there after it stops."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -144,46 +143,23 @@ class PyctrNoProxy(Engine):
         self.daemon.stop()
 
 
-class BridgedDocker(Engine):
+class BridgedDocker(Docker):
     """A dockerd on a bridge of its own (made here, removed after), no iptables."""
     name = "docker-bridged"
 
     def __init__(self, workdir: str) -> None:
-        self.workdir = workdir
-        os.makedirs(workdir, exist_ok=True)
         name, bip = pick_network()
         self.bridge = "pbd" + name[3:]
         subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
-        subprocess.run(["ip", "addr", "add", bip, "dev", self.bridge], check=True)
-        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
-        sock = os.path.join(workdir, "docker.sock")
-        self.host = f"unix://{sock}"
-        self.log = open(os.path.join(workdir, "dockerd.log"), "ab")
-        self.proc = subprocess.Popen(
-            ["dockerd", "-H", self.host, "--data-root", os.path.join(workdir, "root"),
-             "--exec-root", os.path.join(workdir, "exec"), "--pidfile", os.path.join(workdir, "dockerd.pid"),
-             f"--bridge={self.bridge}", "--iptables=false", "--ip-masq=false", "--userland-proxy=true",
-             "--storage-driver", "overlay2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.client().ping()
-                return
-            except Exception:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("dockerd (bridged) did not start; see " + self.log.name)
-                time.sleep(0.2)
+        try:
+            subprocess.run(["ip", "addr", "add", bip, "dev", self.bridge], check=True)
+            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+            super().__init__(workdir, [f"--bridge={self.bridge}", "--iptables=false", "--ip-masq=false",
+                                       "--userland-proxy=true"])
+        except BaseException:
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        subprocess.run(["umount", "-R", "-l", self.workdir], capture_output=True)
+        super().stop()
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)

@@ -113,6 +113,19 @@ def wait_until(pred, timeout: float, what: str) -> None:
         delay = min(delay * 2, 0.05)
 
 
+def counter(path: str, key: str) -> int:
+    """The value of `key` in a "key value" per line file (memory.events,
+    memory.oom_control); 0 when the file or the key is not there."""
+    try:
+        for line in read(path).splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except FileNotFoundError:
+        pass
+    return 0
+
+
 def remove_dir(path: str) -> None:
     """rmdir a cgroup; a just-killed task can hold it busy for a moment."""
     def attempt() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
+from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts, counter,
                       host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
                       remove_dir, wait_until, write)
 
@@ -186,16 +186,7 @@ class V1Manager(CgroupManager):
 
     def oom_killed(self) -> bool:
         mem = self.paths.get("memory")
-        if not mem:
-            return False
-        try:
-            for line in read(os.path.join(mem, "memory.oom_control")).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value) > 0
-        except FileNotFoundError:
-            pass
-        return False
+        return bool(mem) and counter(os.path.join(mem, "memory.oom_control"), "oom_kill") > 0
 
     def destroy(self) -> None:
         procs = self.procs_files()

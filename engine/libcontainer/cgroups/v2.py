@@ -12,7 +12,7 @@ import errno
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts,
+from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts, counter,
                       host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
                       remove_dir, wait_until, write)
 
@@ -196,14 +196,7 @@ class V2Manager(CgroupManager):
         wait_until(lambda: not self._frozen(), 5.0, "the cgroup to thaw")
 
     def oom_killed(self) -> bool:
-        try:
-            for line in read(self._file("memory.events")).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value) > 0
-        except FileNotFoundError:
-            pass
-        return False
+        return counter(self._file("memory.events"), "oom_kill") > 0
 
     def destroy(self) -> None:
         if not os.path.isdir(self.path):
