@@ -12,9 +12,9 @@ import errno
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts, counter,
-                      host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
-                      remove_dir, wait_until, write)
+from .manager import (CgroupConfig, CgroupError, CgroupManager, CgroupUsage, HostSupport, cgroup_mounts,
+                      counter, host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_int,
+                      read_keyed, read_pids, remove_dir, wait_until, write)
 
 # Where the daemon moves itself when its own cgroup must hand controllers to
 # children (cgroup v2's "no internal processes" rule).
@@ -197,6 +197,25 @@ class V2Manager(CgroupManager):
 
     def oom_killed(self) -> bool:
         return counter(self._file("memory.events"), "oom_kill") > 0
+
+    def usage(self) -> CgroupUsage:
+        if not self.exists():
+            raise CgroupError(f"cgroup {self.path} is gone")
+        cpu = read_keyed(self._file("cpu.stat"))
+        events = read_keyed(self._file("memory.events"))
+        return CgroupUsage(
+            cpu_total=cpu.get("usage_usec", 0) * 1000,
+            cpu_user=cpu.get("user_usec", 0) * 1000,
+            cpu_system=cpu.get("system_usec", 0) * 1000,
+            throttle_periods=cpu.get("nr_periods", 0),
+            throttled_periods=cpu.get("nr_throttled", 0),
+            throttled_time=cpu.get("throttled_usec", 0) * 1000,
+            memory_usage=read_int(self._file("memory.current")),
+            memory_max_usage=read_int(self._file("memory.peak")),
+            memory_limit=read_int(self._file("memory.max")),
+            memory_failcnt=events.get("max", 0),
+            memory_stat=read_keyed(self._file("memory.stat")),
+            pids=read_int(self._file("pids.current"), len(self.pids())))
 
     def destroy(self) -> None:
         if not os.path.isdir(self.path):
