@@ -74,7 +74,7 @@ class Daemon:
 
     async def _restore(self) -> None:
         """Load containers; those a dead daemon left running are killed and shown exited."""
-        from . import restart, start
+        from . import monitor, start
         to_restart = []
         for data in self.graph.db.container_records():
             record = from_api(ContainerRecord, data)
@@ -83,10 +83,10 @@ class Daemon:
             if record.state.running or record.state.restarting:
                 log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
                 await asyncio.to_thread(self.execdriver.terminate, record.id)
-                start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
+                monitor.mark_stopped(record, exit_code=137, error="pyctrd restarted")
                 record.network_settings = NetworkSettings()
                 self.save(container)
-                if restart.should_restart(container, 137):
+                if monitor.should_restart(container, 137):
                     to_restart.append(container)
         for container in start_order(self, to_restart):   # linked-to containers first
             try:

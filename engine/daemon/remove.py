@@ -8,7 +8,7 @@ import signal
 
 from ..errors import Conflict, NotFound
 from ..jobs import Job
-from . import restart, volumes
+from . import monitor, volumes
 from .network import sync_link_record
 from .args import ContainerRemove
 from .create import remove_layers
@@ -25,7 +25,7 @@ async def container_remove(daemon, job: Job) -> None:
         raise Conflict(
             f"Conflict, You cannot remove a running container {container.id[:12]}. "
             "Stop the container before attempting removal or use -f")
-    restart.cancel(daemon, container)
+    monitor.cancel_restart(daemon, container)
     if container.running:
         _signal(daemon, container, signal.SIGKILL)
         await container.stopped.wait()

@@ -9,7 +9,7 @@ from ..errors import BadRequest, Conflict, NotModified
 from ..execdriver.driver import ExecError
 from ..jobs import Job
 from .args import ContainerKill, ContainerRef, ContainerStop
-from . import restart
+from . import monitor
 from .container import Container
 
 
@@ -54,7 +54,7 @@ def _signal(daemon, container: Container, number: int) -> None:
 async def stop(daemon, container: Container, timeout: float) -> None:
     """SIGTERM, then SIGKILL if it is still running after `timeout` seconds."""
     if not container.running:
-        if restart.cancel(daemon, container):
+        if monitor.cancel_restart(daemon, container):
             daemon.container_event(container, "stop")
             return
         raise NotModified("Container already stopped")
