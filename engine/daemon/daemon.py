@@ -20,6 +20,7 @@ from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
 from ..graphdriver import new_driver
+from ..volumedriver import new_volumedriver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
@@ -46,6 +47,7 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+        self.volumes = new_volumedriver("local", config.path("volumes"))
 
     # --- life cycle -----------------------------------------------------
     @classmethod
@@ -74,12 +76,13 @@ class Daemon:
 
     async def _restore(self) -> None:
         """Load containers; those a dead daemon left running are killed and shown exited."""
-        from . import monitor, start
+        from . import monitor, start, volumes
         to_restart = []
         for data in self.graph.db.container_records():
             record = from_api(ContainerRecord, data)
             container = Container(record, self.config.path("containers", record.id))
             self.containers[record.id] = container
+            volumes.restore(self, container)
             if record.state.running or record.state.restarting:
                 log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
                 await asyncio.to_thread(self.execdriver.terminate, record.id)

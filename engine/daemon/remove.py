@@ -43,8 +43,7 @@ async def container_remove(daemon, job: Job) -> None:
                 daemon.save(daemon.containers[parent_id])
         await asyncio.to_thread(daemon.execdriver.terminate, container.id)
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
-        if args.volumes:
-            await asyncio.to_thread(volumes.remove_anonymous, daemon, container)
+        await asyncio.to_thread(volumes.release, daemon, container, args.volumes)
         await asyncio.to_thread(shutil.rmtree, container.root, True)
     daemon.container_event(container, "destroy")
 
