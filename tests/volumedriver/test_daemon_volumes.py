@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 
-from conftest import requires_root
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
-@requires_root
 def test_a_shared_anonymous_volume_outlives_its_first_holder_across_a_daemon_restart(fresh_daemon):
     first = fresh_daemon()
     first.docker("run", "--name", "owner", "-v", "/shared", "busybox", "sh", "-c", "echo one > /shared/f")
