@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
@@ -12,8 +11,9 @@ from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, Container
                            ContainerStart, ContainerStop, ContainerTop)
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig, HostConfig
-from .app import Routes, engine_of
+from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
+from .router import engine_of
 from .streaming import while_connected
 from .wire import RAW_STREAM, decode, flag, frame, integer, json_body, no_content, respond, shapes
 
@@ -173,54 +173,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             await while_connected(request, copy())
             return response
         conn, response = await hijack(request)
-        await _serve_attach(session, conn)
+        await serve_attach(session, conn)
         return response
     finally:
         session.close()
-
-
-async def _serve_attach(session, conn) -> None:
-    async def send_output() -> None:
-        async for name, data in session.output():
-            await conn.write(data if session.tty else frame(name, data))
-
-    async def receive_input() -> None:
-        while True:
-            data = await conn.reader.read(65536)
-            if not data:
-                session.stdin_eof()
-                # Half-closed (stdin's EOF): output goes on until the client is gone.
-                await conn.lost.wait()
-                return
-            if not await session.write_stdin(data):
-                return  # detach keys
-
-    sender = asyncio.create_task(send_output())
-    receiver = asyncio.create_task(receive_input())
-    try:
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sender, receiver):
-            task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
-        conn.close()
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/containers/json", list_containers)
-    routes.add("POST", "/containers/create", create_container)
-    routes.add("GET", "/containers/{name}/json", inspect_container)
-    routes.add("GET", "/containers/{name}/top", top)
-    routes.add("GET", "/containers/{name}/logs", logs)
-    routes.add("POST", "/containers/{name}/start", start)
-    routes.add("POST", "/containers/{name}/stop", stop)
-    routes.add("POST", "/containers/{name}/restart", restart)
-    routes.add("POST", "/containers/{name}/kill", kill)
-    routes.add("POST", "/containers/{name}/pause", pause)
-    routes.add("POST", "/containers/{name}/unpause", unpause)
-    routes.add("POST", "/containers/{name}/wait", wait)
-    routes.add("POST", "/containers/{name}/resize", resize)
-    routes.add("POST", "/containers/{name}/rename", rename)
-    routes.add("POST", "/containers/{name}/attach", attach)
-    # A name, or a link ("/web/db", as `rm -l` sends it); no wider, or other paths would 405.
-    routes.add("DELETE", r"/containers/{name:/?[^/]+(?:/[^/]+)?}", remove)

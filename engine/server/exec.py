@@ -8,9 +8,9 @@ from aiohttp import web
 
 from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
 from ..errors import EngineError
-from .app import Routes, engine_of
-from .containers import _serve_attach
+from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
+from .router import engine_of
 from .wire import RAW_STREAM, decode, frame, integer, json_body, respond
 
 
@@ -62,7 +62,7 @@ async def start(request: web.Request) -> web.StreamResponse:
             await conn.write(exc.message.encode() + b"\n" if session.tty else frame("stderr", exc.message.encode() + b"\n"))
             conn.close()
             return response
-        await _serve_attach(session, conn)
+        await serve_attach(session, conn)
         return response
     finally:
         session.close()
@@ -76,10 +76,3 @@ async def resize(request: web.Request) -> web.Response:
 
 async def inspect(request: web.Request) -> web.Response:
     return respond(await engine_of(request).run("exec_inspect", ExecRef(request.match_info["id"])))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/containers/{name}/exec", create)
-    routes.add("POST", "/exec/{id}/start", start)
-    routes.add("POST", "/exec/{id}/resize", resize)
-    routes.add("GET", "/exec/{id}/json", inspect)

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
 from ..errors import BadRequest
-from .app import Routes, engine_of
+from . import registry
+from .router import engine_of
 from .wire import BodyReader, flag, progress_line, respond, shapes
 
 
@@ -44,8 +45,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     """`fromSrc` imports a tarball; `fromImage` pulls from a registry."""
     query = request.query
     if "fromImage" in query:
-        from . import registry  # the pull half lives with the other registry routes
-        return await registry.pull(request)
+        return await registry.pull(request)  # the pull half lives with the other registry routes
     source = query.get("fromSrc")
     if not source:
         raise BadRequest("give fromSrc (import) or fromImage (pull)")
@@ -79,12 +79,3 @@ async def tag_image(request: web.Request) -> web.Response:
 async def delete_image(request: web.Request) -> web.Response:
     args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"))
     return respond(await engine_of(request).run("image_delete", args))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/images/json", list_images)
-    routes.add("POST", "/images/create", create_image)
-    routes.add("GET", "/images/{name:.+}/json", inspect_image)
-    routes.add("GET", "/images/{name:.+}/history", image_history)
-    routes.add("POST", "/images/{name:.+}/tag", tag_image)
-    routes.add("DELETE", "/images/{name:.+}", delete_image)

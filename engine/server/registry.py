@@ -18,7 +18,7 @@ from ..daemon.registry_jobs import RegistryLogin, RegistryPull, RegistryPush, Re
 from ..errors import BadRequest, EngineError
 from ..graph import reference
 from ..registry.auth import credentials_from_json, decode_header
-from .app import Routes, engine_of
+from .router import engine_of
 from .wire import json_body, respond
 
 log = logging.getLogger("pyctr.server")
@@ -115,9 +115,3 @@ async def search(request: web.Request) -> web.Response:
         raise BadRequest("term is required")
     args = RegistrySearch(term, decode_header(request.headers.get("X-Registry-Auth")))
     return respond(await engine_of(request).run("image_search", args))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/auth", auth)
-    routes.add("GET", "/images/search", search)
-    routes.add("POST", "/images/{name:.+}/push", push)

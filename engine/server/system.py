@@ -9,7 +9,7 @@ from aiohttp import web
 from ..daemon.args import EventsQuery
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
-from .app import Routes, engine_of
+from .router import engine_of
 from .versions import CURRENT
 from .streaming import while_connected
 from .wire import respond, shapes
@@ -91,11 +91,3 @@ async def events(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         stream.close()
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/_ping", ping)
-    routes.add("GET", "/version", version)
-    routes.add("GET", "/info", info)
-    routes.add("GET", "/events", events)
-    routes.add("GET", "/pyctr/jobs", jobs)

@@ -13,7 +13,7 @@ from ..daemon.args import ContainerRef
 from ..daemon.transport import CopyArgs, LoadArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
 from ..runconfig import ContainerConfig
-from .app import Routes, engine_of
+from .router import engine_of
 from .wire import decode as _decode
 from .wire import BodyReader, flag, json_body, progress_line, respond
 
@@ -103,15 +103,3 @@ async def load(request: web.Request) -> web.Response:
     loaded = await engine_of(request).run("image_load", LoadArgs(body))
     data = b"".join(progress_line(stream=line + "\n") for line in loaded)
     return web.Response(body=data, content_type="application/json")
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/commit", commit)
-    routes.add("GET", "/containers/{name}/changes", changes)
-    routes.add("GET", "/containers/{name}/export", export)
-    routes.add("POST", "/containers/{name}/copy", copy)
-    routes.add("GET", "/containers/{name}/archive", archive)
-    routes.add("PUT", "/containers/{name}/archive", put_archive)
-    routes.add("GET", "/images/get", save_many)
-    routes.add("GET", "/images/{name:.+}/get", save_one)
-    routes.add("POST", "/images/load", load)
