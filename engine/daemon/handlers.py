@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from ..jobs import Engine
-from . import attach, create, images, inspect, names, ps, pull, push, registry_jobs, remove, start, stats, stop, system
+from . import (attach, create, images, inspect, kill, logs, names, pause, ps, pull, push, registry_jobs,
+               remove, start, stats, stop, system, top, wait)
 from . import exec as exec_jobs
 from . import build, commit, transport
 
@@ -26,17 +27,17 @@ JOBS = {
     "container_create": create.container_create,
     "container_start": start.container_start,
     "container_stop": stop.container_stop,
-    "container_kill": stop.container_kill,
+    "container_kill": kill.container_kill,
     "container_restart": stop.container_restart,
-    "container_wait": stop.container_wait,
-    "container_pause": stop.container_pause,
-    "container_unpause": stop.container_unpause,
+    "container_wait": wait.container_wait,
+    "container_pause": pause.container_pause,
+    "container_unpause": pause.container_unpause,
     "container_remove": remove.container_remove,
     "container_rename": names.container_rename,
     "container_list": ps.container_list,
     "container_inspect": inspect.container_inspect,
-    "container_top": inspect.container_top,
-    "container_logs": attach.container_logs,
+    "container_top": top.container_top,
+    "container_logs": logs.container_logs,
     "container_attach": attach.container_attach,
     "container_resize": attach.container_resize,
     "exec_create": exec_jobs.exec_create,

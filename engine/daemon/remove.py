@@ -12,7 +12,7 @@ from . import restart, volumes
 from .network import sync_link_record
 from .args import ContainerRemove
 from .create import remove_layers
-from .stop import _signal
+from .signals import deliver_blocking
 
 
 async def container_remove(daemon, job: Job) -> None:
@@ -27,7 +27,7 @@ async def container_remove(daemon, job: Job) -> None:
             "Stop the container before attempting removal or use -f")
     restart.cancel(daemon, container)
     if container.running:
-        _signal(daemon, container, signal.SIGKILL)
+        deliver_blocking(daemon, container, signal.SIGKILL)
         await container.stopped.wait()
     if container.monitor is not None:
         await asyncio.shield(container.monitor)

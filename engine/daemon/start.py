@@ -17,7 +17,7 @@ from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container, parse_time
 from .create import _validate
-from .logs import LogWriter
+from .jsonfile import LogWriter
 from .records import State
 from .streams import ProcessIO
 
