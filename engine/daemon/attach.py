@@ -3,7 +3,7 @@ daemon hands back a typed session; the server owns the wire."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from ..errors import BadRequest
 from ..jobs import Job
@@ -11,6 +11,9 @@ from . import jsonfile
 from .args import AttachArgs, ContainerResize
 from .container import Container
 from .streams import write_all
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
 
@@ -84,14 +87,14 @@ class AttachSession:
             self.container.output.unsubscribe(self._live)
 
 
-async def container_attach(daemon, job: Job) -> AttachSession:
-    args: AttachArgs = job.args
+async def container_attach(daemon: Daemon, job: Job[AttachArgs]) -> AttachSession:
+    args = job.args
     return AttachSession(daemon.lookup(args.name), args)
 
 
-async def container_resize(daemon, job: Job) -> None:
+async def container_resize(daemon: Daemon, job: Job[ContainerResize]) -> None:
     """Set the pty's window size (a TTY container); ignored otherwise, as Docker does."""
-    args: ContainerResize = job.args
+    args = job.args
     container = daemon.lookup(args.name)
     if args.height < 0 or args.width < 0 or args.height > 65535 or args.width > 65535:
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")

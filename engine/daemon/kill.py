@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import signal as signals
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict
 from ..jobs import Job
 from .args import ContainerKill
 from .signals import deliver, parse_signal
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
-async def container_kill(daemon, job: Job) -> None:
-    args: ContainerKill = job.args
+
+async def container_kill(daemon: Daemon, job: Job[ContainerKill]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     number = parse_signal(args.signal or "KILL")
     if not container.running:

@@ -4,23 +4,20 @@ all of it or its tail, and followed while the container runs."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from ..jobs import Job
 from . import jsonfile
 from .args import ContainerLogs
 from .jsonfile import LogEntry
+from .results import LogStream
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
-@dataclass
-class LogStream:
-    tty: bool                 # a TTY container's output is one raw stream
-    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
-
-
-async def container_logs(daemon, job: Job) -> LogStream:
-    args: ContainerLogs = job.args
+async def container_logs(daemon: Daemon, job: Job[ContainerLogs]) -> LogStream:
+    args = job.args
     container = daemon.lookup(args.name)
     wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
     path = container.record.log_path

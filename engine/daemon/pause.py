@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict
 from ..jobs import Job
-from .args import ContainerRef
+from .args import ContainerPause, ContainerUnpause
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
-async def container_pause(daemon, job: Job) -> None:
-    args: ContainerRef = job.args
+async def container_pause(daemon: Daemon, job: Job[ContainerPause]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     if not container.running:
         raise Conflict(f"Container {args.name} is not running")
@@ -22,8 +26,8 @@ async def container_pause(daemon, job: Job) -> None:
     daemon.container_event(container, "pause")
 
 
-async def container_unpause(daemon, job: Job) -> None:
-    args: ContainerRef = job.args
+async def container_unpause(daemon: Daemon, job: Job[ContainerUnpause]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     if not container.record.state.paused:
         raise Conflict(f"Container {args.name} is not paused")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound
 from ..jobs import Job
@@ -14,9 +15,12 @@ from .args import ContainerRemove
 from .create import remove_layers
 from .signals import deliver_blocking
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
-async def container_remove(daemon, job: Job) -> None:
-    args: ContainerRemove = job.args
+
+async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
+    args = job.args
     if args.link:
         _remove_link(daemon, args.name)
         return
@@ -49,7 +53,7 @@ async def container_remove(daemon, job: Job) -> None:
     daemon.container_event(container, "destroy")
 
 
-def _remove_link(daemon, name: str) -> None:
+def _remove_link(daemon: Daemon, name: str) -> None:
     """`rm -l /web/db`: drop the link `db` of container `web`."""
     parent_name, _, alias = name.strip("/").rpartition("/")
     if not parent_name:

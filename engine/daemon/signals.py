@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import signal as signals
+from typing import TYPE_CHECKING
 
 from ..errors import BadRequest
 from ..execdriver.driver import ExecError
 from .container import Container
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
 def parse_signal(value: str | int) -> int:
@@ -25,7 +29,7 @@ def parse_signal(value: str | int) -> int:
     raise BadRequest(f"Invalid signal: {value}")
 
 
-async def deliver(daemon, container: Container, number: int) -> None:
+async def deliver(daemon: Daemon, container: Container, number: int) -> None:
     """Signal the container's first process. A paused one is thawed once the signal is
     queued, so it acts on it (as Docker does since 1.10; Docker 1.2 refused with
     "Unpause the container before stopping"); it is no longer paused afterwards."""
@@ -40,7 +44,7 @@ async def deliver(daemon, container: Container, number: int) -> None:
         daemon.save(container)
 
 
-def deliver_blocking(daemon, container: Container, number: int) -> None:
+def deliver_blocking(daemon: Daemon, container: Container, number: int) -> None:
     """The same, blocking (for `rm -f`, which kills and waits anyway)."""
     daemon.execdriver.kill(container.id, number)
     if container.record.state.paused:

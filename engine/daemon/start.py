@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, NotFound, NotModified, ServerError
 from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, Network,
@@ -21,13 +22,16 @@ from .jsonfile import LogWriter
 from .records import State
 from .streams import ProcessIO
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
 log = logging.getLogger("pyctr.daemon")
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-async def container_start(daemon, job: Job) -> None:
-    args: ContainerStart = job.args
+async def container_start(daemon: Daemon, job: Job[ContainerStart]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     if args.host_config is not None:
         _validate(container.record.config, args.host_config)
@@ -38,7 +42,7 @@ async def container_start(daemon, job: Job) -> None:
     await start(daemon, container)
 
 
-async def start(daemon, container: Container) -> None:
+async def start(daemon: Daemon, container: Container) -> None:
     async with container.lock:
         if container.running:
             raise NotModified("Container already started")
@@ -49,7 +53,7 @@ async def start(daemon, container: Container) -> None:
         await _start_locked(daemon, container)
 
 
-async def _start_locked(daemon, container: Container) -> None:
+async def _start_locked(daemon: Daemon, container: Container) -> None:
     record = container.record
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
@@ -69,7 +73,7 @@ async def _start_locked(daemon, container: Container) -> None:
     await started
 
 
-def _command(daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
+def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
     record = container.record
     config, host = record.config, record.host_config
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": config.hostname}
@@ -127,7 +131,7 @@ def capabilities(add: list[str], drop: list[str]) -> list[str]:
     return caps
 
 
-def _network(daemon, mode: str) -> Network:
+def _network(daemon: Daemon, mode: str) -> Network:
     if mode == "host":
         return Network("host")
     if mode.startswith("container:"):
@@ -140,7 +144,7 @@ def _network(daemon, mode: str) -> Network:
     return Network("none")
 
 
-async def _monitor(daemon, container: Container, command: Command,
+async def _monitor(daemon: Daemon, container: Container, command: Command,
                    started: asyncio.Future[None]) -> None:
     record = container.record
     io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
@@ -182,7 +186,7 @@ async def _monitor(daemon, container: Container, command: Command,
     await _finish(daemon, container, status)
 
 
-async def _finish(daemon, container: Container, status: ExitStatus) -> None:
+async def _finish(daemon: Daemon, container: Container, status: ExitStatus) -> None:
     record = container.record
     # Leftover processes (daemons the command started) keep the pipes open: end them first.
     await asyncio.to_thread(daemon.execdriver.terminate, container.id)

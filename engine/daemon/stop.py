@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import signal as signals
+from typing import TYPE_CHECKING
 
 from ..errors import NotModified
 from ..jobs import Job
 from . import restart
-from .args import ContainerStop
+from .args import ContainerRestart, ContainerStop
 from .container import Container
 from .signals import deliver
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
-async def stop(daemon, container: Container, timeout: float) -> None:
+
+async def stop(daemon: Daemon, container: Container, timeout: float) -> None:
     """SIGTERM, then SIGKILL if it is still running after `timeout` seconds."""
     if not container.running:
         if restart.cancel(daemon, container):
@@ -35,14 +39,14 @@ async def stop(daemon, container: Container, timeout: float) -> None:
     daemon.container_event(container, "stop")
 
 
-async def container_stop(daemon, job: Job) -> None:
-    args: ContainerStop = job.args
+async def container_stop(daemon: Daemon, job: Job[ContainerStop]) -> None:
+    args = job.args
     await stop(daemon, daemon.lookup(args.name), args.timeout)
 
 
-async def container_restart(daemon, job: Job) -> None:
+async def container_restart(daemon: Daemon, job: Job[ContainerRestart]) -> None:
     from . import start
-    args: ContainerStop = job.args
+    args = job.args
     container = daemon.lookup(args.name)
     if container.running:
         await stop(daemon, container, args.timeout)

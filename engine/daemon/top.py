@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, Conflict, ServerError
 from ..jobs import Job
 from .args import ContainerTop
+from .results import ProcessList
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
-async def container_top(daemon, job: Job) -> dict:
+async def container_top(daemon: Daemon, job: Job[ContainerTop]) -> ProcessList:
     """Run the host's `ps` and keep the container's processes (Docker 1.2's way)."""
-    args: ContainerTop = job.args
+    args = job.args
     container = daemon.lookup(args.name)
     if not container.running:
         raise Conflict(f"Container {args.name} is not running")
@@ -38,4 +43,4 @@ async def container_top(daemon, job: Job) -> dict:
         fields = line.split(None, len(titles) - 1)
         if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
             processes.append(fields)
-    return {"Titles": titles, "Processes": processes}
+    return ProcessList(titles, processes)

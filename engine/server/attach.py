@@ -5,22 +5,10 @@ client's input to the session's stdin."""
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Protocol
 
+from ..daemon.results import AttachedSession
 from .hijack import HijackedStream
 from .wire import frame
-
-
-class AttachedSession(Protocol):
-    """What both a container's attach session and an exec session offer."""
-
-    tty: bool
-
-    def output(self) -> AsyncIterator[tuple[str, bytes]]: ...
-
-    def stdin_eof(self) -> None: ...
-
-    async def write_stdin(self, data: bytes) -> bool: ...
 
 
 async def serve_attach(session: AttachedSession, conn: HijackedStream) -> None:

@@ -43,7 +43,7 @@ async def build(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     with contextlib.suppress(ConnectionResetError):
         try:
-            await engine_of(request).run("image_build", args, _ResponseOutput(response))
+            await engine_of(request).run(args, _ResponseOutput(response))
         except BuildError as exc:
             await response.write(_error_line(exc.message, exc.code))
         except EngineError as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
+from ..daemon.exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from ..errors import EngineError
 from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
@@ -39,12 +39,12 @@ async def create(request: web.Request) -> web.Response:
     body = decode(ExecConfigBody, await json_body(request), "exec config")
     args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
                       body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
-    return respond(await engine_of(request).run("exec_create", args), status=201)
+    return respond(await engine_of(request).run(args), status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
     body = decode(ExecStartBody, await json_body(request, required=False), "exec start")
-    session = await engine_of(request).run("exec_start", ExecStart(request.match_info["id"], body.detach))
+    session = await engine_of(request).run(ExecStart(request.match_info["id"], body.detach))
     if session is None:
         return web.Response(status=200)
     try:
@@ -70,9 +70,9 @@ async def start(request: web.Request) -> web.StreamResponse:
 
 async def resize(request: web.Request) -> web.Response:
     args = ExecResize(request.match_info["id"], integer(request, "h", 0), integer(request, "w", 0))
-    await engine_of(request).run("exec_resize", args)
+    await engine_of(request).run(args)
     return web.Response(status=201)
 
 
 async def inspect(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("exec_inspect", ExecRef(request.match_info["id"])))
+    return respond(await engine_of(request).run(ExecInspect(request.match_info["id"])))

@@ -17,7 +17,7 @@ from .wire import flag, respond
 
 async def stats(request: web.Request) -> web.StreamResponse:
     args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True))
-    readings = await engine_of(request).run("container_stats", args)
+    readings = await engine_of(request).run(args)
     if not args.stream:
         async for reading in readings:
             return respond(reading)
