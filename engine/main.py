@@ -12,9 +12,10 @@ import sys
 from aiohttp import web
 
 from .daemon.config import DEFAULT_SOCKET, DaemonConfig
-from .daemon.daemon import Daemon, DaemonLocked
+from .daemon.daemon import DaemonLocked
 from .daemon.network import NetworkSetupError
 from .daemon.handlers import install
+from .daemon.lifecycle import close_daemon, open_daemon
 from .jobs import Engine
 from .server.listeners import ListenError, ListenOptions, open_listeners
 from .server.tls import ServerTLS
@@ -115,7 +116,7 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
     except (ListenError, ValueError) as exc:
         raise SystemExit(f"pyctrd: {exc}") from None
     try:
-        daemon = await Daemon.open(config)
+        daemon = await open_daemon(config)
     except (DaemonLocked, NetworkSetupError) as exc:
         raise SystemExit(f"pyctrd: {exc}") from None
     engine = Engine()
@@ -135,7 +136,7 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
-    await daemon.shutdown(config.shutdown_timeout)
+    await close_daemon(daemon, config.shutdown_timeout)
     for host in config.hosts:
         if host.startswith("unix://"):
             try:

@@ -156,7 +156,7 @@ class Journal:
 
     def tail(self, count: int) -> list[Event]:
         """The last `count` events, reading only the end of the files."""
-        from .logs import tail_offset
+        from .jsonfile import tail_offset
         found: list[Event] = []
         for path in (self.path, self.path + ".1"):
             if len(found) >= count:

@@ -22,7 +22,7 @@ from ..errors import BadRequest, NotFound, ServerError
 from ..execdriver.driver import Command, ExecError, ExitStatus, StartedProcess
 from ..graph.graph import now_rfc3339
 from .container import Container, parse_time
-from .logs import LogWriter
+from .jsonfile import LogWriter
 from .records import State
 from .streams import ProcessIO
 

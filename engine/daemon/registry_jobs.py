@@ -7,36 +7,48 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from ..codec import api
-from ..jobs import Job
+from ..jobs import Job, JobArgs
 from ..registry import endpoints
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient, new_session
 from ..registry.endpoints import RegistryConfig
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
 
 @dataclass
-class RegistryPull:
+class RegistryPull(JobArgs[None]):
+    job: ClassVar[str] = "image_pull"
+
     name: str                        # repository, maybe with a registry host: "127.0.0.1:5000/busybox"
     tag: str = ""                    # a tag, a digest "sha256:...", or "" for every tag
     credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass
-class RegistryPush:
+class RegistryPush(JobArgs[None]):
+    job: ClassVar[str] = "image_push"
+
     name: str
     tag: str = ""                    # "" pushes every tag of the repository
     credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass
-class RegistryLogin:
+class RegistryLogin(JobArgs["LoginResult"]):
+    job: ClassVar[str] = "registry_login"
+
     credentials: Credentials
 
 
 @dataclass
-class RegistrySearch:
+class RegistrySearch(JobArgs["list[SearchResult]"]):
+    job: ClassVar[str] = "image_search"
+
     term: str
     credentials: Credentials = field(default_factory=Credentials)
 
@@ -56,7 +68,7 @@ class LoginResult:
     status: str
 
 
-def registry_config(daemon) -> RegistryConfig:
+def registry_config(daemon: Daemon) -> RegistryConfig:
     return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors))
 
 
@@ -114,8 +126,8 @@ class Progress:
 
 # --- jobs -------------------------------------------------------------------------------
 
-async def registry_login(daemon, job: Job) -> LoginResult:
-    args: RegistryLogin = job.args
+async def registry_login(daemon: Daemon, job: Job[RegistryLogin]) -> LoginResult:
+    args = job.args
     creds = args.credentials
     if not creds.username and not creds.identity_token:
         from ..errors import BadRequest
@@ -128,10 +140,10 @@ async def registry_login(daemon, job: Job) -> LoginResult:
     return LoginResult("Login Succeeded")
 
 
-async def image_search(daemon, job: Job) -> list[SearchResult]:
+async def image_search(daemon: Daemon, job: Job[RegistrySearch]) -> list[SearchResult]:
     """`term` is `[registry/]words`: the v1 search endpoint where the registry has one,
     else the registry's catalog filtered by the words (substring match, as v1 did)."""
-    args: RegistrySearch = job.args
+    args = job.args
     term = args.term.strip()
     index, words = endpoints.split_index(term) if "/" in term else (endpoints.HUB_INDEX, term)
     async with new_session() as session:

@@ -5,6 +5,7 @@ records the exit and applies the restart policy."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, NotModified
 from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig, Resources
@@ -16,11 +17,14 @@ from .args import ContainerStart
 from .container import Container
 from .create import _validate
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-async def container_start(daemon, job: Job) -> None:
-    args: ContainerStart = job.args
+async def container_start(daemon: Daemon, job: Job[ContainerStart]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     if args.host_config is not None:
         _validate(container.record.config, args.host_config)
@@ -31,7 +35,7 @@ async def container_start(daemon, job: Job) -> None:
     await start(daemon, container)
 
 
-async def start(daemon, container: Container) -> None:
+async def start(daemon: Daemon, container: Container) -> None:
     async with container.lock:
         if container.running:
             raise NotModified("Container already started")
@@ -42,7 +46,7 @@ async def start(daemon, container: Container) -> None:
         await _start_locked(daemon, container)
 
 
-async def _start_locked(daemon, container: Container) -> None:
+async def _start_locked(daemon: Daemon, container: Container) -> None:
     record = container.record
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
@@ -62,7 +66,7 @@ async def _start_locked(daemon, container: Container) -> None:
     await started
 
 
-def _command(daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
+def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
     record = container.record
     config, host = record.config, record.host_config
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": config.hostname}
@@ -120,7 +124,7 @@ def capabilities(add: list[str], drop: list[str]) -> list[str]:
     return caps
 
 
-def _network(daemon, mode: str) -> Network:
+def _network(daemon: Daemon, mode: str) -> Network:
     if mode == "host":
         return Network("host")
     if mode.startswith("container:"):

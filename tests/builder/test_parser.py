@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyctr.engine.builder.evaluator import BuildState, apply_changes, apply_config
+from pyctr.engine.builder.config_steps import BuildState, apply_changes, apply_config
 from pyctr.engine.builder.parser import DockerfileError, parse, parse_line, substitute
 from pyctr.engine.runconfig import ContainerConfig
 

@@ -507,7 +507,7 @@ def test_journal_rotates_and_keeps_order_across_reopen(tmp_path):
 def test_long_entries_are_cut_on_character_boundaries(tmp_path):
     import asyncio
 
-    from pyctr.engine.daemon import logs
+    from pyctr.engine.daemon import jsonfile as logs
 
     text = ("ab€" * 20000 + "\n").encode()   # 3-byte characters across every 16K cut
 
