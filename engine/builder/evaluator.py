@@ -26,7 +26,7 @@ from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
 from ..jobs import Job
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from . import cache, context
 from .copier import copy_source
 from .parser import CONFIG_ONLY, DockerfileError, Instruction, parse_line, substitute, valid_port

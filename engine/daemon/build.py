@@ -16,7 +16,7 @@ from ..builder import context
 from ..builder.evaluator import BuildError, Builder, BuildOptions
 from ..builder.parser import DockerfileError, parse
 from ..jobs import Job
-from ..server.wire import progress_line
+from ..api.messages import ProgressMessage
 
 MAX_DOCKERFILE = 4 << 20
 
@@ -47,7 +47,7 @@ async def image_build(daemon, job: Job) -> str:
     args: BuildArgs = job.args
 
     async def emit(text: str) -> None:
-        await job.write(progress_line(stream=text))
+        await job.write(ProgressMessage(stream=text).encode())
 
     scratch = tempfile.mkdtemp(prefix="build-", dir=scratch_root(daemon))
     try:

@@ -13,7 +13,7 @@ from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
 from ..jobs import Job
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 from .container import Container
 from .create import init_layer_id, merge_image_config
 

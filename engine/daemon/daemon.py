@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import time
 
-from ..codec import from_api, to_api
+from ..api.codec import from_api, to_api
 from ..errors import Conflict, NotFound
 from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph

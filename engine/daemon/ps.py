@@ -6,7 +6,7 @@ import asyncio
 import datetime
 from dataclasses import dataclass, field
 
-from ..codec import api
+from ..api.codec import api
 from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time

@@ -11,7 +11,7 @@ from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, Container
                            ContainerLogs, ContainerRef, ContainerRemove, ContainerRename, ContainerResize,
                            ContainerStart, ContainerStop, ContainerTop)
 from ..errors import BadRequest
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from .app import Routes, engine_of
 from .hijack import hijack, wants_upgrade
 from .streaming import while_connected

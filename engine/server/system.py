@@ -10,7 +10,7 @@ from ..daemon.args import EventsQuery
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
 from .app import Routes, engine_of
-from .versions import CURRENT
+from ..api.versions import CURRENT
 from .streaming import while_connected
 from .wire import respond, shapes
 

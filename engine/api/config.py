@@ -1,7 +1,7 @@
 """What a container is asked to be: Config (portable, also an image's config) and
 HostConfig (host-specific), as Docker 1.2's `runconfig` package.
 
-Field names map to the API's by `engine.codec`. Both are stored as-is in the
+Field names map to the API's by `engine.api.codec`. Both are stored as-is in the
 graph DB, so they are also the on-disk format.
 """
 
