@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator, Mapping
 
 import aiohttp
 
+from ..api.config import ContainerConfig, HostConfig
 from . import hosts, models
 from .api import API_VERSION, Params, _name, encode_params, registry_auth
 from .errors import APIError, ClientError, DaemonUnreachable, StreamError
@@ -336,8 +337,8 @@ class AsyncClient:
     async def inspect_container(self, name: str) -> dict:
         return await self.json("GET", f"/containers/{_name(name)}/json")
 
-    async def create_container(self, config: models.ContainerConfig,
-                               host_config: models.HostConfig | None = None,
+    async def create_container(self, config: ContainerConfig,
+                               host_config: HostConfig | None = None,
                                name: str = "") -> tuple[str, list[str]]:
         result = await self.json("POST", "/containers/create", {"name": name or None},
                                  models.create_body(config, host_config)) or {}

@@ -14,6 +14,7 @@ import ssl
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
+from ..api.config import ContainerConfig, HostConfig
 from . import hosts, models, transport
 from .errors import APIError
 
@@ -205,8 +206,8 @@ class Client:
         return [models.ContainerSummary.from_api(c)
                 for c in self.json("GET", "/containers/json", params) or []]
 
-    def create_container(self, config: models.ContainerConfig,
-                         host_config: models.HostConfig | None = None,
+    def create_container(self, config: ContainerConfig,
+                         host_config: HostConfig | None = None,
                          name: str = "") -> tuple[str, list[str]]:
         body = models.create_body(config, host_config)
         result = self.json("POST", "/containers/create", {"name": name or None}, body) or {}
@@ -215,8 +216,8 @@ class Client:
     def inspect_container(self, name: str) -> dict:
         return self.json("GET", f"/containers/{_name(name)}/json")
 
-    def start(self, name: str, host_config: models.HostConfig | None = None) -> None:
-        body = host_config.to_api() if host_config is not None else None
+    def start(self, name: str, host_config: HostConfig | None = None) -> None:
+        body = models.host_config_body(host_config) if host_config is not None else None
         self.call("POST", f"/containers/{_name(name)}/start", body=body)
 
     def stop(self, name: str, timeout: int = 10) -> None:
