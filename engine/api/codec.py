@@ -75,6 +75,14 @@ def to_api(value: Any, version: str | None = None) -> Any:
     return out
 
 
+@functools.cache
+def _dataclass_fields(cls: type) -> tuple[tuple[str, str, bool], ...] | None:
+    """(field, API name, omit when None) of a dataclass; None for any other type."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple((name, key, omit_none) for name, key, _, omit_none in _fields(cls))
+
+
 def _version_key(version: str) -> tuple[int, int]:
     major, _, minor = version.partition(".")
     return int(major), int(minor or 0)
