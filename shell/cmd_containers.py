@@ -11,7 +11,7 @@ from . import attach as session
 from . import render
 from .commands import command
 from .context import CLIError, Context
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 
 
 def parse_filters(values: list[str]) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from typing import Awaitable, Callable, Protocol
 
 from ..graph.graph import Graph
 from ..jobs import Output
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 
 OutputSink = Callable[[str, bytes], Awaitable[None]]   # (stream name, data) of a running step
 

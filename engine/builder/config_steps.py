@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 from .parser import CONFIG_ONLY, DockerfileError, Instruction, parse_line, substitute, valid_port
 
 SHELL = ["/bin/sh", "-c"]

@@ -25,7 +25,7 @@ from ..errors import EngineError, NotFound
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 from . import cache, context
 from .backend import Backend
 from .config_steps import SHELL, BuildState, apply_config, go_list

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
+from ..api.config import ContainerConfig, HostConfig
 from ..jobs import JobArgs
-from ..runconfig import ContainerConfig, HostConfig
 from .events import EventFilter
 
 if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, BinaryIO, ClassVar
 from ..builder import context
 from ..builder.evaluator import BuildError, Builder, BuildOptions
 from ..builder.parser import DockerfileError, parse
+from ..api.messages import ProgressMessage
 from ..jobs import Job, JobArgs
-from ..server.wire import progress_line
 from .builder_backend import DaemonBuilderBackend
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ async def image_build(daemon: Daemon, job: Job[BuildArgs]) -> str:
     args = job.args
 
     async def emit(text: str) -> None:
-        await job.write(progress_line(stream=text))
+        await job.write(ProgressMessage(stream=text).encode())
 
     scratch = tempfile.mkdtemp(prefix="build-", dir=scratch_root(daemon))
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import NotFound
 from ..graph.graph import Graph
 from ..jobs import Job, Output
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from . import commit, create, pull, remove, start
 from .args import ContainerCreate, ContainerRemove
 from .registry_jobs import RegistryPull

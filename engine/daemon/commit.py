@@ -14,8 +14,8 @@ from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
+from ..api.config import ContainerConfig
 from ..jobs import Job, JobArgs
-from ..runconfig import ContainerConfig
 from .container import Container
 from .create import init_layer_id, merge_image_config
 from .results import ImageCommitted

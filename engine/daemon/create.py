@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..errors import BadRequest, Conflict
 from ..graph.graph import new_id, now_rfc3339
 from ..jobs import Job
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from . import limits, names, network
 from .args import ContainerCreate
 from .container import Container

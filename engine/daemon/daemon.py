@@ -15,7 +15,7 @@ import secrets
 import subprocess
 import time
 
-from ..codec import to_api
+from ..api.codec import to_api
 from ..errors import Conflict, NotFound
 from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph

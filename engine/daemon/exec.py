@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
-from ..codec import api
+from ..api.codec import api
 from ..errors import BadRequest, Conflict, NotFound, ServerError
 from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
 from ..jobs import Job, JobArgs

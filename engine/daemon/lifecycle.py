@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..codec import from_api
+from ..api.codec import from_api
 from . import monitor, start, stop, volumes
 from .config import DaemonConfig
 from .container import Container

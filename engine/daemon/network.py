@@ -27,7 +27,7 @@ from ..networkdriver.iptables import IptablesError, Rule
 from ..networkdriver.ipam import AddressError, IPAllocator
 from ..networkdriver.portallocator import PortAllocator, PortError, PortInUse, Reservation
 from ..networkdriver.proxy import new_proxy
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from .config import DaemonConfig
 from .container import Container
 from .records import NetworkSettings

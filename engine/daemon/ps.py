@@ -6,6 +6,7 @@ import asyncio
 import datetime
 from typing import TYPE_CHECKING
 
+from ..api.codec import api
 from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time

@@ -105,7 +105,7 @@ async def _push_one(daemon: Daemon, client: RegistryClient, info: RepositoryInfo
                 pass
     graph.db.set_tag(info.local_name, tag, image_id, digest)
     await progress.status(f"{tag}: digest: {digest} size: {len(raw)}")
-    await progress.send(progressDetail={}, aux={"Tag": tag, "Digest": digest, "Size": len(raw)})
+    await progress.aux({"Tag": tag, "Digest": digest, "Size": len(raw)})
     daemon.events.publish("push", f"{info.local_name}:{tag}", type="image")
 
 

@@ -4,12 +4,12 @@ push share: their job arguments, the registry settings and the progress messages
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from ..codec import api
+from ..api.codec import api
+from ..api.messages import ProgressMessage
 from ..jobs import Job, JobArgs
 from ..registry import endpoints
 from ..registry.auth import Credentials
@@ -101,17 +101,14 @@ class Progress:
         self.interval = interval
         self._last: dict[str, float] = {}
 
-    async def send(self, **message) -> None:
-        await self.job.write(json.dumps(message).encode() + b"\r\n")
+    async def send(self, message: ProgressMessage) -> None:
+        await self.job.write(message.encode())
 
-    async def status(self, status: str, ident: str = "", **extra) -> None:
-        message = {"status": status, **extra}
-        if ident:
-            message["id"] = ident
-        await self.send(**message)
+    async def status(self, status: str, ident: str = "") -> None:
+        await self.send(ProgressMessage(status=status, id=ident or None))
 
     async def layer(self, ident: str, status: str) -> None:
-        await self.send(status=status, progressDetail={}, id=ident)
+        await self.send(ProgressMessage(status=status, progress_detail={}, id=ident))
 
     async def bytes(self, ident: str, status: str, current: int, total: int,
                     force: bool = False) -> None:
@@ -120,8 +117,12 @@ class Progress:
             return
         self._last[ident] = now
         detail = {"current": current, "total": total} if total else {"current": current}
-        await self.send(status=status, progressDetail=detail,
-                        progress=progress_bar(current, total), id=ident)
+        await self.send(ProgressMessage(status=status, progress_detail=detail,
+                                        progress=progress_bar(current, total), id=ident))
+
+    async def aux(self, record: dict) -> None:
+        """A message that carries a record instead of a status (push's digest)."""
+        await self.send(ProgressMessage(progress_detail={}, aux=record))
 
 
 # --- jobs -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol
 
-from ..codec import api
+from ..api.codec import api
 from ..graph.records import ImageRecord
 from .jsonfile import LogEntry
 

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
-from ..codec import api
+from ..api.codec import api
 from ..errors import Conflict
 from ..execdriver.driver import ExecError
 from ..jobs import Job, JobArgs

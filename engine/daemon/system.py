@@ -8,9 +8,10 @@ import platform
 import time
 from typing import TYPE_CHECKING, AsyncIterator
 
+from ..api.codec import api
+from ..api.messages import encode_event
 from ..jobs import Job
 from .args import EventsQuery, InfoQuery, VersionQuery
-from .events import encode
 from .results import SystemInfo, VersionInfo
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def _arch() -> str:
 
 async def version(daemon: Daemon, job: Job[VersionQuery]) -> VersionInfo:
     from .. import __version__
-    from ..server.versions import CURRENT, MIN_VERSION
+    from ..api.versions import CURRENT, MIN_VERSION
     return VersionInfo(version=__version__, api_version=str(CURRENT), min_api_version=str(MIN_VERSION),
                        go_version=f"python{platform.python_version()}", arch=_arch(),
                        kernel_version=platform.release())
@@ -102,7 +103,7 @@ class EventStream:
             until = min(self._seen, args.until_ns or self._seen)
             for event in await self._bus.past(args.since_ns, until):
                 if wanted(event):
-                    yield encode(event)
+                    yield encode_event(event)
         if args.until_ns and args.until_ns <= time.time_ns():
             return
         while True:

@@ -9,9 +9,7 @@ layer) when closed, also when the client goes away half-way.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
-import json
 import os
 import shutil
 import stat
@@ -19,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, BinaryIO, Callable, ClassVar, Iterator
 
+from ..api.messages import PathStat
 from ..archive import ArchiveError, pack_dir, unpack
 from ..errors import BadRequest, NotFound
 from ..jobs import Job, JobArgs
@@ -64,21 +63,6 @@ class LoadArgs(JobArgs["list[str]"]):
     job: ClassVar[str] = "image_load"
 
     body: BinaryIO
-
-
-@dataclass
-class PathStat:
-    """`X-Docker-Container-Path-Stat` of the archive endpoint (Go's os.FileMode bits)."""
-    name: str
-    size: int
-    mode: int
-    mtime: str
-    link_target: str = ""
-
-    def header(self) -> str:
-        data = {"name": self.name, "size": self.size, "mode": self.mode, "mtime": self.mtime,
-                "linkTarget": self.link_target}
-        return base64.b64encode(json.dumps(data).encode()).decode()
 
 
 @dataclass

@@ -11,7 +11,7 @@ from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, Container
                            ContainerResize, ContainerRestart, ContainerStart, ContainerStop, ContainerTop,
                            ContainerUnpause, ContainerWait)
 from ..errors import BadRequest
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
 from .router import engine_of

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..errors import EngineError
 from ..jobs import Engine
-from .versions import CURRENT, MAX_VERSION, MIN_VERSION, APIVersion
+from ..api.versions import CURRENT, MAX_VERSION, MIN_VERSION, APIVersion
 
 log = logging.getLogger("pyctr.server")
 

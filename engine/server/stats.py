@@ -9,7 +9,7 @@ import json
 
 from aiohttp import web
 
-from ..codec import to_api
+from ..api.codec import to_api
 from ..daemon.stats import ContainerStatsArgs
 from .router import engine_of
 from .wire import flag, respond

@@ -9,8 +9,8 @@ from aiohttp import web
 from ..daemon.args import EventsQuery, InfoQuery, VersionQuery
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
+from ..api.versions import CURRENT
 from .router import engine_of
-from .versions import CURRENT
 from .streaming import while_connected
 from .wire import respond, shapes
 

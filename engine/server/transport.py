@@ -12,13 +12,13 @@ from ..daemon.commit import CommitArgs
 from ..daemon.args import ContainerChanges, ContainerExport
 from ..daemon.transport import CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 from .router import engine_of
 from .wire import decode as _decode
 from .wire import BodyReader, flag, json_body, progress_line, respond
+from ..api.messages import PATH_STAT_HEADER as STAT_HEADER
 
 TAR = "application/x-tar"
-STAT_HEADER = "X-Docker-Container-Path-Stat"
 
 
 async def _send_stream(request: web.Request, chunks, headers: dict[str, str]) -> web.StreamResponse:

@@ -72,7 +72,7 @@ def test_toolbar_follows_events_without_typing(daemon, term_for, cleanup):
     term.wait(lambda: f"pyctrd {version}  {running} running" in term.toolbar(), "the toolbar")
     assert daemon.host in term.toolbar()
     cleanup.append("shtest-toolbar")
-    from pyctr.engine.client.models import ContainerConfig
+    from pyctr.engine.api.config import ContainerConfig
 
     cid, _ = client.create_container(ContainerConfig(image="busybox", cmd=["sleep", "100"]),
                                      name="shtest-toolbar")
