@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 
 from pyctr.engine.client.api import Client
 
-DOCKER = "/usr/local/bin/docker"
+# The real docker CLI first on PATH: 28.x from /usr/local/bin here, Debian's 20.10 elsewhere.
+DOCKER = shutil.which("docker") or "docker"
 
 
 def mounts_under(path: str) -> list[str]:
