@@ -117,6 +117,9 @@ class DaemonProcess:
             [sys.executable, "-m", "pyctr.engine.main", "-H", self.host, "-g", self.root,
              "--exec-root", os.path.join(self.workdir, "exec"), "--log-level", "debug",
              *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
+             # a test daemon never reaches Docker Hub (nor the host's resolver for it)
+             *([] if any(a.startswith("--default-registry") for a in self.extra_args)
+               else ["--default-registry", "none"]),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()

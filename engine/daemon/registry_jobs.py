@@ -57,7 +57,8 @@ class LoginResult:
 
 
 def registry_config(daemon) -> RegistryConfig:
-    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors))
+    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors),
+                          default_registry=daemon.config.default_registry != "none")
 
 
 # --- progress messages ------------------------------------------------------------------
