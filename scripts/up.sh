@@ -17,7 +17,21 @@ data_root="${PYCTR_DATA_ROOT:-/var/lib/pyctr}"
 exec_root="${PYCTR_EXEC_ROOT:-/var/run/pyctr}"
 log="${PYCTR_LOG:-/var/log/pyctrd.log}"
 pidfile="${PYCTR_PIDFILE:-$data_root/pyctrd.pid}"
-if .venv/bin/pyctr version >/dev/null 2>&1; then
+
+# GET on the daemon's API: curl on a unix socket (milliseconds), else the pyctr CLI
+api() {
+    case "$PYCTR_HOST" in
+        unix://*) curl -sf --max-time 30 --unix-socket "${PYCTR_HOST#unix://}" "http://pyctr$1" ;;
+        *) case "$1" in
+               /_ping) .venv/bin/pyctr version >/dev/null && echo OK ;;
+               /images/json) .venv/bin/pyctr images -q ;;
+           esac ;;
+    esac
+}
+answering() { [ "$(api /_ping 2>/dev/null)" = OK ]; }
+no_images() { local out; out=$(api /images/json) && [ -z "$out" ] || [ "$out" = "[]" ]; }
+
+if answering; then
     echo "up.sh: pyctrd is already answering on $PYCTR_HOST"
 else
     mkdir -p "$(dirname "$log")"
@@ -27,7 +41,7 @@ else
         --pidfile "$pidfile" ${PYCTRD_FLAGS:-} >>"$log" 2>&1 </dev/null &
     daemon=$!
     # wait for the daemon to answer (or to die), not for a number of seconds
-    until .venv/bin/pyctr version >/dev/null 2>&1; do
+    until answering; do
         if ! kill -0 "$daemon" 2>/dev/null; then
             echo "up.sh: pyctrd exited; the end of $log:" >&2
             tail -n 20 "$log" >&2
@@ -37,7 +51,7 @@ else
     done
 fi
 
-if [ -z "$(.venv/bin/pyctr images -q)" ]; then
+if no_images; then
     echo "up.sh: importing busybox:latest from /bin/busybox"
     .venv/bin/python scripts/mkimage-busybox.py | .venv/bin/pyctr import - busybox:latest
 fi
