@@ -39,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         trap '[ -n "$own_policy" ] && rm -f "$policy"' EXIT
     fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     if [ -n "$own_policy" ]; then rm -f "$policy"; own_policy=; fi
 else
     echo "setup.sh: Debian packages present (${#packages[@]})"
