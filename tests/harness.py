@@ -110,7 +110,7 @@ class DaemonProcess:
     def log_path(self) -> str:
         return os.path.join(self.workdir, "pyctrd.log")
 
-    def start(self, timeout: float = 15) -> "DaemonProcess":
+    def start(self, timeout: float = 60) -> "DaemonProcess":
         os.makedirs(self.workdir, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -171,7 +171,7 @@ class DaemonProcess:
                                  f"stdout: {result.stdout.decode()}\nstderr: {result.stderr.decode()}")
         return result
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(sig)
@@ -249,7 +249,7 @@ def start_with_busybox(workdir: str, busybox_tar: str, extra_args: list[str] | N
 
 
 # --- small helpers the integration tests share ---------------------------------
-def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
+def wait_for(predicate, timeout: float = 60, interval: float = 0.05):
     """Poll until `predicate()` is truthy and return its value (not a timing assertion:
     the timeout only bounds a hang)."""
     deadline = time.monotonic() + timeout
