@@ -74,9 +74,12 @@ async def image_pull(daemon: Daemon, job: Job[RegistryPull]) -> None:
             raise BadRequest(f"invalid digest format: {ref}")
     elif ref:
         reference.validate_tag(ref)
+    config = registry_config(daemon)
+    config.require_registry(info.index, f"{info.local_name}@{ref}" if ref.startswith("sha256:")
+                            else f"{info.local_name}:{ref}" if ref else info.local_name)
     progress = Progress(job)
     async with new_session() as session:
-        client = RegistryClient(session, registry_config(daemon), info.index, args.credentials,
+        client = RegistryClient(session, config, info.index, args.credentials,
                                 info.remote_name, "pull")
         await client.authorize()
         if ref:

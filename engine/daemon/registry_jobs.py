@@ -69,7 +69,8 @@ class LoginResult:
 
 
 def registry_config(daemon: Daemon) -> RegistryConfig:
-    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors))
+    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors),
+                          default_registry=daemon.config.default_registry != "none")
 
 
 # --- progress messages ------------------------------------------------------------------

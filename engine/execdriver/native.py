@@ -156,7 +156,10 @@ class NativeDriver(ExecDriver):
             master_handed_over = True   # the caller owns it from on_created on
             await on_created(StartedProcess(pid=pid, console_fd=master))
 
-            os.write(release_w, b"\x01")
+            try:
+                os.write(release_w, b"\x01")
+            except BrokenPipeError:
+                pass   # killed from on_created before its release: its exit status follows
             exit_code = await self._wait_exit(pid, pidfd)
             pid = None   # reaped
             return ExitStatus(exit_code=exit_code, oom_killed=cgroup.oom_killed())
