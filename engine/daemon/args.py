@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from typing import AsyncIterator
 
     from .records import ContainerRecord
-    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus,
+    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus, ExitWaiter,
                           FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
                           ProcessList, SystemInfo, VersionInfo)
 
@@ -93,8 +93,10 @@ class ContainerInspect(ContainerRef, JobArgs["ContainerRecord"]):
 
 
 @dataclass
-class ContainerWait(ContainerRef, JobArgs["ExitStatus"]):
+class ContainerWait(ContainerRef, JobArgs["ExitWaiter"]):
     job: ClassVar[str] = "container_wait"
+
+    condition: str = "not-running"   # or next-exit, removed (API 1.30)
 
 
 @dataclass

@@ -34,6 +34,15 @@ class ExitStatus:
     status_code: int
 
 
+class ExitWaiter(Protocol):
+    """`wait`: registered when the job returns (so the server can answer its headers
+    first and no exit after that is missed); `status` blocks until the condition."""
+
+    async def status(self) -> ExitStatus: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class ProcessList:
     """`top`: ps's column titles and one row of fields per process."""

@@ -102,8 +102,24 @@ async def unpause(request: web.Request) -> web.Response:
     return no_content()
 
 
-async def wait(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run(ContainerWait(_name(request))))
+async def wait(request: web.Request) -> web.StreamResponse:
+    condition = request.query.get("condition", "") or "not-running"
+    waiter = await engine_of(request).run(ContainerWait(_name(request), condition))
+    shape = shapes(request)
+    try:
+        if not shape.wait_answers_headers_first():
+            return respond(shape.wait_result(await waiter.status()))
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+
+        async def answer() -> None:
+            body = json.dumps(shape.wait_result(await waiter.status())).encode() + b"\n"
+            await response.write(body)
+
+        await while_connected(request, answer())
+        return response
+    finally:
+        waiter.close()
 
 
 async def remove(request: web.Request) -> web.Response:

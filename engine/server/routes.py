@@ -8,7 +8,7 @@ the order does not change what answers."""
 
 from __future__ import annotations
 
-from . import build, containers, exec, images, registry, stats, system, transport
+from . import build, containers, exec, images, registry, stats, swarm, system, transport
 from .router import Route
 from .unsupported import unsupported, unsupported_families
 
@@ -72,4 +72,8 @@ ROUTES: list[Route] = [
     Route("POST", "/containers/prune", unsupported("pruning (API 1.25)")),
     Route("POST", "/images/prune", unsupported("pruning (API 1.25)")),
     *unsupported_families(),
+
+    # a Docker engine in no swarm, with no plugins (API 1.24+)
+    *swarm.swarm_routes(),
+    *swarm.plugin_routes(),
 ]

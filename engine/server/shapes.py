@@ -82,6 +82,17 @@ class Shapes:
     def version_info(self, info) -> dict:
         return self._trim("version", to_api(info))
 
+    def wait_result(self, status) -> dict:
+        """`wait`'s body: from 1.30 with `Error` (null: the wait itself did not fail)."""
+        data: dict = {"StatusCode": status.status_code}
+        if not self.version < "1.30":
+            data["Error"] = None
+        return data
+
+    def wait_answers_headers_first(self) -> bool:
+        """From 1.30 `wait` sends its 200 at once (clients start the container after it)."""
+        return not self.version < "1.30"
+
     # --- requests -------------------------------------------------------
     def start_body_allowed(self, body: Any) -> None:
         """HostConfig at start: what Docker 1.2's clients sent, refused from 1.24 on."""

@@ -17,7 +17,9 @@ from .wire import respond, shapes
 
 def _ping_headers() -> dict[str, str]:
     # OSType: the docker CLI parses --device by the server's OS ("unknown server OS" without it).
+    # Builder-Version 1: the classic builder (no BuildKit); Swarm: this node is in none.
     return {"API-Version": str(CURRENT), "Docker-Experimental": "false", "OSType": "linux",
+            "Builder-Version": "1", "Swarm": "inactive",
             "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
 
 

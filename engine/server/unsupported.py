@@ -11,11 +11,7 @@ from .router import Handler, Route
 FAMILIES = {
     "/networks": "user-defined networks (API 1.21+); containers use --net=bridge|none|host|container:",
     "/volumes": "named volumes (API 1.21+); use -v /host:/ctr or anonymous volumes",
-    "/swarm": "swarm mode (API 1.24)", "/nodes": "swarm mode (API 1.24)",
-    "/services": "swarm mode (API 1.24)", "/tasks": "swarm mode (API 1.24)",
-    "/secrets": "swarm mode", "/configs": "swarm mode", "/plugins": "plugins (API 1.24)",
-    "/system/df": "disk usage (API 1.25)", "/session": "BuildKit sessions", "/grpc": "BuildKit",
-    "/distribution": "registry distribution info (API 1.30)",
+    "/session": "BuildKit sessions", "/grpc": "BuildKit",
 }
 
 

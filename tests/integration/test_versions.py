@@ -96,7 +96,7 @@ def test_rename_and_unsupported_families(daemon):
         assert clash.returncode != 0 and b"already in use" in clash.stderr
     finally:
         daemon.docker("rm", "-f", cid, "taken", check=False)
-    for method, path in (("GET", "/networks"), ("POST", "/volumes/create"), ("GET", "/swarm"),
+    for method, path in (("GET", "/networks"), ("POST", "/volumes/create"),
                          ("POST", f"/containers/{cid}/update")):
         with pytest.raises(APIError) as err:
             at(daemon, "1.24").json(method, path)
