@@ -67,6 +67,7 @@ class Event:
     action: str = ""
     actor: Actor = field(default_factory=Actor)
     time_nano: int = api("timeNano", default=0)
+    scope: str = api("scope", default="local")   # API 1.30; "swarm" for cluster events
 
 
 def encode_event(event: Event) -> bytes:

@@ -104,6 +104,7 @@ class Daemon:
 
     def container_event(self, container: Container, action: str, **attributes: str) -> None:
         self.events.publish(action, container.id, container.record.config.image,
+                            labels=container.record.config.labels,
                             name=container.name.lstrip("/"), **attributes)
 
     def save(self, container: Container) -> None:

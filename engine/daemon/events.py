@@ -26,8 +26,8 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
 
 from ..api.codec import from_api
 from ..api.messages import Actor, Event, encode_event
@@ -46,31 +46,62 @@ class Published:
     line: bytes      # JSON + "\n"
 
 
+# The filter names GET /events accepts (dockerd's): the swarm ones match no event here.
+EVENT_FILTERS = frozenset({"config", "container", "daemon", "event", "image", "label", "network",
+                           "node", "plugin", "scope", "secret", "service", "type", "volume"})
+# Actions that carry a command after a colon ("exec_start: sh"): a bare name matches by prefix.
+_PREFIXED_ACTIONS = frozenset({"health_status", "exec_create", "exec_start"})
+
+
+def _strip_tag(image: str) -> str:
+    name = image.split("@", 1)[0]
+    head, sep, tag = name.rpartition(":")
+    return head if sep and "/" not in tag else name
+
+
 @dataclass(frozen=True)
 class EventFilter:
-    """The `filters` of GET /events: each key matches when any of its values does."""
-    containers: frozenset[str] = frozenset()   # ids, id prefixes or names
-    images: frozenset[str] = frozenset()
-    actions: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
+    """The `filters` of GET /events, as dockerd reads them: every named filter must
+    match (AND); within one, any of its values (OR). `label` values all must hold."""
+    filters: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
-    def matches(self, event: Event) -> bool:
-        if self.types and event.type not in self.types:
-            return False
-        if self.actions and event.status not in self.actions:
-            return False
-        if self.containers:
-            if event.type != "container":
-                return False
-            name = event.actor.attributes.get("name", "")
-            if not any(event.id.startswith(c) or c.lstrip("/") == name for c in self.containers):
-                return False
-        if self.images:
-            image = event.from_ if event.type == "container" else event.id
-            if not any(image == i or image.startswith(i) or
-                       event.actor.attributes.get("image") == i for i in self.images):
+    def _exact(self, key: str, *sources: str) -> bool:
+        wanted = self.filters.get(key)
+        return not wanted or any(s in wanted for s in sources)
+
+    def _fuzzy(self, key: str, *sources: str) -> bool:
+        """Equal, or the source starts with a value (id prefixes)."""
+        wanted = self.filters.get(key)
+        return not wanted or any(s and any(s.startswith(w) for w in wanted) for s in sources)
+
+    def _by_name(self, key: str, event: Event) -> bool:
+        return self._fuzzy(key, event.actor.id, event.actor.attributes.get("name", ""))
+
+    def _image(self, event: Event) -> bool:
+        attributes = event.actor.attributes
+        name = attributes.get("name" if event.type == "image" else "image", "")
+        return self._exact("image", event.actor.id, name, _strip_tag(event.actor.id), _strip_tag(name))
+
+    def _labels(self, attributes: Mapping[str, str]) -> bool:
+        for wanted in self.filters.get("label", ()):
+            key, has_value, value = wanted.partition("=")
+            if key not in attributes or (has_value and attributes[key] != value):
                 return False
         return True
+
+    def _action(self, event: Event) -> bool:
+        wanted = self.filters.get("event")
+        if wanted and wanted & _PREFIXED_ACTIONS:
+            return self._fuzzy("event", event.action)
+        return self._exact("event", event.action)
+
+    def matches(self, event: Event) -> bool:
+        return (self._action(event) and self._exact("type", event.type)
+                and self._exact("scope", event.scope)
+                and all(self._by_name(key, event) for key in
+                        ("daemon", "container", "plugin", "volume", "network", "node", "service",
+                         "secret", "config"))
+                and self._image(event) and self._labels(event.actor.attributes))
 
 
 class Listener:
@@ -170,14 +201,17 @@ class EventBus:
         self._listeners: set[Listener] = set()
 
     def publish(self, status: str, object_id: str, image: str = "", type: str = "container",
-                **attributes: str) -> Event:
+                labels: Mapping[str, str] | None = None, **attributes: str) -> Event:
+        """`labels` (the object's, as dockerd adds them) go under the named attributes."""
         # Unique and increasing, also when the clock steps back or two come at once.
         now = max(time.time_ns(), self.last_nano + 1)
         self.last_nano = now
         if image:
             attributes.setdefault("image", image)
+        if labels:
+            attributes = {**labels, **attributes}
         event = Event(status, object_id, image, now // 1_000_000_000, type, status,
-                      Actor(object_id, attributes), now)
+                      Actor(object_id, attributes), now, scope="local")
         item = Published(event, encode_event(event))
         self.history.append(event)
         if self.journal is not None:

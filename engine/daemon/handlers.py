@@ -19,6 +19,7 @@ from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExpor
                    ImageImport, ImageInspect, ImageList, ImageTag, InfoQuery, VersionQuery)
 from .build import BuildArgs
 from .commit import CommitArgs
+from .df import DiskUsageQuery, disk_usage
 from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from .stats import ContainerStatsArgs
@@ -73,6 +74,7 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     PutArchiveArgs: transport.container_archive_put,
     SaveArgs: transport.image_save,
     LoadArgs: transport.image_load,
+    DiskUsageQuery: disk_usage,
 }
 
 

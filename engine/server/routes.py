@@ -18,6 +18,7 @@ ROUTES: list[Route] = [
     Route("GET", "/version", system.version),
     Route("GET", "/info", system.info),
     Route("GET", "/events", system.events),
+    Route("GET", "/system/df", system.disk_usage),
     Route("GET", "/pyctr/jobs", system.jobs),
     Route("POST", "/auth", registry.auth),
 

@@ -82,6 +82,19 @@ class Shapes:
     def version_info(self, info) -> dict:
         return self._trim("version", to_api(info))
 
+    def disk_usage(self, usage) -> dict:
+        """`GET /system/df`: the images and containers as their lists show them, plus
+        what df adds; no build cache (the classic builder's cache is images)."""
+        images = self.image_summaries([u.summary for u in usage.images])
+        for data, u in zip(images, usage.images):
+            data["SharedSize"], data["Containers"] = u.shared_size, u.containers
+        volumes = [{"CreatedAt": v.created_at, "Driver": v.driver, "Labels": {}, "Mountpoint": v.mountpoint,
+                    "Name": v.name, "Options": {}, "Scope": "local",
+                    "UsageData": {"Size": v.size, "RefCount": v.ref_count}} for v in usage.volumes]
+        return {"LayersSize": usage.layers_size, "Images": images,
+                "Containers": self.container_summaries(usage.containers),
+                "Volumes": volumes, "BuildCache": [], "BuilderSize": 0}
+
     def wait_result(self, status) -> dict:
         """`wait`'s body: from 1.30 with `Error` (null: the wait itself did not fail)."""
         data: dict = {"StatusCode": status.status_code}
