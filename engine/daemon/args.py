@@ -70,6 +70,7 @@ class ImageDelete(JobArgs["list[ImageDeleted]"]):
     name: str
     force: bool = False
     noprune: bool = False
+    today: bool = False              # today's rules (API 1.25+), else Docker 1.2's (daemon/rmi.py)
 
 
 @dataclass

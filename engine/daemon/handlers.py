@@ -20,6 +20,7 @@ from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExpor
 from .build import BuildArgs
 from .commit import CommitArgs
 from .df import DiskUsageQuery, disk_usage
+from . import rmi
 from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from .stats import ContainerStatsArgs
@@ -39,7 +40,7 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     ImageInspect: images.image_inspect,
     ImageHistory: images.image_history,
     ImageTag: images.image_tag,
-    ImageDelete: images.image_delete,
+    ImageDelete: rmi.image_delete,
     RegistryPull: pull.image_pull,
     RegistryPush: push.image_push,
     RegistrySearch: registry_jobs.image_search,

@@ -77,5 +77,6 @@ async def tag_image(request: web.Request) -> web.Response:
 
 
 async def delete_image(request: web.Request) -> web.Response:
-    args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"))
+    args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"),
+                       today=shapes(request).image_delete_of_today())
     return respond(await engine_of(request).run(args))

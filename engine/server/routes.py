@@ -35,6 +35,7 @@ ROUTES: list[Route] = [
     Route("GET", "/images/{name:.+}/get", transport.save_one),
     Route("DELETE", "/images/{name:.+}", images.delete_image),
     Route("POST", "/build", build.build),
+    Route("POST", "/build/prune", system.build_prune),  # API 1.31
     Route("POST", "/commit", transport.commit),
 
     # containers

@@ -95,6 +95,10 @@ class Shapes:
                 "Containers": self.container_summaries(usage.containers),
                 "Volumes": volumes, "BuildCache": [], "BuilderSize": 0}
 
+    def image_delete_of_today(self) -> bool:
+        """`DELETE /images/(name)`: today's rules from 1.25 (daemon/rmi.py), 1.2's before."""
+        return not self.version < "1.25"
+
     def wait_result(self, status) -> dict:
         """`wait`'s body: from 1.30 with `Error` (null: the wait itself did not fail)."""
         data: dict = {"StatusCode": status.status_code}

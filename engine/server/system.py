@@ -13,7 +13,7 @@ from ..errors import BadRequest
 from ..api.versions import CURRENT
 from .router import engine_of
 from .streaming import while_connected
-from .wire import respond, shapes
+from .wire import flag, respond, shapes
 
 
 def _ping_headers() -> dict[str, str]:
@@ -40,6 +40,25 @@ async def disk_usage(request: web.Request) -> web.Response:
     if request.query.get("type"):   # API 1.42's per-kind query: not this API's
         raise BadRequest("the type parameter of /system/df needs API 1.42; pyctr speaks up to 1.41")
     return respond(shapes(request).disk_usage(await engine_of(request).run(DiskUsageQuery())))
+
+
+# dockerd's build-cache filters (BuildKit's); none can match here, but each is checked.
+BUILD_CACHE_FILTERS = frozenset({"description", "id", "inuse", "parent", "private", "shared", "type",
+                                 "until", "unused-for"})
+
+
+async def build_prune(request: web.Request) -> web.Response:
+    """`docker builder prune`: the classic builder keeps its cache as intermediate images
+    (pruned with the images), so there is no separate cache to free."""
+    for key in sorted(parse_filters(request.query.get("filters", ""))):
+        if key not in BUILD_CACHE_FILTERS:
+            raise BadRequest(f"invalid filter '{key}'")
+    flag(request, "all")
+    for name in ("keep-storage", "reserved-space", "max-used-space", "min-free-space"):
+        value = request.query.get(name, "")
+        if value and not value.isdigit():
+            raise BadRequest(f"invalid value for {name}: {value!r} (bytes)")
+    return respond({"CachesDeleted": [], "SpaceReclaimed": 0})
 
 
 async def jobs(request: web.Request) -> web.Response:

@@ -57,8 +57,8 @@ def message(body: bytes) -> str:
     return json.loads(body)["message"]
 
 
-def create(daemon, *cmd: str, labels: dict | None = None, name: str = "") -> str:
-    body = {"Image": "busybox", "Cmd": list(cmd), "Labels": labels or {}}
+def create(daemon, *cmd: str, labels: dict | None = None, name: str = "", image: str = "busybox") -> str:
+    body = {"Image": image, "Cmd": list(cmd), "Labels": labels or {}}
     path = "/containers/create" + (f"?name={name}" if name else "")
     return daemon.client().json("POST", path, body=body)["Id"]
 
@@ -357,3 +357,102 @@ def test_plugins_with_the_cli_and_docker_py(daemon):
     assert out[0].split() == ["ID", "NAME", "DESCRIPTION", "ENABLED"] and len(out) == 1
     missing = daemon.docker("plugin", "inspect", "nosuch", check=False)
     assert missing.returncode != 0 and b'plugin "nosuch" not found' in missing.stderr
+
+
+# --- DELETE /images/(name): today's rules --------------------------------------------------
+
+def _rmi(daemon, name: str, **query) -> tuple[int, object]:
+    status, _, body = request(daemon, "DELETE", f"{V}/images/{name}", {k: "1" for k, v in query.items() if v})
+    return status, json.loads(body) if body else None
+
+
+def _commit(daemon, repo_tag: str, parent: str = "busybox") -> str:
+    cid = create(daemon, "true", image=parent)
+    try:
+        repo, tag = repo_tag.split(":")
+        return daemon.client().json("POST", f"/commit?container={cid}&repo={repo}&tag={tag}",
+                                    body={"Labels": {"made": "here"}})["Id"]
+    finally:
+        daemon.client().remove_container(cid, force=True)
+
+
+@needs("1.25")
+def test_image_delete_today(daemon):
+    c = daemon.client()
+    image = _commit(daemon, "rmi/a:1")
+    c.call("POST", f"/images/{image}/tag?repo=rmi/b&tag=1")
+    # by id with two repositories: must be forced
+    status, body = _rmi(daemon, image)
+    assert status == 409 and body["message"] == (f"conflict: unable to delete {image.removeprefix('sha256:')[:12]} "
+                                                 "(must be forced) - image is referenced in multiple repositories")
+    # by name with another reference left: only the untag
+    assert _rmi(daemon, "rmi/b:1") == (200, [{"Untagged": "rmi/b:1"}])
+    # the last reference while a stopped container uses it: must force
+    cid = c.json("POST", "/containers/create", body={"Image": "rmi/a:1", "Cmd": ["true"]})["Id"]
+    try:
+        status, body = _rmi(daemon, "rmi/a:1")
+        assert status == 409 and body["message"].startswith('conflict: unable to remove repository reference '
+                                                            '"rmi/a:1" (must force) - container ')
+        status, body = _rmi(daemon, image)   # by id: the stopped container is a soft conflict
+        assert status == 409 and "(must be forced) - image is being used by stopped container" in body["message"]
+        c.call("POST", f"/containers/{cid}/start")
+        c.wait(cid)
+    finally:
+        c.remove_container(cid, force=True)
+    # untag and delete in one go; the untagged parent busybox is tagged, so it stays
+    status, body = _rmi(daemon, "rmi/a:1")
+    assert status == 200 and body[0] == {"Untagged": "rmi/a:1"} and len(body) == 2
+    assert body[1]["Deleted"].removeprefix("sha256:") == image.removeprefix("sha256:")
+    status, body = _rmi(daemon, "rmi/a:1")
+    assert status == 404
+
+
+@needs("1.25")
+def test_image_delete_hard_conflicts(daemon):
+    c = daemon.client()
+    parent = _commit(daemon, "rmi/parent:1")
+    child = _commit(daemon, "rmi/child:1", parent="rmi/parent:1")
+    cid = c.json("POST", "/containers/create", body={"Image": "rmi/child:1", "Cmd": ["sleep", "100"]})["Id"]
+    try:
+        c.call("POST", f"/containers/{cid}/start")
+        status, body = _rmi(daemon, child, force=True)
+        assert status == 409 and "(cannot be forced) - image is being used by running container" in body["message"]
+        rmi = daemon.docker("rmi", "-f", child, check=False)
+        assert rmi.returncode != 0 and b"cannot be forced" in rmi.stderr
+    finally:
+        c.remove_container(cid, force=True)
+    assert daemon.docker("rmi", "rmi/child:1").returncode == 0
+    assert daemon.docker("rmi", "rmi/parent:1").returncode == 0
+    assert _rmi(daemon, parent)[0] == 404
+
+
+def test_old_clients_keep_docker_1_2_rmi(daemon):
+    image = _commit(daemon, "rmi/old:1")
+    daemon.client().call("POST", f"/images/{image}/tag?repo=rmi/old2&tag=1")
+    status, _, body = request(daemon, "DELETE", f"/v1.14/images/{image}")
+    assert status == 409 and "multiple repositories, use -f to force" in message(body)
+    for name in ("rmi/old:1", "rmi/old2:1"):
+        assert request(daemon, "DELETE", f"/v1.14/images/{name}")[0] == 200
+
+
+# --- POST /build/prune ---------------------------------------------------------------------
+
+def test_build_prune(daemon):
+    status, _, body = request(daemon, "POST", V + "/build/prune", {"all": "1", "keep-storage": "0"})
+    assert (status, json.loads(body)) == (200, {"CachesDeleted": [], "SpaceReclaimed": 0})
+    images_before = daemon.client().json("GET", "/images/json?all=1")
+    status, _, body = request(daemon, "POST", V + "/build/prune",
+                              {"filters": json.dumps({"until": {"24h": True}})})
+    assert status == 200 and daemon.client().json("GET", "/images/json?all=1") == images_before
+    for query, words in (({"filters": json.dumps({"colour": ["x"]})}, "invalid filter 'colour'"),
+                         ({"keep-storage": "lots"}, "keep-storage"), ({"all": "maybe"}, "all")):
+        status, _, body = request(daemon, "POST", V + "/build/prune", query)
+        assert status == 400 and words in message(body), query
+
+
+@needs("1.39")
+def test_builder_prune_with_the_cli_and_docker_py(daemon):
+    docker = pytest.importorskip("docker")
+    pruned = daemon.docker("builder", "prune", "-f", check=False)
+    assert pruned.returncode == 0 and b"Total reclaimed space: 0B" in pruned.stdout, pruned.stderr
+    assert docker.APIClient(base_url=daemon.host, version="auto").prune_builds()["SpaceReclaimed"] == 0
