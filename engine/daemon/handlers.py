@@ -20,6 +20,7 @@ from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExpor
 from .build import BuildArgs
 from .commit import CommitArgs
 from .df import DiskUsageQuery, disk_usage
+from .distribution import DistributionInspect, distribution_inspect
 from . import rmi
 from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
@@ -76,6 +77,7 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     SaveArgs: transport.image_save,
     LoadArgs: transport.image_load,
     DiskUsageQuery: disk_usage,
+    DistributionInspect: distribution_inspect,
 }
 
 

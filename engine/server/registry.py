@@ -14,6 +14,7 @@ import logging
 
 from aiohttp import web
 
+from ..daemon.distribution import DistributionInspect
 from ..daemon.registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from ..errors import BadRequest, EngineError
 from ..graph import reference
@@ -116,3 +117,12 @@ async def search(request: web.Request) -> web.Response:
         raise BadRequest("term is required")
     args = RegistrySearch(term, decode_header(request.headers.get("X-Registry-Auth")))
     return respond(await engine_of(request).run(args))
+
+
+async def distribution(request: web.Request) -> web.Response:
+    """`GET /distribution/(name)/json`: the registry's descriptor and platforms of `name`."""
+    args = DistributionInspect(request.match_info["name"],
+                               decode_header(request.headers.get("X-Registry-Auth")))
+    info = await engine_of(request).run(args)
+    return respond({"Descriptor": {"mediaType": info.media_type, "digest": info.digest, "size": info.size},
+                    "Platforms": info.platforms})

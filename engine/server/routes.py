@@ -21,6 +21,7 @@ ROUTES: list[Route] = [
     Route("GET", "/system/df", system.disk_usage),
     Route("GET", "/pyctr/jobs", system.jobs),
     Route("POST", "/auth", registry.auth),
+    Route("GET", "/distribution/{name:.+}/json", registry.distribution),  # API 1.30
 
     # images
     Route("GET", "/images/json", images.list_images),
