@@ -456,3 +456,33 @@ def test_builder_prune_with_the_cli_and_docker_py(daemon):
     pruned = daemon.docker("builder", "prune", "-f", check=False)
     assert pruned.returncode == 0 and b"Total reclaimed space: 0B" in pruned.stdout, pruned.stderr
     assert docker.APIClient(base_url=daemon.host, version="auto").prune_builds()["SpaceReclaimed"] == 0
+
+
+# --- a third client: aiodocker -------------------------------------------------------------
+
+def test_aiodocker_wait_events_and_swarm(daemon):
+    aiodocker = pytest.importorskip("aiodocker")
+    import asyncio
+
+    async def main() -> None:
+        async with aiodocker.Docker(url=daemon.host) as docker:
+            since = int(time.time()) - 1
+            container = await docker.containers.create(
+                {"Image": "busybox", "Cmd": ["sh", "-c", "exit 6"], "Labels": {"aio": "yes"}})
+            try:
+                await container.start()
+                assert (await container.wait())["StatusCode"] == 6
+                subscriber = docker.events.subscribe()
+                await docker.events.run(since=str(since), until=str(int(time.time()) + 1),
+                                        filters=json.dumps({"label": {"aio=yes": True}, "event": {"die": True}}))
+                event = await asyncio.wait_for(subscriber.get(), 10)
+                assert event["Actor"]["ID"] == container.id and event["Actor"]["Attributes"]["exitCode"] == "6"
+                assert event["scope"] == "local"
+            finally:
+                await container.delete(force=True)
+            for call in (docker.nodes.list, docker.services.list, docker.swarm.inspect):
+                with pytest.raises(aiodocker.exceptions.DockerError) as err:
+                    await call()
+                assert err.value.status == 503 and "not a swarm manager" in err.value.message
+
+    asyncio.run(main())
