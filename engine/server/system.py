@@ -119,6 +119,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     query = EventsQuery(since_ns=_unix_time_ns(request, "since"),
                         until_ns=_unix_time_ns(request, "until", end_of_second=True),
                         filter=_event_filter(request))
+    if query.until_ns and query.since_ns > query.until_ns:
+        raise BadRequest(f"`since` time ({request.query['since']}) cannot be after "
+                         f"`until` time ({request.query['until']})")
     stream = await engine_of(request).run(query)
     try:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})

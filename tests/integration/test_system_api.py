@@ -236,6 +236,8 @@ def test_bad_event_filters(daemon):
         assert status == 400 and body == [words], filters
     status, _, body = request(daemon, "GET", V + "/events", {"since": "1", "until": "2", "filters": "{nope"})
     assert status == 400 and message(body) == "invalid filter"
+    status, _, body = request(daemon, "GET", V + "/events", {"since": "20", "until": "10"})
+    assert status == 400 and message(body) == "`since` time (20) cannot be after `until` time (10)"
 
 
 def test_docker_events_with_filters(daemon):
