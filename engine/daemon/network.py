@@ -12,7 +12,6 @@ allocateNetwork / releaseNetwork / links), on top of the drivers in engine/netwo
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -32,8 +31,6 @@ from ..runconfig import ContainerConfig, HostConfig
 from .config import DaemonConfig
 from .container import Container
 from .records import NetworkSettings
-
-log = logging.getLogger("pyctr.network")
 
 BRIDGE_MODES = ("", "default", "bridge")
 

@@ -12,7 +12,7 @@ import fcntl
 import logging
 import os
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network
 
 from . import iptables
 from .driver import (NEW_NAMESPACE, Endpoint, EndpointRequest, Network, NetworkError,
