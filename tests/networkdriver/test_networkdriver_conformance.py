@@ -19,7 +19,8 @@ import pytest
 
 from pyctr.engine.networkdriver import DRIVERS, BridgeConfig, BridgeNetwork, NetworkError
 from pyctr.engine.networkdriver.driver import (HOST_NAMESPACE, JOINED_NAMESPACE, NEW_NAMESPACE, Endpoint,
-                                               EndpointRequest, Network, PortBinding, PortSpec, netns_of)
+                                               EndpointRequest, Network, PortBinding, PortSpec, PublishedPort,
+                                               netns_of)
 from pyctr.engine.networkdriver.host import HostNetwork
 from pyctr.engine.networkdriver.portallocator import PortInUse
 from harness import iptables_lines_about
@@ -308,7 +309,13 @@ def test_release_after_the_namespace_is_gone(case):
 
 def test_published_ports_are_held_until_release_or_refused(case):
     network = case.network
-    binding = PortBinding(PortSpec(80, "tcp"), "127.0.0.1", 0)
+    # A port the kernel picks, not the first of the dynamic range: other daemons on this
+    # machine take those, and could take it between release and the check.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    chosen = probe.getsockname()[1]
+    probe.close()
+    binding = PortBinding(PortSpec(80, "tcp"), "127.0.0.1", chosen)
 
     async def main():
         await network.open()
@@ -319,7 +326,7 @@ def test_published_ports_are_held_until_release_or_refused(case):
             return
         endpoint = await network.allocate(case.request("c1", publish=[binding]))
         [published] = endpoint.published
-        assert published.spec == binding.spec and published.host_ip == "127.0.0.1" and published.host_port
+        assert published == PublishedPort(binding.spec, "127.0.0.1", chosen)
         assert not port_is_free("tcp", "127.0.0.1", published.host_port)
         await network.release(endpoint)
         assert port_is_free("tcp", "127.0.0.1", published.host_port)
