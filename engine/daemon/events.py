@@ -46,9 +46,7 @@ class Published:
     line: bytes      # JSON + "\n"
 
 
-# The filter names GET /events accepts (dockerd's): the swarm ones match no event here.
-EVENT_FILTERS = frozenset({"config", "container", "daemon", "event", "image", "label", "network",
-                           "node", "plugin", "scope", "secret", "service", "type", "volume"})
+# GET /events accepts dockerd's filter names (api/filters.py EVENTS): the swarm ones match no event here.
 # Actions that carry a command after a colon ("exec_start: sh"): a bare name matches by prefix.
 _PREFIXED_ACTIONS = frozenset({"health_status", "exec_create", "exec_start"})
 

@@ -4,9 +4,9 @@ plugins: dockerd's own statuses and words, so clients show what they show agains
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
+
+from ..api.filters import Filters
 
 from ..errors import BadRequest, EngineError, NotFound, NotSupported
 from .router import Handler, Route
@@ -34,23 +34,10 @@ async def _no_swarm_mode(request: web.Request) -> web.Response:
 
 
 async def list_plugins(request: web.Request) -> web.Response:
-    text = request.query.get("filters", "")
-    if text:
-        try:
-            filters = json.loads(text)
-        except ValueError:
-            raise BadRequest(f"invalid filters: {text}") from None
-        if not isinstance(filters, dict):
-            raise BadRequest(f"invalid filters: {text}")
-        for key, values in filters.items():
-            if key not in ("capability", "enabled"):
-                raise BadRequest(f"invalid filter '{key}'")
-            names = values if isinstance(values, list) else list(values) if isinstance(values, dict) else None
-            if names is None:
-                raise BadRequest(f"invalid filters: {text}")
-            for value in names:
-                if key == "enabled" and value not in ("true", "false"):
-                    raise BadRequest(f"Invalid filter 'enabled={value}'")
+    filters = Filters.parse(request.query.get("filters")).validate(("capability", "enabled"))
+    for value in filters.get("enabled"):
+        if value not in ("true", "false"):
+            raise BadRequest(f"Invalid filter 'enabled={value}'")
     return respond([])   # no plugin is ever installed
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from ..daemon.args import EventsQuery, InfoQuery, VersionQuery
 from ..daemon.df import DiskUsageQuery
-from ..daemon.events import EVENT_FILTERS, EventFilter
+from ..api.filters import EVENTS, Filters
+from ..daemon.events import EventFilter
 from ..errors import BadRequest
 from ..api.versions import CURRENT
 from .router import engine_of
@@ -50,9 +49,7 @@ BUILD_CACHE_FILTERS = frozenset({"description", "id", "inuse", "parent", "privat
 async def build_prune(request: web.Request) -> web.Response:
     """`docker builder prune`: the classic builder keeps its cache as intermediate images
     (pruned with the images), so there is no separate cache to free."""
-    for key in sorted(parse_filters(request.query.get("filters", ""))):
-        if key not in BUILD_CACHE_FILTERS:
-            raise BadRequest(f"invalid filter '{key}'")
+    Filters.parse(request.query.get("filters")).validate(BUILD_CACHE_FILTERS)
     flag(request, "all")
     for name in ("keep-storage", "reserved-space", "max-used-space", "min-free-space"):
         value = request.query.get(name, "")
@@ -66,37 +63,9 @@ async def jobs(request: web.Request) -> web.Response:
     return respond(list(engine_of(request).traces))
 
 
-def parse_filters(text: str) -> dict[str, set[str]]:
-    """`filters` in either form: `{"type":["container"]}` or `{"type":{"container":true}}`.
-    (The shared filters module replaces this once it lands.)"""
-    if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        raise BadRequest("invalid filter") from None
-    if not isinstance(raw, dict):
-        raise BadRequest("invalid filter")
-    forms = {isinstance(v, dict) for v in raw.values()}
-    filters: dict[str, set[str]] = {}
-    for key, values in raw.items():
-        if len(forms) > 1:   # dockerd reads one form or the other for the whole object
-            raise BadRequest("invalid filter")
-        if isinstance(values, dict) and all(isinstance(on, bool) for on in values.values()):
-            filters[key] = set(values)
-        elif isinstance(values, list) and all(isinstance(v, str) for v in values):
-            filters[key] = set(values)
-        else:
-            raise BadRequest("invalid filter")
-    return filters
-
-
 def _event_filter(request: web.Request) -> EventFilter:
-    filters = parse_filters(request.query.get("filters", ""))
-    for key in sorted(filters):
-        if key not in EVENT_FILTERS:
-            raise BadRequest(f"invalid filter '{key}'")
-    return EventFilter({k: frozenset(v) for k, v in filters.items()})
+    filters = Filters.parse(request.query.get("filters")).validate(EVENTS)
+    return EventFilter({name: frozenset(values) for name, values in filters.fields.items()})
 
 
 def _unix_time_ns(request: web.Request, name: str, end_of_second: bool = False) -> int:

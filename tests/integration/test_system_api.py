@@ -227,15 +227,15 @@ def test_event_shape_and_filters(daemon):
 
 def test_bad_event_filters(daemon):
     since = int(time.time())
-    for filters, words in ((["container"], "invalid filter"),
-                           ({"bogus": ["x"]}, "invalid filter 'bogus'"),
-                           ({"container": "x"}, "invalid filter"),
-                           ({"container": {"x": "yes"}}, "invalid filter"),
-                           ({"container": ["x"], "event": {"die": True}}, "invalid filter")):
+    for filters, words in ((["container"], "cannot unmarshal array"),
+                           ({"bogus": ["x"]}, "Invalid filter 'bogus'"),
+                           ({"container": "x"}, "cannot unmarshal string"),
+                           ({"container": {"x": "yes"}}, "cannot unmarshal string"),
+                           ({"container": ["x"], "event": {"die": True}}, "cannot unmarshal")):
         status, body = _events(daemon, since, filters)
-        assert status == 400 and body == [words], filters
+        assert status == 400 and words in body[0], (filters, body)
     status, _, body = request(daemon, "GET", V + "/events", {"since": "1", "until": "2", "filters": "{nope"})
-    assert status == 400 and message(body) == "invalid filter"
+    assert status == 400 and "invalid filters" in message(body)
     status, _, body = request(daemon, "GET", V + "/events", {"since": "20", "until": "10"})
     assert status == 400 and message(body) == "`since` time (20) cannot be after `until` time (10)"
 
@@ -252,7 +252,7 @@ def test_docker_events_with_filters(daemon):
         assert lines[0]["Type"] == "container" and lines[0]["Action"] == "die"
         bad = daemon.docker("events", "--since", since, "--until", until, "--filter", "colour=red",
                             check=False)
-        assert bad.returncode != 0 and b"invalid filter 'colour'" in bad.stderr
+        assert bad.returncode != 0 and b"Invalid filter 'colour'" in bad.stderr
     finally:
         daemon.docker("rm", "-f", "ev-cli", check=False)
 
@@ -341,7 +341,7 @@ def test_plugins(daemon):
     assert (status, json.loads(body)) == (200, [])
     status, _, body = request(daemon, "GET", V + "/plugins", {"filters": json.dumps({"enabled": ["true"]})})
     assert (status, json.loads(body)) == (200, [])
-    for filters, words in (({"colour": ["x"]}, "invalid filter 'colour'"),
+    for filters, words in (({"colour": ["x"]}, "Invalid filter 'colour'"),
                            ({"enabled": ["maybe"]}, "Invalid filter 'enabled=maybe'")):
         status, _, body = request(daemon, "GET", V + "/plugins", {"filters": json.dumps(filters)})
         assert (status, message(body)) == (400, words)
@@ -446,7 +446,7 @@ def test_build_prune(daemon):
     status, _, body = request(daemon, "POST", V + "/build/prune",
                               {"filters": json.dumps({"until": {"24h": True}})})
     assert status == 200 and daemon.client().json("GET", "/images/json?all=1") == images_before
-    for query, words in (({"filters": json.dumps({"colour": ["x"]})}, "invalid filter 'colour'"),
+    for query, words in (({"filters": json.dumps({"colour": ["x"]})}, "Invalid filter 'colour'"),
                          ({"keep-storage": "lots"}, "keep-storage"), ({"all": "maybe"}, "all")):
         status, _, body = request(daemon, "POST", V + "/build/prune", query)
         assert status == 400 and words in message(body), query
