@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from pyctr.engine.api.versions import MAX_VERSION
+from pyctr.engine.api.versions import CURRENT, MAX_VERSION
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -69,7 +69,7 @@ def test_ping_headers_get_and_head(daemon):
     for method in ("GET", "HEAD"):
         status, headers, body = request(daemon, method, "/_ping")
         assert status == 200 and body == (b"OK" if method == "GET" else b"")
-        assert headers["API-Version"] == str(MAX_VERSION)
+        assert headers["API-Version"] == str(CURRENT)
         assert headers["OSType"] == "linux" and headers["Docker-Experimental"] == "false"
         assert headers["Builder-Version"] == "1"         # the classic builder
         assert headers["Cache-Control"] == "no-cache, no-store, must-revalidate"
