@@ -93,3 +93,4 @@ class HostConfig:
     cpuset_cpus: str = ""
     readonly_rootfs: bool = False
     pids_limit: int = 0     # API 1.23's PidsLimit (pids cgroup); 0 or -1 = unlimited
+    security_opt: list[str] | None = None   # API 1.15+; see daemon/security.py

@@ -12,7 +12,7 @@ from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, 
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..graph.graph import now_rfc3339
 from ..jobs import Job
-from . import netfiles, restart, volumes
+from . import netfiles, restart, security, volumes
 from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container, parse_time
@@ -108,6 +108,7 @@ def _command(daemon, container: Container, rootfs: str, mounts, network: Network
         ),
         network=network,
         cgroup_parent=daemon.config.cgroup_parent,
+        confinement=security.confinement(host),
     )
 
 
