@@ -271,6 +271,9 @@ def compile_program(profile: Profile, caps: frozenset[str], host: Host) -> bytes
     lib = _binding()
     default = _scmp_action(lib, profile.default_action, profile.default_errno_ret)
     f = lib.SyscallFilter(default)
+    # libseccomp's default (linear) layout, as runc's: since Linux 5.11 the kernel
+    # caches, per syscall number, the verdicts that do not depend on arguments, so
+    # an allowed syscall does not run the program at all.
     for arch in filter_arches(profile, host):
         f.add_arch(getattr(lib.Arch, arch.removeprefix("SCMP_ARCH_")))
     for rule in profile.syscalls:
