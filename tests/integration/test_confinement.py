@@ -318,3 +318,8 @@ def test_security_opts_that_ask_for_what_is_there_are_accepted(pyctrd, opt):
                         "/proc/self/status").stdout.decode()
     assert out.split() == ["Seccomp:", "0" if "unconfined" in opt and opt.startswith("seccomp") else "2"]
 
+
+
+def test_info_lists_the_seccomp_profile(pyctrd):
+    shown = pyctrd.docker("info", "-f", "{{json .SecurityOptions}}").stdout.decode()
+    assert json.loads(shown) == ["name=seccomp,profile=builtin"]
