@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -50,6 +52,8 @@ HOST_ARCHES = {"x86_64": ("SCMP_ARCH_X86_64", "amd64"), "aarch64": ("SCMP_ARCH_A
                "ppc64le": ("SCMP_ARCH_PPC64LE", "ppc64le"), "i686": ("SCMP_ARCH_X86", "386"),
                "armv7l": ("SCMP_ARCH_ARM", "arm")}
 MAX_ARGS = 6
+
+log = logging.getLogger(__name__)
 
 
 class ProfileError(ValueError):
@@ -355,7 +359,12 @@ class ProgramCache:
             return found
         if self._host is None:
             self._host = Host.this()
+        started = time.perf_counter()
         program = compile_program(self.profile(profile_text), key[1], self._host)
+        log.debug("seccomp: compiled %s profile for %s in %.1f ms (%d instructions)",
+                  "the default" if profile_text == DEFAULT else f"a custom ({key[0][:12]})",
+                  ",".join(sorted(key[1])) or "no capabilities", (time.perf_counter() - started) * 1000,
+                  len(program) // 8)
         with self._lock:
             self.compilations += 1
             return self._programs.setdefault(key, program)

@@ -26,6 +26,7 @@ from harness import mounts_under, start_with_busybox
 from rootfs import make_busybox_rootfs
 
 from pyctr.engine.client.errors import APIError
+from pyctr.engine.libcontainer.capabilities import DOCKER_DEFAULT
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root and a real kernel")
 
@@ -323,3 +324,19 @@ def test_security_opts_that_ask_for_what_is_there_are_accepted(pyctrd, opt):
 def test_info_lists_the_seccomp_profile(pyctrd):
     shown = pyctrd.docker("info", "-f", "{{json .SecurityOptions}}").stdout.decode()
     assert json.loads(shown) == ["name=seccomp,profile=builtin"]
+
+
+def test_the_profile_is_compiled_once_not_per_start(pyctrd):
+    """Starts with the same profile and bounding set reuse the compiled program."""
+    default_set = ",".join(sorted("CAP_" + c for c in DOCKER_DEFAULT))
+
+    def compiled() -> int:
+        with open(pyctrd.log_path, errors="replace") as f:   # all of it: log() is its tail
+            return f.read().count(f"seccomp: compiled the default profile for {default_set} in")
+
+    pyctrd.docker("run", "--rm", "busybox", "true")
+    before = compiled()
+    assert before >= 1
+    for _ in range(3):
+        pyctrd.docker("run", "--rm", "busybox", "true")
+    assert compiled() == before
