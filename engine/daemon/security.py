@@ -7,8 +7,8 @@ client reads the file). Accepted, with Docker's error messages otherwise:
 
 - `seccomp=unconfined`, `seccomp=builtin` (the default profile), `seccomp=<JSON>`;
 - `no-new-privileges`, `no-new-privileges=<bool>` (and the old `:` separator);
-- `apparmor=unconfined`, `label=disable` / `disable`: this host has neither AppArmor
-  nor SELinux in pyctr, so these ask for what a container already is. Any other
+- `apparmor=unconfined`, `label=disable` / `disable`: pyctr supports neither AppArmor
+  nor SELinux, so these ask for what a container already is. Any other
   `apparmor=`/`label=` value asks for a confinement pyctr cannot give: a 400
   naming it (Docker would apply it, or silently skip it on a host without the LSM).
 

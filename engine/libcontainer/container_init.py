@@ -101,9 +101,8 @@ def confine(exec_user: user.ExecUser | None, keep_caps: list[int], seccomp_filte
     no-new-privileges the filter goes in while the init still holds CAP_SYS_ADMIN,
     before the capabilities are dropped (no_new_privs would also stop setuid
     binaries, which Docker's default allows); with it, as late as possible, after
-    the drop (as runc). Either way the syscalls
-    still made after it (capset, setuid, read of the release pipe, chdir, execve)
-    are in every profile worth running."""
+    the drop (as runc). Either way the syscalls made after it (capset, setuid, the
+    read of the release pipe, chdir, execve) are in every profile worth running."""
     if no_new_privileges:
         syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
     if seccomp_filter and not no_new_privileges:

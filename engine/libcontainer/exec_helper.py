@@ -81,7 +81,7 @@ def main(argv: list[str]) -> None:
 
 def _run(spec: ExecSpec) -> None:
     # Not the daemon's (the host root's) keyring, as runc's exec.
-    syscalls.join_session_keyring(f"_ses.{spec.container_id}" if spec.container_id else "_ses")
+    syscalls.join_session_keyring(f"_ses.{spec.container_id}")
     console.become_session_leader()
     if spec.tty:
         fcntl.ioctl(0, console.TIOCSCTTY, 0)
