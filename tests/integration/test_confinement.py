@@ -103,6 +103,8 @@ def docker_answers(case: str) -> dict[str, str]:
                 **status("00000000a82425fb")}
     if case == "no_new_privileges":
         return {**base, **REFUSED, **status(DEFAULT_CAPS, nnp=1)}
+    if case == "cap_drop_all":   # no capability-specific rules, and the kernel's checks too
+        return {**base, **REFUSED, **status("0" * 16)}
     if case == "nobody":
         return {**base, **REFUSED, "mkdir": "ok", **status("0" * 16, bounding=DEFAULT_CAPS)}
     if case == "custom_profile":   # allow everything but mkdir/mkdirat (EACCES)
@@ -127,10 +129,11 @@ def case_flags(case: str, workdir: str) -> list[str]:
     return {"default": [], "unconfined": ["--security-opt", "seccomp=unconfined"],
             "cap_sys_admin": ["--cap-add", "SYS_ADMIN"],
             "no_new_privileges": ["--security-opt", "no-new-privileges"],
-            "nobody": ["-u", "nobody"]}[case]
+            "nobody": ["-u", "nobody"], "cap_drop_all": ["--cap-drop", "ALL"]}[case]
 
 
-CASES = ("default", "unconfined", "cap_sys_admin", "no_new_privileges", "nobody", "custom_profile")
+CASES = ("default", "unconfined", "cap_sys_admin", "cap_drop_all", "no_new_privileges", "nobody",
+         "custom_profile")
 
 
 def parse_probes(output: str) -> dict[str, str]:
