@@ -222,6 +222,19 @@ def test_probes_answer_as_a_real_docker_engine(pyctrd, dockerd, tmp_path, case):
     assert ours == theirs
 
 
+@pytest.mark.parametrize("case", ["default", "unconfined", "cap_sys_admin"])
+def test_exec_probes_answer_as_a_real_docker_engine(pyctrd, dockerd, tmp_path, case):
+    flags = case_flags(case, str(tmp_path))
+    answers = []
+    for docker in (pyctrd.docker, lambda *a: dockerd.docker(*a)):
+        docker("run", "-d", "--name", f"exec-{case}", "--network", "none", *flags, "busybox", "sleep", "300")
+        try:
+            answers.append(parse_probes(docker("exec", f"exec-{case}", "sh", "-c", PROBE_SCRIPT).stdout.decode()))
+        finally:
+            docker("rm", "-f", f"exec-{case}")
+    assert answers[0] == answers[1] == docker_answers(case)
+
+
 def test_a_fresh_session_keyring_per_container(pyctrd):
     """Even unconfined (keyctl allowed), the container's session keyring is not the
     daemon's (which is the host root's); /proc/keys stays masked."""
