@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..errors import BadRequest
 from ..execdriver.driver import Confinement
 from ..libcontainer import seccomp
-from ..runconfig import HostConfig
+from ..api.config import HostConfig
 
 # Go's strconv.ParseBool, which Docker uses for no-new-privileges=<bool>
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
