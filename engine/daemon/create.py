@@ -12,7 +12,7 @@ from ..errors import BadRequest, Conflict
 from ..graph.graph import new_id, now_rfc3339
 from ..jobs import Job
 from ..api.config import ContainerConfig, HostConfig
-from . import limits, names, network
+from . import limits, names, network, security
 from .args import ContainerCreate
 from .container import Container
 from .records import ContainerRecord
@@ -138,6 +138,7 @@ def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
         raise BadRequest("Maximum retry count can only be used with the on-failure restart policy")
     if policy.maximum_retry_count < 0:
         raise BadRequest("Maximum retry count cannot be negative")
+    security.check(host)
     return limits.check(config, host)
 
 

@@ -20,6 +20,7 @@ from ..errors import BadRequest, Conflict, NotFound, ServerError
 from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
 from ..jobs import Job, JobArgs
 from .container import Container
+from . import security
 from .start import capabilities
 from .streams import Broadcaster, ProcessIO, write_all
 from .results import ExecCreated
@@ -236,7 +237,8 @@ async def _run(daemon: Daemon, instance: ExecInstance, started: asyncio.Future[N
 
     host = container.record.host_config
     command = ExecCommand(container.id, instance.process,
-                          capabilities(host.cap_add or [], host.cap_drop or []), host.privileged)
+                          capabilities(host.cap_add or [], host.cap_drop or []), host.privileged,
+                          security.confinement(host))
     try:
         status = await daemon.execdriver.exec(command, io.stdio, on_started)
         exit_code = status.exit_code

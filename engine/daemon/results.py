@@ -100,6 +100,8 @@ class SystemInfo:
     ipv4_forwarding: bool = api("IPv4Forwarding", default=False)
     docker_root_dir: str = ""
     server_version: str = ""
+    # API 1.24+; every non-privileged container gets Docker's default profile
+    security_options: list[str] = field(default_factory=lambda: ["name=seccomp,profile=builtin"])
 
 
 @dataclass

@@ -11,7 +11,7 @@ from ..errors import BadRequest, NotModified
 from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig, Resources
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..jobs import Job
-from . import monitor, netfiles, volumes
+from . import monitor, netfiles, security, volumes
 from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container
@@ -105,6 +105,7 @@ def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network:
         ),
         network=network,
         cgroup_parent=daemon.config.cgroup_parent,
+        confinement=security.confinement(host),
     )
 
 

@@ -52,6 +52,13 @@ class Network:
 
 
 @dataclass
+class Confinement:
+    """What confines a non-privileged container besides its capabilities (--security-opt)."""
+    seccomp_profile: str = ""          # "" = Docker's default profile, "unconfined", or a profile's JSON
+    no_new_privileges: bool = False
+
+
+@dataclass
 class ProcessConfig:
     args: list[str]                    # argv; args[0] is looked up in PATH of `env`
     env: list[str] = field(default_factory=list)   # "KEY=value"
@@ -75,6 +82,7 @@ class Command:
     resources: Resources = field(default_factory=Resources)
     network: Network = field(default_factory=Network)
     cgroup_parent: str = ""            # relative to each hierarchy's root; "" = the daemon's own cgroup
+    confinement: Confinement = field(default_factory=Confinement)
 
 
 @dataclass
@@ -108,6 +116,7 @@ class ExecCommand:
     process: ProcessConfig
     capabilities: list[str] | None = None   # None = Docker 1.2's default set
     privileged: bool = False
+    confinement: Confinement = field(default_factory=Confinement)   # the container's
 
 
 # Called once the container's namespaces exist and before its process execs the

@@ -30,11 +30,11 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from ..libcontainer import capabilities, cgroups, console, devices, namespaces, syscalls
+from ..libcontainer import capabilities, cgroups, console, devices, namespaces, seccomp, syscalls
 from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, CgroupUsage, DeviceRule
 from ..libcontainer.exec_helper import ExecSpec
 from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
-from .driver import (Command, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
+from .driver import (Command, Confinement, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
                      ProcessConfig, StartedProcess, Stdio)
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,14 @@ class _Reports:
     pid: int | None = None
     ready: bool = False
     error: str = ""
+
+
+async def _seccomp_program(confinement: Confinement, caps: list[int], privileged: bool) -> bytes:
+    """The compiled program for a container's profile and bounding set (b"" = none):
+    from the daemon's cache, compiled in a thread the first time."""
+    if privileged or confinement.seccomp_profile == seccomp.UNCONFINED:
+        return b""
+    return await seccomp.PROGRAMS.program_async(confinement.seccomp_profile, caps)
 
 
 class NativeDriver(ExecDriver):
@@ -89,7 +97,8 @@ class NativeDriver(ExecDriver):
             device_nodes = [devices.from_host(d.path_on_host, d.path_in_container) for d in cmd.devices]
             # Privileged: every host device too (as Docker); the explicit ones win on a clash.
             extra_nodes = devices.host_nodes() if cmd.privileged else []
-        except (capabilities.CapabilityError, devices.DeviceError) as e:
+            seccomp_filter = await _seccomp_program(cmd.confinement, caps, cmd.privileged)
+        except (capabilities.CapabilityError, devices.DeviceError, seccomp.ProfileError) as e:
             raise ExecError(str(e)) from None
         if cmd.network.mode not in namespaces.NET_MODES:
             raise ExecError(f"unknown network mode {cmd.network.mode!r}")
@@ -131,7 +140,8 @@ class NativeDriver(ExecDriver):
                 readonly_rootfs=cmd.readonly_rootfs, net_mode=cmd.network.mode,
                 net_join_pid=cmd.network.join_pid, cgroup_procs=cgroup.procs_files(),
                 report_fd=report_w, release_fd=release_r,
-                cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()])
+                cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()],
+                seccomp_filter=seccomp_filter, no_new_privileges=cmd.confinement.no_new_privileges)
             stdin, stdout, stderr = self._stdio(cmd.process, stdio)
             helper = await asyncio.create_subprocess_exec(
                 sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
@@ -185,7 +195,8 @@ class NativeDriver(ExecDriver):
             raise ExecError(f"container {cmd.container_id[:12]} is not running")
         try:
             caps = self._capabilities(cmd.container_id, cmd.capabilities, cmd.privileged)
-        except capabilities.CapabilityError as e:
+            seccomp_filter = await _seccomp_program(cmd.confinement, caps, cmd.privileged)
+        except (capabilities.CapabilityError, seccomp.ProfileError) as e:
             raise ExecError(str(e)) from None
         master = slave = None
         if cmd.process.tty:
@@ -201,7 +212,9 @@ class NativeDriver(ExecDriver):
             spec = ExecSpec(container_pid=active.pid, args=cmd.process.args, env=cmd.process.env,
                             cwd=cmd.process.cwd or "/", user=cmd.process.user, tty=cmd.process.tty,
                             capabilities=caps, cgroup_procs=active.cgroup.procs_files(),
-                            report_fd=report_w)
+                            report_fd=report_w, container_id=cmd.container_id,
+                            seccomp_filter=seccomp_filter,
+                            no_new_privileges=cmd.confinement.no_new_privileges)
             # With a tty the exec'd process gets the pty slave as stdio (and as
             # its controlling terminal); the container's init opens its own console.
             stdin, stdout, stderr = (slave,) * 3 if slave is not None else self._stdio(cmd.process, stdio)

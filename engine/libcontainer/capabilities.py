@@ -80,6 +80,8 @@ def drop_bounding_set(keep: int) -> None:
 
 
 def set_process_caps(keep: int) -> None:
-    """Effective = permitted = inheritable = keep (limited to what we hold)."""
+    """Effective = permitted = keep (limited to what we hold), inheritable empty: as
+    Docker since 20.10.14 (CVE-2022-24769: a non-root user must not regain the
+    set through a file's inheritable capabilities)."""
     keep &= held_by_self()
-    syscalls.capset(keep, keep, keep)
+    syscalls.capset(keep, keep, 0)

@@ -63,6 +63,8 @@ def _describe(e: BaseException) -> str:
 def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, str]]:
     if spec.net_mode in ("none", "bridge"):
         namespaces.loopback_up()
+    # A keyring of its own: the daemon's session keyring is the host root's (runc does this).
+    syscalls.join_session_keyring(spec.id)
     rootfs.prepare(spec)
     rootfs.pivot(spec)
     syscalls.sethostname(spec.hostname)
@@ -87,8 +89,27 @@ def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, st
     if spec.tty:
         console.attach_stdio("/dev/console")
 
-    drop_privileges(exec_user, spec.capabilities)
+    confine(exec_user, spec.capabilities, spec.seccomp_filter, spec.no_new_privileges)
     return user_error, exec_user, env
+
+
+def confine(exec_user: user.ExecUser | None, keep_caps: list[int], seccomp_filter: bytes,
+            no_new_privileges: bool) -> None:
+    """The last steps before execve (shared with `exec`): capabilities, user, seccomp.
+
+    Installing a filter needs CAP_SYS_ADMIN or no_new_privs. Without
+    no-new-privileges the filter goes in while the init still holds CAP_SYS_ADMIN,
+    before the capabilities are dropped (no_new_privs would also stop setuid
+    binaries, which Docker's default allows); with it, as late as possible, after
+    the drop (as runc). Either way the syscalls made after it (capset, setuid, the
+    read of the release pipe, chdir, execve) are in every profile worth running."""
+    if no_new_privileges:
+        syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp_filter and not no_new_privileges:
+        syscalls.seccomp_set_filter(seccomp_filter)
+    drop_privileges(exec_user, keep_caps)
+    if seccomp_filter and no_new_privileges:
+        syscalls.seccomp_set_filter(seccomp_filter)
 
 
 def drop_privileges(exec_user: user.ExecUser | None, keep_caps: list[int]) -> None:

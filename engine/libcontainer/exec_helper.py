@@ -17,7 +17,7 @@ import os
 import sys
 
 from . import console, syscalls, user
-from .container_init import _describe, _exec, _fail, drop_privileges, report
+from .container_init import _describe, _exec, _fail, confine, report
 from .helper import join_cgroup
 from .spec import _Record
 
@@ -29,7 +29,7 @@ NAMESPACES = (("ipc", syscalls.CLONE_NEWIPC), ("uts", syscalls.CLONE_NEWUTS),
 
 class ExecSpec(_Record):
     __slots__ = ("container_pid", "args", "env", "cwd", "user", "tty", "capabilities",
-                 "cgroup_procs", "report_fd")
+                 "cgroup_procs", "report_fd", "container_id", "seccomp_filter", "no_new_privileges")
     container_pid: int         # the container's init, whose namespaces we join
     args: list[str]
     env: list[str]
@@ -39,6 +39,12 @@ class ExecSpec(_Record):
     capabilities: list[int]
     cgroup_procs: list[str]
     report_fd: int
+    container_id: str          # names the process's own session keyring
+    _default_container_id = str
+    seccomp_filter: bytes      # the container's seccomp program (b"" = none)
+    _default_seccomp_filter = bytes
+    no_new_privileges: bool
+    _default_no_new_privileges = bool
 
     def encode(self) -> str:
         return marshal.dumps(self.to_plain()).hex()
@@ -74,6 +80,8 @@ def main(argv: list[str]) -> None:
 
 
 def _run(spec: ExecSpec) -> None:
+    # Not the daemon's (the host root's) keyring, as runc's exec.
+    syscalls.join_session_keyring(f"_ses.{spec.container_id}")
     console.become_session_leader()
     if spec.tty:
         fcntl.ioctl(0, console.TIOCSCTTY, 0)
@@ -83,7 +91,7 @@ def _run(spec: ExecSpec) -> None:
     except user.UnknownUser as e:
         _fail(str(e), 126)
     env.setdefault("HOME", exec_user.home)
-    drop_privileges(exec_user, spec.capabilities)
+    confine(exec_user, spec.capabilities, spec.seccomp_filter, spec.no_new_privileges)
     try:
         os.chdir(spec.cwd or "/")
     except OSError as e:

@@ -17,9 +17,12 @@ from .spec import ContainerSpec
 
 S = syscalls
 
-# Non-privileged containers get these read-only or hidden, as in Docker 1.2.
-PROC_READONLY = ("sys", "sysrq-trigger", "irq", "bus")
-PROC_MASKED = ("kcore",)
+# Non-privileged containers get these hidden or read-only, as with today's Docker
+# (moby's oci defaults). Paths the kernel does not have are skipped.
+MASKED_PATHS = ("/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                "/sys/firmware", "/sys/devices/virtual/powercap")
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 DEV_SYMLINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                 ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
@@ -61,7 +64,7 @@ def prepare(spec: ContainerSpec) -> None:
         devices.make_node(mounts.resolve_in_rootfs(root, node.path), node)
 
     if not spec.privileged:
-        _restrict_proc(root)
+        _restrict_proc(root)   # after the user's mounts: a volume cannot uncover them
 
 
 def _mount_cgroups(root: str, spec: ContainerSpec) -> None:
@@ -116,16 +119,20 @@ def _make_dev(root: str, spec: ContainerSpec) -> None:
 
 
 def _restrict_proc(root: str) -> None:
-    proc = os.path.join(root, "proc")
-    for name in PROC_READONLY:
-        p = os.path.join(proc, name)
-        if os.path.exists(p):
+    """Read-only binds of READONLY_PATHS; MASKED_PATHS covered as runc does: a file by
+    the container's /dev/null, a directory by an empty read-only tmpfs."""
+    for path in READONLY_PATHS:
+        p = root + path
+        if os.path.lexists(p):
             S.mount(p, p, None, S.MS_BIND | S.MS_REC)
             mounts.remount_readonly(p, S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC)
-    for name in PROC_MASKED:
-        p = os.path.join(proc, name)
-        if os.path.exists(p):
-            S.mount(os.path.join(root, "dev", "null"), p, None, S.MS_BIND)
+    null = os.path.join(root, "dev", "null")
+    for path in MASKED_PATHS:
+        p = root + path
+        if os.path.isdir(p):
+            S.mount("tmpfs", p, "tmpfs", S.MS_RDONLY)
+        elif os.path.lexists(p):
+            S.mount(null, p, None, S.MS_BIND)
 
 
 def pivot(spec: ContainerSpec) -> None:

@@ -76,7 +76,8 @@ class ContainerSpec(_Record):
     __slots__ = ("id", "rootfs", "hostname", "args", "env", "cwd", "user", "tty",
                  "console_path", "mounts", "devices", "capabilities", "privileged",
                  "readonly_rootfs", "net_mode", "net_join_pid", "cgroup_procs",
-                 "report_fd", "release_fd", "cgroup_mounts")
+                 "report_fd", "release_fd", "cgroup_mounts", "seccomp_filter",
+                 "no_new_privileges")
     id: str
     rootfs: str
     hostname: str
@@ -100,6 +101,12 @@ class ContainerSpec(_Record):
     # (read-write when privileged) at /sys/fs/cgroup/<name> ("" = /sys/fs/cgroup itself).
     cgroup_mounts: list[list[str]]
     _default_cgroup_mounts = list
+    # The compiled seccomp program (BPF, from the daemon's cache); b"" = none (privileged,
+    # seccomp=unconfined). Installed as the init's last step before execve.
+    seccomp_filter: bytes
+    _default_seccomp_filter = bytes
+    no_new_privileges: bool    # --security-opt no-new-privileges
+    _default_no_new_privileges = bool
 
     def encode(self) -> str:
         return marshal.dumps(self.to_plain()).hex()

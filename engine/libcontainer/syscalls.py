@@ -46,9 +46,15 @@ PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 # glibc has no pivot_root wrapper; syscall numbers per architecture.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(os.uname().machine)
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219}.get(os.uname().machine)
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
@@ -125,3 +131,28 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
     _check(_libc.capset(ctypes.byref(hdr), data), "capset")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_set_filter(program: bytes) -> None:
+    """Install a BPF program (struct sock_filter[], 8 bytes each) as this thread's
+    seccomp filter; it is inherited across fork and execve. Needs CAP_SYS_ADMIN or
+    no_new_privs. prctl rather than seccomp(2): the same on every architecture."""
+    if not program or len(program) % 8:
+        raise ValueError(f"seccomp: a BPF program of {len(program)} bytes is not a whole number of instructions")
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    _check(_libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
+                       ctypes.byref(prog), ctypes.c_ulong(0), ctypes.c_ulong(0)), "seccomp filter")
+
+
+def join_session_keyring(name: str) -> int:
+    """Join a new session keyring called `name`, so the process no longer sees the
+    keyring it inherited (the host root's, from the daemon)."""
+    if _SYS_KEYCTL is None:
+        raise OSError(38, f"keyctl: unknown syscall number on {os.uname().machine}")
+    return _check(_libc.syscall(ctypes.c_long(_SYS_KEYCTL), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING),
+                                _b(name)), "keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
