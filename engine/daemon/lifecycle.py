@@ -52,13 +52,16 @@ async def restore_containers(daemon: Daemon) -> None:
                                            or container.id in daemon.live):
             continue
         log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
-        await discard_live_container(daemon, container)
+        await discard_live_container(daemon, container.id)
         if record.state.running or record.state.restarting:
             monitor.mark_stopped(record, exit_code=137, error="pyctrd restarted")
             record.network_settings = NetworkSettings()
             daemon.save(container)
             if monitor.should_restart(container, 137):
                 to_restart.append(container)
+    for orphan in daemon.live - set(daemon.containers):   # started, then its row was never kept
+        log.info("exec state of %s has no container: killing it", orphan[:12])
+        await discard_live_container(daemon, orphan)
     await daemon.network.drop_unadopted()
     for container in start_order(daemon, to_restart):   # linked-to containers first
         try:
@@ -90,11 +93,15 @@ async def adopt_live_containers(daemon: Daemon) -> set[str]:
                         container.record.state.pid, restored.pid)
             container.record.state.pid = restored.pid
         await asyncio.to_thread(daemon.graph.driver.get, container.id)   # mounted still: a reference
+        sockets = {k: restored.fds.pop(k) for k in [k for k in restored.fds if k.startswith("port:")]}
         if restored.exited is None:
             try:
-                await daemon.network.adopt(daemon, container)
+                await daemon.network.adopt(daemon, container, sockets)
             except ServerError as exc:   # it runs on, without what could not be restored
                 log.error("%s", exc)
+        else:
+            for fd in sockets.values():
+                os.close(fd)
         monitor.adopt(daemon, container, restored, start.start)
         adopted.add(container.id)
         state = "exited with %d while pyctrd was away" % restored.exited.exit_code if restored.exited else "running"
@@ -102,26 +109,29 @@ async def adopt_live_containers(daemon: Daemon) -> set[str]:
     return adopted
 
 
-async def discard_live_container(daemon: Daemon, container: Container) -> None:
+async def discard_live_container(daemon: Daemon, container_id: str) -> None:
     """A container an earlier daemon left that is not adopted: kill it, wait for its exit
     and let the exec driver forget it."""
     restored = None
-    if container.id in daemon.live:
+    if container_id in daemon.live:
         try:
-            restored = await daemon.execdriver.restore(container.id)
+            restored = await daemon.execdriver.restore(container_id)
         except ExecError as exc:
-            log.error("container %s: %s", container.id[:12], exc)
-    await asyncio.to_thread(daemon.execdriver.terminate, container.id)
+            log.error("container %s: %s", container_id[:12], exc)
+    await asyncio.to_thread(daemon.execdriver.terminate, container_id)
     if restored is not None:
         for fd in restored.fds.values():
             os.close(fd)
         if restored.exited is None:
             try:
-                await daemon.execdriver.resume(container.id)
+                await daemon.execdriver.resume(container_id)
             except ExecError as exc:
-                log.error("container %s: %s", container.id[:12], exc)
-        await asyncio.to_thread(daemon.graph.driver.put, container.id)
-    await daemon.execdriver.forget(container.id)
+                log.error("container %s: %s", container_id[:12], exc)
+        await asyncio.to_thread(daemon.graph.driver.put, container_id)   # its mount was kept
+    try:
+        await daemon.execdriver.forget(container_id)
+    except ExecError as exc:
+        log.error("container %s: %s", container_id[:12], exc)
 
 
 async def close_daemon(daemon: Daemon, timeout: float = 10) -> None:

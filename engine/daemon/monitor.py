@@ -46,6 +46,7 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
     record = container.record
     io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
     _stdin_closer(daemon, container, io)
+    io.stdio.daemon_ends.update(daemon.network.port_sockets(container))   # kept past the daemon too
     container.log = LogWriter(record.log_path)
     output = _output(container)
 

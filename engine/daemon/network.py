@@ -12,6 +12,7 @@ allocateNetwork / releaseNetwork / links), on top of the drivers in engine/netwo
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -273,7 +274,14 @@ class DaemonNetwork:
             record.network_settings = NetworkSettings()
         return prepared
 
-    async def adopt(self, daemon, container: Container) -> None:
+    def port_sockets(self, container: Container) -> dict[str, int]:
+        """Fds of the sockets holding the container's host ports (for the exec driver to keep)."""
+        held = self.endpoints.get(container.id)
+        if held is None or held[0] is not self.bridge:
+            return {}
+        return self.bridge.port_sockets(container.id)
+
+    async def adopt(self, daemon, container: Container, sockets: dict[str, int] | None = None) -> None:
         """Live restore: take back the endpoint of a running container an earlier daemon
         connected (same address and veth; its host ports, rules and proxy again).
         NetworkSettings stay as recorded."""
@@ -285,13 +293,16 @@ class DaemonNetwork:
             request.links = [LinkPeer(IPv4Address(child.record.network_settings.ip_address),
                                       tuple(parse_port_key(k) for k in child.record.config.exposed_ports or {}))
                              for child, _ in children if child.record.network_settings.ip_address]
+            kept = {key: socket.socket(fileno=fd) for key, fd in (sockets or {}).items()}
             try:
-                endpoint = await network.adopt(request)
+                endpoint = await network.adopt(request, kept)
             except (PortError, IptablesError, AddressError, NetworkError, OSError) as exc:
                 raise ServerError(f"restoring the network of {container.id[:12]}: {exc}") from None
             if endpoint is None:
                 raise ServerError(f"restoring the network of {container.id[:12]}: its endpoint is gone")
         else:
+            for fd in (sockets or {}).values():
+                os.close(fd)
             if mode.startswith("container:"):
                 request.join_pid = daemon.lookup(mode.split(":", 1)[1]).record.state.pid
             endpoint = await network.allocate(request)

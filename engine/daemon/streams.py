@@ -31,11 +31,11 @@ log = logging.getLogger("pyctr.daemon")
 CLIENT_BUFFER = 1 << 20      # bytes queued for one attached client
 STALL_LIMIT = 10.0           # seconds a full client may hold the container's output
 _BATCH = 256 * 1024          # most bytes handed to a client's writer at once
-# Output pipes are made this big where the kernel lets us: while no daemon reads
-# (between a crash and the next start) a container writes this much before it
-# blocks in write(). Nothing is dropped: blocking is the price of keeping every byte.
-PIPE_SIZE = 1 << 20
-_F_SETPIPE_SZ = 1031
+# While no daemon reads (between a crash and the next start) a container can write a
+# pipe's worth (64 KiB per stream) and then blocks in write(): nothing is dropped.
+# Pipes are not made bigger: the kernel counts pipe buffers per user (64 MiB for all
+# of root's pipes here), and bigger ones for hundreds of containers would shrink
+# every new pipe of root's on the machine to a single page.
 
 
 class Subscriber:
@@ -257,10 +257,6 @@ class ProcessIO:
             return
         for stream in ("stdout", "stderr"):
             r, w = os.pipe()
-            try:
-                fcntl.fcntl(r, _F_SETPIPE_SZ, PIPE_SIZE)
-            except OSError:
-                pass   # over the per-user pipe quota: the default 64 KiB then
             setattr(self.stdio, stream, w)
             self._child_ends.append(w)
             self._ours[stream] = r
@@ -276,7 +272,7 @@ class ProcessIO:
         """The streams of a container an earlier daemon started (live restore): the
         daemon's ends as the exec driver kept them; start them with `running`."""
         io = cls(tty=True, open_stdin=False)   # makes no pipes
-        io._ours = {name: fd for name, fd in fds.items() if name != "console"}
+        io._ours = {name: fd for name, fd in fds.items() if name in ("stdout", "stderr", "stdin")}
         return io
 
     def running(self, console_fd: int | None, deliver: Callable[[str], Callable[[bytes], bool]],

@@ -226,7 +226,7 @@ class NativeDriver(ExecDriver):
             child = [devnull if fd == subprocess.DEVNULL else fd for fd in child_stdio]
             held = dict(stdio.daemon_ends)
             if master is not None:
-                held = {"console": master}
+                held["console"] = master
             await self.keeper.spawn(cmd.id, [spec.encode()], child + [report_w, release_r], held)
         finally:
             os.close(devnull)

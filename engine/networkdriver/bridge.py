@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 
@@ -211,11 +212,16 @@ class BridgeNetwork(Network):
         self.endpoints[endpoint.id] = endpoint
         return endpoint
 
-    def _publish(self, endpoint: BridgeEndpoint, binding: PortBinding) -> None:
-        """Reserve the host port; the rules go to endpoint.rules, the proxy is made, not started."""
+    def _publish(self, endpoint: BridgeEndpoint, binding: PortBinding,
+                 kept: socket.socket | None = None) -> None:
+        """Reserve the host port (or take `kept`, its socket from before a restart); the
+        rules go to endpoint.rules, the proxy is made, not started."""
         spec = binding.spec
         host_ip = binding.host_ip or "0.0.0.0"
-        reservation = self.ports.reserve(spec.proto, host_ip, binding.host_port)
+        if kept is not None:
+            reservation = self.ports.adopt(spec.proto, host_ip, binding.host_port, kept)
+        else:
+            reservation = self.ports.reserve(spec.proto, host_ip, binding.host_port)
         mapping = Mapping(PublishedPort(spec, host_ip, reservation.port), reservation)
         endpoint.mappings.append(mapping)
         endpoint.published.append(mapping.published)
@@ -284,9 +290,22 @@ class BridgeNetwork(Network):
                 self._forget_saved(name[:-5], bridge_name)
         return kept
 
-    async def adopt(self, request: EndpointRequest) -> BridgeEndpoint | None:
+    def port_sockets(self, endpoint_id: str) -> dict[str, int]:
+        """The fds of the sockets that hold the endpoint's host ports, by `port_key`: kept
+        by something that outlives the daemon, no one else can take a published port
+        while no daemon runs (connections wait in the backlog instead)."""
+        endpoint = self.endpoints.get(endpoint_id)
+        if not isinstance(endpoint, BridgeEndpoint):
+            return {}
+        return {port_key(m.published.spec.proto, m.published.host_ip, m.published.host_port):
+                m.reservation.sock.fileno() for m in endpoint.mappings}
+
+    async def adopt(self, request: EndpointRequest,
+                    sockets: dict[str, socket.socket] | None = None) -> BridgeEndpoint | None:
         """The endpoint of a running container an earlier daemon connected, with its host
-        ports, rules and proxy back; None if there is none to adopt."""
+        ports (on `sockets`, the ones port_sockets gave, where kept), rules and proxy
+        back; None if there is none to adopt."""
+        sockets = dict(sockets or {})
         saved = self.kept.pop(request.id, None)
         if saved is None or self.bridge is None:
             return None
@@ -297,7 +316,8 @@ class BridgeNetwork(Network):
                                   mac=mac_for(ip), veth=saved["veth"])
         try:
             for port, proto, host_ip, host_port in saved["published"]:
-                self._publish(endpoint, PortBinding(PortSpec(port, proto), host_ip, host_port))
+                kept = sockets.pop(port_key(proto, host_ip, host_port), None)
+                self._publish(endpoint, PortBinding(PortSpec(port, proto), host_ip, host_port), kept)
             if self.firewall is not None and not self.firewall.icc:
                 for peer in request.links:
                     for spec in peer.ports:
@@ -311,6 +331,9 @@ class BridgeNetwork(Network):
             await self._undo(endpoint, rules_applied=False)
             self._forget_saved(request.id)
             raise
+        finally:
+            for sock in sockets.values():
+                sock.close()
         self.endpoints[endpoint.id] = endpoint
         return endpoint
 
@@ -368,6 +391,10 @@ class BridgeNetwork(Network):
             if index is not None:
                 await self.netlink.delete_link(index)
         endpoint.veth = ""
+
+
+def port_key(proto: str, host_ip: str, host_port: int) -> str:
+    return f"port:{proto}/{host_ip}/{host_port}"
 
 
 class BridgeLock:

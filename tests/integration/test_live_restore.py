@@ -54,7 +54,7 @@ def _start_all(d) -> dict[str, int]:
     d.docker("run", "-d", "--name", "web", "-p", "127.0.0.1::80", "busybox", "sh", "-c",
              "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www")
     d.docker("run", "-d", "--name", "seven", "busybox", "sh", "-c",
-             "while [ ! -e /go ]; do usleep 20000; done; exit 7")
+             "while [ ! -e /go ]; do usleep 20000; done; echo bye-seven; exit 7")
     d.docker("run", "-d", "-i", "--name", "cat", "busybox", "cat")
     d.docker("run", "-d", "--name", "sleeper", "--restart", "always", "busybox", "sleep", "1000")
     c = d.client()
@@ -94,6 +94,7 @@ def test_sigkill_then_adopt_everything(fresh_daemon):
     assert any("Exited (7)" in line and "seven" in line
                for line in second.docker("ps", "-a").stdout.decode().splitlines())
     assert second.docker("wait", "seven").stdout.decode().strip() == "7"
+    assert second.docker("logs", "seven").stdout.decode() == "bye-seven\n"   # written while no daemon ran
 
     # Logs: one sequence from 0 with no number missing across the dead time.
     before = len(_counter_numbers(second, "counter"))
@@ -177,3 +178,19 @@ def test_live_restore_false_kills_what_a_crash_left(fresh_daemon):
     assert not state["Running"] and state["ExitCode"] == 137
     assert not _alive(pid)
     again.docker("rm", "s")
+
+
+def test_output_beyond_a_pipe_while_the_daemon_is_down_blocks_and_is_kept(fresh_daemon):
+    """More than a pipe holds (64 KiB) written while no daemon reads: the container
+    blocks in write() until the next daemon reads on, and no line is lost."""
+    first = fresh_daemon(args=LIVE)
+    first.docker("run", "-d", "--name", "burst", "busybox", "sh", "-c",
+                 "while [ ! -e /go ]; do usleep 20000; done; seq 1 60000; echo done; exec sleep 1000")
+    pid = first.client().inspect_container("burst")["State"]["Pid"]
+    first.kill()
+    open(f"/proc/{pid}/root/go", "w").close()
+    second = fresh_daemon(first.workdir, args=LIVE)
+    lines = wait_for(lambda: (out := second.docker("logs", "burst").stdout.decode().split())
+                     and out[-1] == "done" and out)
+    assert lines[:-1] == [str(i) for i in range(1, 60001)]
+    _finish(second, ["burst"])
