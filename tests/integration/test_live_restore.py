@@ -75,7 +75,11 @@ def test_sigkill_then_adopt_everything(fresh_daemon):
     first = fresh_daemon(args=LIVE)
     pids = _start_all(first)
     keeper = _keeper_pid(first)
+    port = _host_port(first.client(), "web")
     first.kill()
+    # The port stays held while no daemon runs: a connection waits instead of being refused.
+    waiting = socket.create_connection(("127.0.0.1", port), timeout=60)
+    waiting.sendall(b"GET / HTTP/1.0\r\n\r\n")
     # While no daemon runs: everything still runs, and "seven" exits with 7.
     assert all(_alive(pid) for pid in pids.values())
     open(f"/proc/{pids['seven']}/root/go", "w").close()
@@ -101,8 +105,13 @@ def test_sigkill_then_adopt_everything(fresh_daemon):
     numbers = wait_for(lambda: (n := _counter_numbers(second, "counter")) and len(n) > before + 50 and n)
     assert numbers == list(range(len(numbers)))
 
-    # The published port answers again (the userland proxy is back).
-    assert _get(_host_port(c, "web")) == b"hello-from-web\n"
+    # The published port answers again (the userland proxy is back), the waiting one too.
+    assert _host_port(c, "web") == port and _get(port) == b"hello-from-web\n"
+    reply = b""
+    while chunk := waiting.recv(65536):
+        reply += chunk
+    waiting.close()
+    assert reply.startswith(b"HTTP/1.") and reply.endswith(b"hello-from-web\n")
 
     # exec, stats and attach on adopted containers.
     assert second.docker("exec", "sleeper", "echo", "in-adopted").stdout.decode() == "in-adopted\n"
