@@ -243,6 +243,7 @@ class NativeDriver(ExecDriver):
         except asyncio.TimeoutError:
             log.error("container %s: init %d did not die on SIGKILL", container_id[:12], pid)
         await self.keeper.forget(container_id, pid)
+        self._remove_state(container_id)
 
     async def open(self) -> None:
         if self.keeper is not None:
