@@ -101,10 +101,11 @@ class KeeperClient:
         if message is None:
             log.error("the keeper went away: containers started from now on cannot be waited for")
             asyncio.get_running_loop().remove_reader(self.sock.fileno())
-            try:   # reparented to us (the daemon is a subreaper): no zombie left
-                os.waitpid(self.pid, os.WNOHANG)
-            except (ChildProcessError, OSError):
-                pass
+            if self.pid > 0:   # reparented to us (the daemon is a subreaper): no zombie left
+                try:
+                    os.waitpid(self.pid, os.WNOHANG)
+                except (ChildProcessError, OSError):
+                    pass
             if self._reply is not None and not self._reply.done():
                 self._reply.set_exception(ExecError("the keeper went away"))
             return
