@@ -123,6 +123,16 @@ class Pyctr(Engine):
         self.host = self.daemon.host
         self.pid = self.daemon.proc.pid
 
+    def memory_kib(self) -> int:
+        # The keeper outlives pyctrd by design, so it is no descendant: counted by its pid file.
+        total = rss_kib(self.pid)
+        try:
+            with open(os.path.join(self.workdir, "exec", "keeper.pid")) as f:
+                total += rss_kib(int(f.read()))
+        except (OSError, ValueError):
+            pass
+        return total
+
     def stop(self) -> None:
         self.daemon.stop()
 

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from engines import BenchContext, Docker, Pyctr, busybox_tar, import_busybox  # noqa: E402
 
-TOPICS = ["core", "resources", "registry", "build", "network", "tui", "streams"]
+TOPICS = ["core", "resources", "registry", "build", "network", "tui", "streams", "restore"]
 
 
 def _topic(name: str):

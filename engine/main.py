@@ -41,6 +41,10 @@ def parse_args(argv: list[str] | None) -> tuple[DaemonConfig, ListenOptions]:
     p.add_argument("--dns-search", action="append", default=[], help="default DNS search domain")
     p.add_argument("--shutdown-timeout", type=float, default=10,
                    help="seconds to wait for each container to stop on shutdown (default %(default)s)")
+    p.add_argument("--live-restore", type=_boolean, nargs="?", const=True, default=True, metavar="BOOL",
+                   help="containers keep running while pyctrd is stopped or dead, and are adopted "
+                        "when it comes back; false: a SIGTERM stops them and a restart kills what "
+                        "a crash left, as Docker 1.2 (default true)")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]|CIDR",
                    help="registry that may be plain HTTP or have a bad certificate (loopback always may)")
     p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
@@ -96,6 +100,7 @@ def parse_args(argv: list[str] | None) -> tuple[DaemonConfig, ListenOptions]:
         exec_driver=ns.exec_driver, cgroup_parent=ns.cgroup_parent,
         log_level="debug" if ns.debug else ns.log_level, pidfile=ns.pidfile,
         dns=ns.dns, dns_search=ns.dns_search, shutdown_timeout=ns.shutdown_timeout,
+        live_restore=ns.live_restore,
         insecure_registries=ns.insecure_registry, registry_mirrors=ns.registry_mirror,
         default_registry=ns.default_registry,
         bridge=ns.bridge, bip=ns.bip, fixed_cidr=ns.fixed_cidr, mtu=ns.mtu,

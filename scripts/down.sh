@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Stop the pyctrd that scripts/up.sh started, by its pid file: SIGTERM, so it stops its
-# containers (each gets pyctrd's --shutdown-timeout, then SIGKILL), unmounts their
-# filesystems and removes its bridge and iptables rules; then wait until it is gone.
+# Stop the pyctrd that scripts/up.sh started, by its pid file: SIGTERM. With
+# --live-restore=false it stops its containers (each gets pyctrd's --shutdown-timeout,
+# then SIGKILL), unmounts their filesystems and removes its bridge and iptables rules;
+# with live restore (the default, as Docker's --live-restore) running containers keep
+# running, with their mounts, veths and rules, for the next pyctrd to adopt. Then wait
+# until it is gone.
 # It keeps the state (images, containers, volumes) and the log; says where they are.
 # The same variables as up.sh: PYCTR_DATA_ROOT, PYCTR_PIDFILE, PYCTR_LOG.
 set -euo pipefail

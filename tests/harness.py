@@ -120,6 +120,10 @@ class DaemonProcess:
              # a test daemon never reaches Docker Hub (nor the host's resolver for it)
              *([] if any(a.startswith("--default-registry") for a in self.extra_args)
                else ["--default-registry", "none"]),
+             # Docker 1.2's shutdown (containers stopped), so that a stopped daemon leaves
+             # nothing; the live-restore tests ask for --live-restore themselves.
+             *([] if any(a.startswith("--live-restore") for a in self.extra_args)
+               else ["--live-restore=false"]),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()

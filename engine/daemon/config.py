@@ -21,6 +21,7 @@ class DaemonConfig:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     shutdown_timeout: float = 10           # per container, then SIGKILL
+    live_restore: bool = True              # containers outlive pyctrd (false: Docker 1.2's behaviour)
     insecure_registries: list[str] = field(default_factory=list)  # plain HTTP allowed (loopback always)
     registry_mirrors: list[str] = field(default_factory=list)     # tried before Docker Hub for pulls
     default_registry: str = "docker.io"    # where unqualified names are pulled; "none": nowhere

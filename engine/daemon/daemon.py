@@ -47,6 +47,10 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+        # Live restore: ids of the containers an earlier daemon left running (kept
+        # mounted and networked through open(); adopted or stopped by lifecycle.py).
+        self.live: set[str] = set()
+        self.detaching = False              # shutting down, leaving containers running
         self.volumes = new_volumedriver("local", config.path("volumes"))
 
     # --- life cycle -----------------------------------------------------
@@ -57,14 +61,18 @@ class Daemon:
         os.makedirs(config.exec_root, exist_ok=True)
         lock_fd = _lock_pidfile(config.pidfile_path)
         try:
-            await asyncio.to_thread(_unmount_leftovers, config.data_root)
+            execdriver = new_execdriver(config.exec_driver, config.exec_root)
+            await execdriver.open()
+            # Containers still running keep their root filesystems mounted.
+            live = execdriver.live()
+            await asyncio.to_thread(_unmount_leftovers, config.data_root, live)
             driver = new_driver(config.storage_driver, config.path("graph", "layers"))
             db = GraphDB(config.path("graph", "graph.db"))
-            execdriver = new_execdriver(config.exec_driver, config.exec_root)
         except BaseException:
             os.close(lock_fd)
             raise
         daemon = cls(config, Graph(driver, db), execdriver, lock_fd)
+        daemon.live = live
         try:   # before restoring containers: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
         except BaseException:
@@ -73,10 +81,15 @@ class Daemon:
             raise
         return daemon
 
-    async def shutdown(self) -> None:
-        """Release what the daemon holds; its containers are stopped already (lifecycle.py)."""
-        await self.network.shutdown()
-        await asyncio.to_thread(self.graph.driver.cleanup)
+    async def shutdown(self, leave_running: bool = False) -> None:
+        """Release what the daemon holds; its containers are stopped already (lifecycle.py),
+        or (`leave_running`, live restore) stay running: then their mounts, veths and
+        rules stay for the next daemon."""
+        if leave_running:
+            await self.network.detach()
+        else:
+            await self.network.shutdown()
+            await asyncio.to_thread(self.graph.driver.cleanup)
         self.graph.db.close()
         self.events.close()
         try:
@@ -139,10 +152,13 @@ def _lock_pidfile(path: str) -> int:
     return fd
 
 
-def _unmount_leftovers(data_root: str) -> None:
-    """Unmount what a daemon that died left mounted under the data root (deepest first)."""
+def _unmount_leftovers(data_root: str, live: set[str] = frozenset()) -> None:
+    """Unmount what a daemon that died left mounted under the data root (deepest first),
+    except the mounts of containers still running (`live` ids)."""
     root = os.path.realpath(data_root) + "/"
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
-    for point in sorted((p for p in points if p.startswith(root)), key=len, reverse=True):
+    points = [p for p in points if p.startswith(root)
+              and not any(f"/{cid}/" in p + "/" for cid in live)]
+    for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)

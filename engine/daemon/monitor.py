@@ -7,6 +7,10 @@ the policy covers, the container waits a back-off that starts at 100 ms and doub
 with each restart, and goes back to 100 ms once a run has lasted at least 10 s. A
 stop, kill or rm by the user never triggers a restart.
 
+Live restore: a container an earlier daemon started is handed back by the exec
+driver (`restore`) and `adopt` gives it a monitor as if this daemon had started it:
+its output pumps read on from its pipes, and its exit is handled the same way.
+
 start.py prepares a run (filesystem, volumes, network, the Command) and hands it
 here together with itself as `start_again`: the monitor restarts a container through
 that, so it never imports start.py.
@@ -19,7 +23,7 @@ import logging
 from typing import Awaitable, Callable
 
 from ..errors import BadRequest, NotFound, ServerError
-from ..execdriver.driver import Command, ExecError, ExitStatus, StartedProcess
+from ..execdriver.driver import Command, ExecError, ExitStatus, Restored, StartedProcess
 from ..graph.graph import now_rfc3339
 from .container import Container, parse_time
 from .jsonfile import LogWriter
@@ -41,13 +45,10 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
     runs (or with the reason it could not start), then handles its exit."""
     record = container.record
     io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
+    _stdin_closer(daemon, container, io)
+    io.stdio.daemon_ends.update(daemon.network.port_sockets(container))   # kept past the daemon too
     container.log = LogWriter(record.log_path)
-
-    def output(stream: str):
-        def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
-            container.log.write(stream, data)
-            return container.output.publish(stream, data)
-        return deliver
+    output = _output(container)
 
     async def on_created(process: StartedProcess) -> None:
         await daemon.network.connect(container, process.pid)   # first: nothing to undo here
@@ -64,6 +65,8 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
     try:
         status = await daemon.execdriver.run(command, io.stdio, on_created)
     except BaseException as exc:
+        if daemon.detaching:   # pyctrd leaves with live restore: the container runs on
+            raise
         if not started.done():
             io.abandon()
             container.log.close()
@@ -76,6 +79,52 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
             started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
             return
         log.exception("monitor of %s failed", container.id[:12])
+    await _exited(daemon, container, status, start_again)
+
+
+def _output(container: Container):
+    def output(stream: str):
+        def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
+            container.log.write(stream, data)
+            return container.output.publish(stream, data)
+        return deliver
+    return output
+
+
+def _stdin_closer(daemon, container: Container, io: ProcessIO) -> None:
+    def close() -> None:
+        task = asyncio.ensure_future(daemon.execdriver.close_stdin(container.id))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
+                               or log.error("closing stdin of %s: %s", container.id[:12], t.exception()))
+    io.on_close_stdin = close
+
+
+def adopt(daemon, container: Container, restored: Restored, start_again: StartAgain) -> None:
+    """Monitor a container an earlier daemon started, from where that one left off."""
+    record = container.record
+    io = container.io = ProcessIO.restored(restored.fds)
+    _stdin_closer(daemon, container, io)
+    container.log = LogWriter(record.log_path)
+    io.running(restored.fds.get("console"), _output(container), container.output.wait_for_room)
+    if restored.exited is None:
+        container.stopped.clear()
+        container.started.set()
+    container.monitor = asyncio.create_task(_adopted(daemon, container, restored, start_again))
+
+
+async def _adopted(daemon, container: Container, restored: Restored, start_again: StartAgain) -> None:
+    status = restored.exited
+    if status is None:
+        try:
+            status = await daemon.execdriver.resume(container.id)
+        except ExecError as exc:
+            log.error("monitor of %s: %s", container.id[:12], exc)
+            status = ExitStatus(exit_code=137)
+        except BaseException:
+            if daemon.detaching:
+                raise
+            log.exception("monitor of %s failed", container.id[:12])
+            status = ExitStatus(exit_code=137)
     await _exited(daemon, container, status, start_again)
 
 
@@ -93,6 +142,10 @@ async def _exited(daemon, container: Container, status: ExitStatus, start_again:
     mark_stopped(record, status.exit_code, oom_killed=status.oom_killed,
                  restarting=should_restart(container, status.exit_code))
     daemon.save(container)
+    try:   # recorded and drained: the exec driver may let go of its copy of both
+        await daemon.execdriver.forget(container.id)
+    except ExecError as exc:
+        log.error("container %s: %s", container.id[:12], exc)
     await asyncio.to_thread(daemon.graph.driver.put, container.id)
     daemon.container_event(container, "die", exitCode=str(status.exit_code))
     container.stopped.set()

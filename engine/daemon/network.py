@@ -12,6 +12,7 @@ allocateNetwork / releaseNetwork / links), on top of the drivers in engine/netwo
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -272,6 +273,60 @@ class DaemonNetwork:
         else:
             record.network_settings = NetworkSettings()
         return prepared
+
+    def port_sockets(self, container: Container) -> dict[str, int]:
+        """Fds of the sockets holding the container's host ports (for the exec driver to keep)."""
+        held = self.endpoints.get(container.id)
+        if held is None or held[0] is not self.bridge:
+            return {}
+        return self.bridge.port_sockets(container.id)
+
+    async def adopt(self, daemon, container: Container, sockets: dict[str, int] | None = None) -> None:
+        """Live restore: take back the endpoint of a running container an earlier daemon
+        connected (same address and veth; its host ports, rules and proxy again).
+        NetworkSettings stay as recorded."""
+        mode = container.record.host_config.network_mode or ""
+        network = self.network_for(mode)
+        request = EndpointRequest(container.id)
+        if network is self.bridge:
+            children = [(c, a) for c, a in self._running_children_lenient(daemon, container)]
+            request.links = [LinkPeer(IPv4Address(child.record.network_settings.ip_address),
+                                      tuple(parse_port_key(k) for k in child.record.config.exposed_ports or {}))
+                             for child, _ in children if child.record.network_settings.ip_address]
+            kept = {key: socket.socket(fileno=fd) for key, fd in (sockets or {}).items()}
+            try:
+                endpoint = await network.adopt(request, kept)
+            except (PortError, IptablesError, AddressError, NetworkError, OSError) as exc:
+                raise ServerError(f"restoring the network of {container.id[:12]}: {exc}") from None
+            if endpoint is None:
+                raise ServerError(f"restoring the network of {container.id[:12]}: its endpoint is gone")
+        else:
+            for fd in (sockets or {}).values():
+                os.close(fd)
+            if mode.startswith("container:"):
+                request.join_pid = daemon.lookup(mode.split(":", 1)[1]).record.state.pid
+            endpoint = await network.allocate(request)
+        self.endpoints[container.id] = (network, endpoint)
+
+    def _running_children_lenient(self, daemon, container: Container) -> list[tuple[Container, str]]:
+        out = []
+        for child_id, alias in daemon.graph.db.links_of(container.id):
+            child = daemon.containers.get(child_id)
+            if child is not None and child.running:
+                out.append((child, alias))
+        return out
+
+    async def drop_unadopted(self) -> None:
+        """After live restore: endpoints saved by an earlier daemon that nobody took back."""
+        if self.bridge is not None:
+            await self.bridge.drop_kept()
+
+    async def detach(self) -> None:
+        """pyctrd leaves its containers running: keep their veths and rules for the next
+        daemon (the userland proxies stop with this one)."""
+        self.endpoints.clear()
+        if self.bridge is not None:
+            await self.bridge.detach()
 
     async def connect(self, container: Container, pid: int) -> None:
         """In on_created: the container's namespace exists, its process waits for us."""

@@ -31,6 +31,11 @@ log = logging.getLogger("pyctr.daemon")
 CLIENT_BUFFER = 1 << 20      # bytes queued for one attached client
 STALL_LIMIT = 10.0           # seconds a full client may hold the container's output
 _BATCH = 256 * 1024          # most bytes handed to a client's writer at once
+# While no daemon reads (between a crash and the next start) a container can write a
+# pipe's worth (64 KiB per stream) and then blocks in write(): nothing is dropped.
+# Pipes are not made bigger: the kernel counts pipe buffers per user (64 MiB for all
+# of root's pipes here), and bigger ones for hundreds of containers would shrink
+# every new pipe of root's on the machine to a single page.
 
 
 class Subscriber:
@@ -247,6 +252,7 @@ class ProcessIO:
         self.pumps: list[asyncio.Future[None]] = []
         self._child_ends: list[int] = []     # closed here once the process has them
         self._ours: dict[str, int] = {}      # "stdout", "stderr", "stdin"
+        self.on_close_stdin: Callable[[], None] | None = None   # also tell the exec driver
         if tty:
             return
         for stream in ("stdout", "stderr"):
@@ -259,6 +265,15 @@ class ProcessIO:
             self.stdio.stdin = r
             self._child_ends.append(r)
             self._ours["stdin"] = w
+        self.stdio.daemon_ends = dict(self._ours)
+
+    @classmethod
+    def restored(cls, fds: dict[str, int]) -> "ProcessIO":
+        """The streams of a container an earlier daemon started (live restore): the
+        daemon's ends as the exec driver kept them; start them with `running`."""
+        io = cls(tty=True, open_stdin=False)   # makes no pipes
+        io._ours = {name: fd for name, fd in fds.items() if name in ("stdout", "stderr", "stdin")}
+        return io
 
     def running(self, console_fd: int | None, deliver: Callable[[str], Callable[[bytes], bool]],
                 wait_for_room: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -292,11 +307,28 @@ class ProcessIO:
                 pass
         self.stdin_fd = self.console_fd = None
 
+    def detach(self) -> None:
+        """The daemon leaves the process running (live restore): stop reading now, so
+        that what is still in the pipes stays there for the next daemon."""
+        for pumping in self.pumps:
+            pumping.cancel()   # closes the fd; bytes not yet read stay in the pipe
+        self.pumps.clear()
+        self._close_child_ends()
+        for fd in set(self._ours.values()) | ({self.stdin_fd, self.console_fd} - {None}):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._ours.clear()
+        self.stdin_fd = self.console_fd = None
+
     def close_stdin(self) -> None:
         """EOF on the process's stdin (pipes only: a pty's master is also its output)."""
         if self.stdin_fd is not None and self.console_fd is None:
             fd, self.stdin_fd = self.stdin_fd, None
             os.close(fd)
+            if self.on_close_stdin is not None:   # the exec driver's copy too, or no EOF
+                self.on_close_stdin()
 
     def resize(self, height: int, width: int) -> bool:
         """Set the pty's window size; False when there is no pty (yet)."""

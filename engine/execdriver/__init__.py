@@ -16,7 +16,11 @@ DRIVERS: dict[str, type[ExecDriver]] = {"native": NativeDriver}
 
 
 def new_execdriver(name: str, exec_root: str) -> ExecDriver:
+    """The driver `name`, keeping its state under `exec_root`; the native driver starts
+    containers through the keeper of `exec_root` (so they can outlive the daemon)."""
     cls = DRIVERS.get(name)
     if cls is None:
         raise ValueError(f"unknown exec driver {name!r} (available: {', '.join(DRIVERS)})")
+    if cls is NativeDriver:
+        return NativeDriver(root=os.path.join(exec_root, "execdriver", name), keeper_dir=exec_root)
     return cls(root=os.path.join(exec_root, "execdriver", name))

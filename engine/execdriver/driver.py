@@ -95,6 +95,10 @@ class Stdio:
     stdin: int | None = None
     stdout: int | None = None
     stderr: int | None = None
+    # The daemon's own ends ("stdout", "stderr": read ends, "stdin": the write end):
+    # a driver that supports live restore keeps duplicates of them beyond the
+    # daemon's life, so that output waits in the pipe for the next daemon.
+    daemon_ends: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +111,14 @@ class StartedProcess:
 class ExitStatus:
     exit_code: int             # 128+signal when killed by a signal
     oom_killed: bool = False
+
+
+@dataclass
+class Restored:
+    """A container that an earlier daemon started, found again (live restore)."""
+    pid: int
+    fds: dict[str, int]        # new duplicates of the daemon's ends (Stdio.daemon_ends; "console": pty master)
+    exited: ExitStatus | None  # set when it exited while no daemon was there
 
 
 @dataclass
@@ -176,3 +188,33 @@ class ExecDriver(abc.ABC):
 
     def info(self) -> list[tuple[str, str]]:
         return [("Execution Driver", self.name)]
+
+    # ---- live restore: containers that outlive the daemon (optional) ----------
+    # A driver without it keeps none of them: restore() finds nothing, and the
+    # daemon marks the containers an earlier daemon left as exited.
+    live_restore: bool = False
+
+    async def open(self) -> None:
+        """Called once before the first container is started or restored."""
+
+    def live(self) -> set[str]:
+        """Ids of containers an earlier daemon started that are still running."""
+        return set()
+
+    async def restore(self, container_id: str) -> Restored | None:
+        """Take over a container an earlier daemon started; None if nothing is known of it."""
+        return None
+
+    async def resume(self, container_id: str) -> ExitStatus:
+        """For a restored container: return once it has exited (as `run` does)."""
+        raise ExecError(f"container {container_id[:12]} was not restored")
+
+    async def forget(self, container_id: str) -> None:
+        """The daemon has recorded the container's exit and read all its output."""
+
+    async def close_stdin(self, container_id: str) -> None:
+        """EOF on the container's stdin: drop the driver's own copy of its write end."""
+
+    def detach(self) -> None:
+        """The daemon is going away and leaves its containers running (live restore):
+        a `run` or `resume` cancelled from now on must not stop the container."""

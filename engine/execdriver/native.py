@@ -15,6 +15,11 @@ How a start goes (never forking the threaded daemon):
 
 Setup failures come back over the report pipe and become ExecError; nothing of
 the container (cgroup, process) is left then.
+
+With a keeper (`keeper_dir`, what pyctrd uses): the helper is forked by the keeper
+(libcontainer/keeper.py) instead, so the init is the keeper's, not the daemon's: it
+survives the daemon, the keeper reaps it and reports its exit code, and keeps a copy
+of the daemon's stdio ends. A new daemon finds it again with `restore`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, Cgr
 from ..libcontainer.exec_helper import ExecSpec
 from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
 from .driver import (Command, Confinement, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
-                     ProcessConfig, StartedProcess, Stdio)
+                     ProcessConfig, Restored, StartedProcess, Stdio)
+from .keeper import KeeperClient
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +75,16 @@ async def _seccomp_program(confinement: Confinement, caps: list[int], privileged
 class NativeDriver(ExecDriver):
     name = "native-0.2"
 
-    def __init__(self, root: str = DEFAULT_ROOT, cgroup_driver: str | None = None):
+    def __init__(self, root: str = DEFAULT_ROOT, cgroup_driver: str | None = None,
+                 keeper_dir: str | None = None):
         """`root` keeps one state file per running container (for a daemon restarted
         after a crash); `cgroup_driver` "v1"/"v2" forces a cgroup version (else
-        $PYCTR_CGROUP_DRIVER, else v1 when its hierarchies are mounted)."""
+        $PYCTR_CGROUP_DRIVER, else v1 when its hierarchies are mounted); `keeper_dir`:
+        start containers through the keeper listening there (live restore)."""
         self.root = root
+        self.keeper = KeeperClient(keeper_dir, INIT_SCRIPT) if keeper_dir else None
+        self.live_restore = self.keeper is not None
+        self._detached = False
         os.makedirs(root, 0o700, exist_ok=True)
         self.cgroup_driver = cgroups.choose_driver(cgroup_driver)
         # Container inits are orphaned when their helper exits; as a subreaper the
@@ -143,19 +154,23 @@ class NativeDriver(ExecDriver):
                 cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()],
                 seccomp_filter=seccomp_filter, no_new_privileges=cmd.confinement.no_new_privileges)
             stdin, stdout, stderr = self._stdio(cmd.process, stdio)
-            helper = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
-                stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w, release_r))
+            if self.keeper is not None:
+                await self._spawn_kept(cmd, spec, stdio, (stdin, stdout, stderr), master)
+            else:
+                helper = await asyncio.create_subprocess_exec(
+                    sys.executable, "-I", "-S", INIT_SCRIPT, spec.encode(),
+                    stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w, release_r))
             for fd in (report_w, release_r):
                 os.close(fd)
                 to_close.discard(fd)
 
             reports = await self._read_reports(report_r)
-            await helper.wait()
+            if helper is not None:
+                await helper.wait()
             pid = reports.pid
             if reports.error or not reports.ready or pid is None:
-                raise ExecError(reports.error or
-                                f"container init died during setup (helper exit status {helper.returncode})")
+                status = f" (helper exit status {helper.returncode})" if helper is not None else ""
+                raise ExecError(reports.error or f"container init died during setup{status}")
             pidfd = os.pidfd_open(pid)
             self._active[cmd.id] = _Active(pid, pidfd, cgroup)
             self._save_state(cmd.id, pid, cgroup)
@@ -170,9 +185,23 @@ class NativeDriver(ExecDriver):
                 os.write(release_w, b"\x01")
             except BrokenPipeError:
                 pass   # killed from on_created before its release: its exit status follows
-            exit_code = await self._wait_exit(pid, pidfd)
+            if self.keeper is not None:
+                exit_code = (await self.keeper.wait(pid, _start_time_cached(self._load_state(cmd.id)))).code
+            else:
+                exit_code = await self._wait_exit(pid, pidfd)
             pid = None   # reaped
             return ExitStatus(exit_code=exit_code, oom_killed=cgroup.oom_killed())
+        except asyncio.CancelledError:
+            if self._detached:   # the daemon leaves; the container stays (live restore)
+                self._active.pop(cmd.id, None)
+                if pidfd is not None:
+                    os.close(pidfd)
+                for fd in to_close:
+                    os.close(fd)
+                to_close.clear()
+                pid = pidfd = None
+                cgroup = None
+            raise
         finally:
             if helper is not None and helper.returncode is None:
                 try:
@@ -180,13 +209,120 @@ class NativeDriver(ExecDriver):
                 except ProcessLookupError:
                     pass
                 await helper.wait()
+            if pid is not None and self.keeper is not None:
+                await self._kill_kept(cmd.id, pid)
+                pid = None
             self._release(pid, pidfd, to_close, None if master_handed_over else master)
-            self._active.pop(cmd.id, None)
-            try:
-                cgroup.destroy()
-            except (CgroupError, OSError) as e:
-                log.error("container %s: removing cgroup: %s", cmd.id[:12], e)
-            self._remove_state(cmd.id)
+            if cgroup is not None:   # None: detached, the container runs on
+                self._active.pop(cmd.id, None)
+                try:
+                    cgroup.destroy()
+                except (CgroupError, OSError) as e:
+                    log.error("container %s: removing cgroup: %s", cmd.id[:12], e)
+                if self.keeper is None:
+                    self._remove_state(cmd.id)
+                elif not master_handed_over:   # never ran: nothing for the daemon to record
+                    await self.forget(cmd.id)
+
+    # ---- through the keeper (live restore) -----------------------------------
+
+    async def _spawn_kept(self, cmd: Command, spec: ContainerSpec, stdio: Stdio,
+                          child_stdio: tuple[int, int, int], master: int | None) -> None:
+        """Have the keeper fork the helper: fds 0-2 its stdio, 3 report, 4 release."""
+        report_w, release_r = spec.report_fd, spec.release_fd
+        spec.report_fd, spec.release_fd = 3, 4
+        devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            child = [devnull if fd == subprocess.DEVNULL else fd for fd in child_stdio]
+            held = dict(stdio.daemon_ends)
+            if master is not None:
+                held["console"] = master
+            await self.keeper.spawn(cmd.id, [spec.encode()], child + [report_w, release_r], held)
+        finally:
+            os.close(devnull)
+            spec.report_fd, spec.release_fd = report_w, release_r
+
+    async def _kill_kept(self, container_id: str, pid: int) -> None:
+        """Kill an init of the keeper's that failed in setup, and let the keeper forget it."""
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.wait_for(self.keeper.wait(pid, None), 10)
+        except asyncio.TimeoutError:
+            log.error("container %s: init %d did not die on SIGKILL", container_id[:12], pid)
+        await self.keeper.forget(container_id, pid)
+        self._remove_state(container_id)
+
+    async def open(self) -> None:
+        if self.keeper is not None:
+            await self.keeper.open()
+            log.info("keeper pid %d (%s)", self.keeper.pid, self.keeper.path)
+
+    def live(self) -> set[str]:
+        out = set()
+        for name in os.listdir(self.root):
+            if name.endswith(".json"):
+                state = self._load_state(name[:-5])
+                if state and state.get("pid"):   # running, or exited with the keeper's record of it
+                    out.add(name[:-5])
+        return out
+
+    async def restore(self, container_id: str) -> Restored | None:
+        if self.keeper is None:
+            return None
+        state = self._load_state(container_id)
+        pid = state and state.get("pid")
+        if not pid:
+            return None
+        started = state.get("start_time")
+        fds = await self.keeper.fds(container_id)
+        cgroup = cgroups.load(state["cgroup"])
+        exit = self.keeper.exit_of(pid, started)
+        if exit is None and _start_time(pid) != started:
+            # Gone, and not reaped by this keeper (it was restarted): the code is lost.
+            log.error("container %s: init %d is gone and its exit code with it", container_id[:12], pid)
+            return Restored(pid, fds, ExitStatus(exit_code=137))
+        if exit is not None:
+            return Restored(pid, fds, ExitStatus(exit_code=exit.code, oom_killed=_oom(cgroup)))
+        self._active[container_id] = _Active(pid, os.pidfd_open(pid), cgroup)
+        return Restored(pid, fds, None)
+
+    async def resume(self, container_id: str) -> ExitStatus:
+        active = self._active.get(container_id)
+        if active is None or self.keeper is None:
+            raise ExecError(f"container {container_id[:12]} was not restored")
+        state = self._load_state(container_id) or {}
+        detached = False
+        try:
+            exit = await self.keeper.wait(active.pid, state.get("start_time"))
+            return ExitStatus(exit_code=exit.code, oom_killed=_oom(active.cgroup))
+        except asyncio.CancelledError:
+            detached = self._detached
+            raise
+        finally:
+            self._active.pop(container_id, None)
+            os.close(active.pidfd)
+            if not detached:
+                try:
+                    active.cgroup.destroy()
+                except (CgroupError, OSError) as e:
+                    log.error("container %s: removing cgroup: %s", container_id[:12], e)
+
+    async def forget(self, container_id: str) -> None:
+        if self.keeper is None:
+            return
+        state = self._load_state(container_id) or {}
+        await self.keeper.forget(container_id, state.get("pid") or 0)
+        self._remove_state(container_id)
+
+    async def close_stdin(self, container_id: str) -> None:
+        if self.keeper is not None:
+            await self.keeper.drop(container_id, "stdin")
+
+    def detach(self) -> None:
+        self._detached = True
 
     async def exec(self, cmd: ExecCommand, stdio: Stdio,
                    on_started: Callable[[StartedProcess], None]) -> ExitStatus:
@@ -422,14 +558,25 @@ class NativeDriver(ExecDriver):
                 cgroup.destroy()
             except CgroupError as e:
                 raise ExecError(str(e)) from None
-        if container_id not in self._active:   # run() removes its own state when it returns
-            self._remove_state(container_id)
+        if container_id not in self._active and self.keeper is None:
+            self._remove_state(container_id)   # run() removes its own; with a keeper, forget() does
 
     def _require_cgroup(self, container_id: str) -> CgroupManager:
         cgroup = self._cgroup(container_id)
         if cgroup is None:
             raise ExecError(f"container {container_id} is not running")
         return cgroup
+
+
+def _start_time_cached(state: dict | None) -> int | None:
+    return state.get("start_time") if state else None
+
+
+def _oom(cgroup: CgroupManager) -> bool:
+    try:
+        return cgroup.oom_killed()
+    except (CgroupError, OSError):
+        return False
 
 
 def _start_time(pid: int) -> int | None:

@@ -4,19 +4,27 @@ subnet and address allocator, a veth pair per container, the bridge's iptables c
 userland proxy). The kernel settings it needs (ip_forward, route_localnet) are set here.
 
 One live pyctrd per bridge (BridgeLock): two daemons on one bridge would delete each
-other's veths and rules."""
+other's veths and rules.
+
+Live restore: each connected endpoint is also written to
+`<state_dir>/endpoints/<bridge>/<id>.json` (address, veth, published ports, the
+container's netns identity). `open` keeps the endpoints whose namespace still exists
+(their veth stays plugged in, their address taken) and `adopt` brings back their
+host ports, rules and proxy; `detach` lets go of the bridge without undoing them."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 
 from . import iptables
 from .driver import (NEW_NAMESPACE, Endpoint, EndpointRequest, Network, NetworkError,
-                     NetworkSetupError, PortBinding, PublishedPort, netns_of)
+                     NetworkSetupError, PortBinding, PortSpec, PublishedPort, netns_of)
 from .firewall import Firewall
 from .ipam import AddressError, IPAllocator
 from .iptables import IptablesError, Rule
@@ -69,6 +77,7 @@ class BridgeNetwork(Network):
         self.firewall: Firewall | None = None
         self.lock: BridgeLock | None = None
         self.ports = PortAllocator()
+        self.kept: dict[str, dict] = {}   # saved endpoints of running containers, until adopted
 
     @property
     def name(self) -> str:
@@ -106,10 +115,21 @@ class BridgeNetwork(Network):
                     lock.mark_created()
                 elif lock.created():   # made by a pyctrd that died
                     bridge.created = True
-                # We hold the bridge's lock: whatever is plugged into it was left by a dead daemon.
+                # We hold the bridge's lock: whatever is plugged into it was left by a dead
+                # daemon; the veths of containers that still run stay, for adopt().
+                self.kept = self._load_kept(bridge.name)
+                keep_veths = {saved["veth"] for saved in self.kept.values()}
                 for index, name in await netlink.ports_of(bridge.index):
+                    if name in keep_veths:
+                        continue
                     log.info("removing stale veth %s from %s", name, bridge.name)
                     await netlink.delete_link(index)
+                for cid, saved in list(self.kept.items()):
+                    try:
+                        ipam.claim(saved["ip"])
+                    except AddressError as exc:
+                        log.error("endpoint of %s: %s", cid[:12], exc)
+                        del self.kept[cid]
                 if config.ip_forward:
                     _enable_ip_forward()
                 firewall = None
@@ -141,6 +161,7 @@ class BridgeNetwork(Network):
 
     async def shutdown(self) -> None:
         """Take down what open() set up: rules, chains, and the bridge if we made it."""
+        await self.drop_kept()
         await super().shutdown()
         if self.bridge is None:
             return
@@ -191,11 +212,16 @@ class BridgeNetwork(Network):
         self.endpoints[endpoint.id] = endpoint
         return endpoint
 
-    def _publish(self, endpoint: BridgeEndpoint, binding: PortBinding) -> None:
-        """Reserve the host port; the rules go to endpoint.rules, the proxy is made, not started."""
+    def _publish(self, endpoint: BridgeEndpoint, binding: PortBinding,
+                 kept: socket.socket | None = None) -> None:
+        """Reserve the host port (or take `kept`, its socket from before a restart); the
+        rules go to endpoint.rules, the proxy is made, not started."""
         spec = binding.spec
         host_ip = binding.host_ip or "0.0.0.0"
-        reservation = self.ports.reserve(spec.proto, host_ip, binding.host_port)
+        if kept is not None:
+            reservation = self.ports.adopt(spec.proto, host_ip, binding.host_port, kept)
+        else:
+            reservation = self.ports.reserve(spec.proto, host_ip, binding.host_port)
         mapping = Mapping(PublishedPort(spec, host_ip, reservation.port), reservation)
         endpoint.mappings.append(mapping)
         endpoint.published.append(mapping.published)
@@ -214,6 +240,7 @@ class BridgeNetwork(Network):
             raise NetworkError(f"pid {pid} is in the host's network namespace, not one of its own")
         try:
             endpoint.veth = await self.netlink.attach(self.bridge, pid, endpoint.ip)
+            self.save(endpoint, pid)
         except (BridgeError, OSError) as exc:
             raise NetworkError(str(exc)) from None
 
@@ -221,6 +248,121 @@ class BridgeNetwork(Network):
         if self.endpoints.get(endpoint.id) is endpoint:
             del self.endpoints[endpoint.id]
             await self._undo(endpoint, rules_applied=True)
+            self._forget_saved(endpoint.id)
+
+    # --- live restore ------------------------------------------------------------
+    def _saved_dir(self, bridge_name: str | None = None) -> str:
+        return os.path.join(self.config.state_dir, "endpoints", bridge_name or self.name)
+
+    def save(self, endpoint: BridgeEndpoint, pid: int) -> None:
+        """Written once the endpoint is connected: what a later daemon needs to adopt it."""
+        os.makedirs(self._saved_dir(), exist_ok=True)
+        data = {"id": endpoint.id, "ip": str(endpoint.ip), "veth": endpoint.veth,
+                "netns": list(netns_of(pid)), "pid": pid,
+                "published": [[p.spec.port, p.spec.proto, p.host_ip, p.host_port] for p in endpoint.published]}
+        path = os.path.join(self._saved_dir(), endpoint.id + ".json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(data, f)
+        os.replace(path + ".tmp", path)
+
+    def _forget_saved(self, endpoint_id: str, bridge_name: str | None = None) -> None:
+        try:
+            os.unlink(os.path.join(self._saved_dir(bridge_name), endpoint_id + ".json"))
+        except FileNotFoundError:
+            pass
+
+    def _load_kept(self, bridge_name: str) -> dict[str, dict]:
+        """The saved endpoints whose container's namespace still exists; the rest are removed."""
+        kept = {}
+        directory = self._saved_dir(bridge_name)
+        for name in os.listdir(directory) if os.path.isdir(directory) else []:
+            if not name.endswith(".json"):
+                continue
+            try:
+                with open(os.path.join(directory, name)) as f:
+                    saved = json.load(f)
+                alive = list(netns_of(saved["pid"])) == saved["netns"]
+            except (OSError, ValueError, KeyError):
+                alive = False
+            if alive:
+                kept[saved["id"]] = saved
+            else:
+                self._forget_saved(name[:-5], bridge_name)
+        return kept
+
+    def port_sockets(self, endpoint_id: str) -> dict[str, int]:
+        """The fds of the sockets that hold the endpoint's host ports, by `port_key`: kept
+        by something that outlives the daemon, no one else can take a published port
+        while no daemon runs (connections wait in the backlog instead)."""
+        endpoint = self.endpoints.get(endpoint_id)
+        if not isinstance(endpoint, BridgeEndpoint):
+            return {}
+        return {port_key(m.published.spec.proto, m.published.host_ip, m.published.host_port):
+                m.reservation.sock.fileno() for m in endpoint.mappings}
+
+    async def adopt(self, request: EndpointRequest,
+                    sockets: dict[str, socket.socket] | None = None) -> BridgeEndpoint | None:
+        """The endpoint of a running container an earlier daemon connected, with its host
+        ports (on `sockets`, the ones port_sockets gave, where kept), rules and proxy
+        back; None if there is none to adopt."""
+        sockets = dict(sockets or {})
+        saved = self.kept.pop(request.id, None)
+        if saved is None or self.bridge is None:
+            return None
+        bridge = self.bridge
+        ip = IPv4Interface(saved["ip"]).ip
+        endpoint = BridgeEndpoint(request.id, bridge.name, self.namespace, ip=ip,
+                                  prefix_len=bridge.network.prefixlen, gateway=bridge.gateway,
+                                  mac=mac_for(ip), veth=saved["veth"])
+        try:
+            for port, proto, host_ip, host_port in saved["published"]:
+                kept = sockets.pop(port_key(proto, host_ip, host_port), None)
+                self._publish(endpoint, PortBinding(PortSpec(port, proto), host_ip, host_port), kept)
+            if self.firewall is not None and not self.firewall.icc:
+                for peer in request.links:
+                    for spec in peer.ports:
+                        endpoint.rules += self.firewall.link_rules(spec.proto, ip, peer.ip, spec.port)
+            if endpoint.rules:
+                await iptables.apply(add=endpoint.rules)
+            for mapping in endpoint.mappings:
+                if mapping.proxy is not None:
+                    await mapping.proxy.start()
+        except BaseException:
+            await self._undo(endpoint, rules_applied=False)
+            self._forget_saved(request.id)
+            raise
+        finally:
+            for sock in sockets.values():
+                sock.close()
+        self.endpoints[endpoint.id] = endpoint
+        return endpoint
+
+    async def drop_kept(self) -> None:
+        """Saved endpoints nobody adopted: their veths and addresses go."""
+        for cid, saved in list(self.kept.items()):
+            del self.kept[cid]
+            if self.netlink is not None:
+                index = await self.netlink.index_of(saved["veth"])
+                if index is not None:
+                    await self.netlink.delete_link(index)
+            if self.ipam is not None:
+                self.ipam.release(saved["ip"])
+            self._forget_saved(cid)
+
+    async def detach(self) -> None:
+        """pyctrd leaves its containers running (live restore): close the proxies and the
+        host ports' sockets (a later daemon binds them again), keep veths, rules, chains,
+        the bridge and the saved endpoints."""
+        for endpoint in list(self.endpoints.values()):
+            for mapping in endpoint.mappings:
+                if mapping.proxy is not None:
+                    await mapping.proxy.close()
+                self.ports.release(mapping.reservation)
+        self.endpoints.clear()
+        if self.bridge is not None:
+            self.netlink.close()
+            self.lock.release()
+            self.netlink = self.bridge = self.ipam = self.firewall = self.lock = None
 
     async def _undo(self, endpoint: BridgeEndpoint, rules_applied: bool) -> None:
         for mapping in endpoint.mappings:
@@ -249,6 +391,10 @@ class BridgeNetwork(Network):
             if index is not None:
                 await self.netlink.delete_link(index)
         endpoint.veth = ""
+
+
+def port_key(proto: str, host_ip: str, host_port: int) -> str:
+    return f"port:{proto}/{host_ip}/{host_port}"
 
 
 class BridgeLock:

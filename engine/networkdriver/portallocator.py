@@ -68,6 +68,14 @@ class PortAllocator:
                 return self._keep(Reservation(proto, host_ip, candidate, sock))
         raise PortsExhausted(f"all ports {self.begin}-{self.end} are in use for {proto} on {host_ip}")
 
+    def adopt(self, proto: str, host_ip: str, port: int, sock: socket.socket) -> Reservation:
+        """A port whose bound socket was kept while no daemon ran (live restore)."""
+        if self._taken_by_us(proto, host_ip, port):
+            sock.close()
+            raise PortInUse(_in_use(host_ip, port))
+        sock.setblocking(False)
+        return self._keep(Reservation(proto, host_ip, port, sock))
+
     def release(self, reservation: Reservation) -> None:
         key = (reservation.proto, reservation.host_ip, reservation.port)
         if self._held.get(key) is reservation:

@@ -27,7 +27,7 @@ def test_up_then_down_leaves_no_bridge_rule_or_mount(tmp_path):
            "PYCTR_HOST": f"unix://{tmp_path}/pyctr.sock", "PYCTR_DATA_ROOT": str(tmp_path / "root"),
            "PYCTR_EXEC_ROOT": str(tmp_path / "exec"), "PYCTR_LOG": str(tmp_path / "pyctrd.log"),
            "PYCTR_NO_TUI": "1",
-           "PYCTRD_FLAGS": f"--bridge {bridge} --bip {bip} --default-registry none --shutdown-timeout 2"}
+           "PYCTRD_FLAGS": f"--bridge {bridge} --bip {bip} --default-registry none --shutdown-timeout 2 --live-restore=false"}
     pidfile = tmp_path / "root" / "pyctrd.pid"
     pid = None
     try:
