@@ -22,7 +22,7 @@ from ..jobs import Job, JobArgs
 from .container import Container
 from .start import capabilities
 from .streams import Broadcaster, ProcessIO, write_all
-from .results import ExecCreated
+from ..api.records import ExecCreated
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..jobs import Job
 from .args import ContainerWait
-from .results import ExitStatus
+from ..api.records import ExitStatus
 
 if TYPE_CHECKING:
     from .daemon import Daemon

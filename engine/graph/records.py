@@ -21,3 +21,12 @@ class ImageRecord:
     architecture: str = "amd64"
     os: str = "linux"
     size: int = 0                  # bytes this layer adds
+
+
+@dataclass
+class ImageDetails:
+    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
+    record: ImageRecord
+    virtual_size: int
+    repo_tags: list[str] = field(default_factory=list)
+    repo_digests: list[str] = field(default_factory=list)

@@ -1,16 +1,13 @@
-"""What jobs return, besides a container's own record (records.py): the records
-of version, info, ps, images, create, commit, exec create, wait, top, changes
-and rmi, which the server writes as JSON (shapes.py, by the codec's CamelCase),
-and the live results of logs, attach, exec start and events, which it streams."""
+"""The API's response records, defined once: version, info, ps, images, history,
+create, commit, exec create, wait, top, changes and rmi. The daemon's jobs return
+them, the server writes them as JSON (server/shapes.py, by the codec's CamelCase)
+and the clients read them back (codec.from_api, leniently)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
 
-from ..api.codec import api
-from ..graph.records import ImageRecord
-from .jsonfile import LogEntry
+from .codec import api
 
 
 @dataclass
@@ -115,15 +112,6 @@ class HistoryEntry:
 
 
 @dataclass
-class ImageDetails:
-    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
-    record: ImageRecord
-    virtual_size: int
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
-
-
-@dataclass
 class PortSummary:
     private_port: int
     type: str = "tcp"
@@ -149,32 +137,3 @@ class ContainerSummary:
     mounts: list[dict] = field(default_factory=list)
     network_settings: dict = field(default_factory=dict)
     host_config: dict = field(default_factory=dict)
-
-
-@dataclass
-class LogStream:
-    tty: bool                 # a TTY container's output is one raw stream
-    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
-
-
-class AttachedSession(Protocol):
-    """An attached client of a container (attach) or of an exec (exec start): its
-    output as (stream name, data) pairs, and its stdin."""
-
-    tty: bool
-
-    def output(self) -> AsyncIterator[tuple[str, bytes]]: ...
-
-    async def write_stdin(self, data: bytes) -> bool: ...   # False: the client detached
-
-    def stdin_eof(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class EventLines(Protocol):
-    """One `GET /events` client's events, each the JSON line to send."""
-
-    def lines(self) -> AsyncIterator[bytes]: ...
-
-    def close(self) -> None: ...
