@@ -1,5 +1,5 @@
 """The API's response records, defined once: version, info, ps, images, history,
-create, commit, exec create, wait, top, changes and rmi. The daemon's jobs return
+create, commit, exec create, wait, top, changes, rmi, search and auth. The daemon's jobs return
 them, the server writes them as JSON (server/shapes.py, by the codec's CamelCase)
 and the clients read them back (codec.from_api, leniently)."""
 
@@ -82,6 +82,7 @@ class SystemInfo:
     n_goroutines: int = api("NGoroutines", default=0)
     n_events_listener: int = api("NEventsListener", default=0)
     init_path: str = ""
+    init_sha1: str | None = api(omit_none=True, default=None)   # Docker's dockerinit; pyctrd has none
     index_server_address: str = ""
     memory_limit: bool = True
     swap_limit: bool = True
@@ -137,3 +138,18 @@ class ContainerSummary:
     mounts: list[dict] = field(default_factory=list)
     network_settings: dict = field(default_factory=dict)
     host_config: dict = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """The v1 search result shape, which the API passes through (lower-case keys)."""
+    name: str = api("name", default="")
+    description: str = api("description", default="")
+    star_count: int = api("star_count", default=0)
+    is_official: bool = api("is_official", default=False)
+    is_automated: bool = api("is_automated", default=False)
+
+
+@dataclass
+class LoginResult:
+    status: str

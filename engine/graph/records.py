@@ -1,4 +1,5 @@
-"""An image as the graph stores it and the API shows it (v1.14 `GET /images/(name)/json`)."""
+"""An image as the graph stores it and the API shows it (v1.14 `GET /images/(name)/json`),
+and that record with what the graph derives (ImageDetails, what image inspect returns)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from ..errors import BadRequest
 from ..api.versions import CURRENT
 from .router import engine_of
 from .streaming import while_connected
-from .wire import respond, shapes
+from .wire import respond
 
 
 def _ping_headers() -> dict[str, str]:
@@ -26,16 +26,16 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def version(request: web.Request) -> web.Response:
-    return respond(shapes(request).version_info(await engine_of(request).run(VersionQuery())))
+    return respond(request, await engine_of(request).run(VersionQuery()))
 
 
 async def info(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run(InfoQuery()))
+    return respond(request, await engine_of(request).run(InfoQuery()))
 
 
 async def jobs(request: web.Request) -> web.Response:
     """The engine's trace of recent jobs (name, start, duration, status)."""
-    return respond(list(engine_of(request).traces))
+    return respond(request, list(engine_of(request).traces))
 
 
 def _event_filter(request: web.Request) -> EventFilter:
