@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pyctr.engine.client import Client, ClientError
-from pyctr.engine.client.models import ContainerSummary, ImageSummary
+from pyctr.engine.api.records import ContainerSummary, ImageSummary
 from pyctr.engine.client.streams import json_messages
 
 FETCH_TIMEOUT = 5.0  # seconds: a wedged daemon must not wedge completion forever

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Sequence
 
 from pyctr.engine.client.frontend.text import (SHORT_ID, ago, display_ports, human_duration,  # noqa: F401
                                                human_size, tabwrite, trunc, truncate_id)
-from pyctr.engine.client.models import (Change, ContainerSummary, HistoryEntry, ImageSummary,
-                                        Info, SearchResult, TopResult, Version)
+from pyctr.engine.api.records import (ContainerSummary, FileChange, HistoryEntry, ImageSummary,
+                                      ProcessList, SearchResult, SystemInfo, VersionInfo)
 
 def go_quote(text: str) -> str:
     """Go's strconv.Quote, close enough for command lines."""
@@ -52,21 +52,21 @@ def ps_table(containers: Iterable[ContainerSummary], no_trunc: bool = False, siz
         text += (f"{cid}\t{c.image}\t{command}\t{ago(c.created, now)}\t{c.status}\t"
                  f"{display_ports(c.ports)}\t{names}\t")
         if size:
-            if c.size_root_fs > 0:
-                text += f"{human_size(c.size_rw)} (virtual {human_size(c.size_root_fs)})\n"
+            if (c.size_root_fs or 0) > 0:
+                text += f"{human_size(c.size_rw or 0)} (virtual {human_size(c.size_root_fs)})\n"
             else:
-                text += f"{human_size(c.size_rw)}\n"
+                text += f"{human_size(c.size_rw or 0)}\n"
         else:
             text += "\n"
     return tabwrite(text)
 
 
-def diff_lines(changes: Iterable[Change]) -> str:
+def diff_lines(changes: Iterable[FileChange]) -> str:
     kinds = {0: "C", 1: "A", 2: "D"}
     return "".join(f"{kinds.get(c.kind, '?')} {c.path}\n" for c in changes)
 
 
-def top_table(top: TopResult) -> str:
+def top_table(top: ProcessList) -> str:
     text = "\t".join(top.titles) + "\n"
     text += "".join("\t".join(proc) + "\n" for proc in top.processes)
     return tabwrite(text)
@@ -192,7 +192,7 @@ def client_version_text(client_version: str, api_version: str, python_version: s
             f"OS/Arch (client): {os_arch}\n")
 
 
-def server_version_text(server: Version) -> str:
+def server_version_text(server: VersionInfo) -> str:
     text = f"Server version: {server.version}\n"
     if server.api_version:
         text += f"Server API version: {server.api_version}\n"
@@ -200,7 +200,7 @@ def server_version_text(server: Version) -> str:
                    f"Git commit (server): {server.git_commit}\n")
 
 
-def info_text(info: Info, debug_client: bool = False, username: str = "") -> tuple[str, str]:
+def info_text(info: SystemInfo, debug_client: bool = False, username: str = "") -> tuple[str, str]:
     """(stdout text, stderr warnings) of `info`, in Docker 1.2's order."""
     text = (f"Containers: {info.containers}\n"
             f"Images: {info.images}\n"
@@ -208,7 +208,7 @@ def info_text(info: Info, debug_client: bool = False, username: str = "") -> tup
     text += "".join(f" {pair[0]}: {pair[1]}\n" for pair in info.driver_status if len(pair) == 2)
     text += (f"Execution Driver: {info.execution_driver}\n"
              f"Kernel Version: {info.kernel_version}\n")
-    if info.operating_system is not None:
+    if info.operating_system:
         text += f"Operating System: {info.operating_system}\n"
     if info.debug or debug_client:
         text += (f"Debug mode (server): {str(info.debug).lower()}\n"

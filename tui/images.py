@@ -13,7 +13,7 @@ from textual.widgets import Static, Tree
 
 from pyctr.engine.client.aio import Event
 from pyctr.engine.client.errors import ClientError
-from pyctr.engine.client.models import ImageSummary
+from pyctr.engine.api.records import ImageSummary
 from pyctr.engine.client.frontend.text import human_size, truncate_id
 
 from .dialogs import ConfirmScreen, InspectScreen, PullScreen, TagScreen

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-from pyctr.engine.client.models import ImageSummary
+from pyctr.engine.api.records import ImageSummary
 from pyctr.engine.client.frontend.text import human_size, truncate_id
 
 

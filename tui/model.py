@@ -8,7 +8,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 
-from pyctr.engine.client.models import ContainerSummary, Port
+from pyctr.engine.api.records import ContainerSummary, PortSummary
 from pyctr.engine.client.frontend.text import display_ports, human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -122,8 +122,8 @@ class ContainerRow:
         for spec, bindings in ((data.get("NetworkSettings") or {}).get("Ports") or {}).items():
             number, _, proto = spec.partition("/")
             for b in bindings or [{}]:
-                ports.append(Port(int(number) if number.isdigit() else 0,
-                                  int(b.get("HostPort") or 0), proto or "tcp", b.get("HostIp") or ""))
+                ports.append(PortSummary(int(number) if number.isdigit() else 0, type=proto or "tcp",
+                                         ip=b.get("HostIp") or "", public_port=int(b.get("HostPort") or 0)))
         return cls(data.get("Id") or "", (data.get("Name") or "").lstrip("/"),
                    config.get("Image") or "", command, int(parse_time(data.get("Created", ""))),
                    state, since, int(s.get("ExitCode") or 0), display_ports(ports),

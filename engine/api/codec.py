@@ -122,20 +122,83 @@ def _default(f: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-def from_api(cls: type[T], data: Any) -> T:
+def from_api(cls: type[T], data: Any, lenient: bool = False) -> T:
     """Decode API JSON into `cls`, tolerating missing keys, nulls and unknown keys.
 
     Unknown keys are ignored as Docker ignored them; a value of the wrong type
-    raises ValueError naming the field so the server can answer 400."""
+    raises ValueError naming the field so the server can answer 400.
+
+    `lenient` is for clients reading a daemon's answer, and daemons of other
+    versions add and drop fields: a key that is missing or null, or whose value
+    has the wrong type, reads as its type's empty value ("", 0, False, [], None
+    for an optional field). Not the record's default: that says what this daemon
+    fills in, not what another daemon meant by leaving the key out."""
     if data is None:
-        return cls()
+        data = {}
     if not isinstance(data, dict):
-        raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+        if lenient:
+            data = {}
+        else:
+            raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+    if not lenient:
+        return _from_api_strict(cls, data)
+    kwargs = {}
+    for name, key, hint, _ in _fields(cls):
+        value = data.get(key)
+        kwargs[name] = _zero(hint) if value is None else _decode_lenient(hint, value, key)
+    return cls(**kwargs)
+
+
+def _from_api_strict(cls: type[T], data: dict) -> T:
     kwargs = {}
     for name, key, hint, _ in _fields(cls):
         if key in data and data[key] is not None:
             kwargs[name] = _decode(hint, data[key], key)
     return cls(**kwargs)
+
+
+def _optional(hint: Any) -> tuple[bool, Any]:
+    """(whether None is allowed, the hint without None) of a union hint."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        options = [a for a in args if a is not type(None)]
+        return len(options) < len(args), options[0] if len(options) == 1 else Any
+    return False, hint
+
+
+def _zero(hint: Any) -> Any:
+    """The empty value of a type, which a lenient decode gives a missing key."""
+    optional, hint = _optional(hint)
+    if optional:
+        return None
+    origin = typing.get_origin(hint)
+    if origin is list:
+        return []
+    if origin is dict:
+        return {}
+    if dataclasses.is_dataclass(hint):
+        return from_api(hint, {}, lenient=True)
+    return {str: "", int: 0, float: 0.0, bool: False}.get(hint)
+
+
+def _decode_lenient(hint: Any, value: Any, key: str) -> Any:
+    """`_decode` that reads a value of the wrong type as the type's empty value,
+    an item of a list or object at a time."""
+    _, inner = _optional(hint)
+    origin = typing.get_origin(inner)
+    if dataclasses.is_dataclass(inner):
+        return from_api(inner, value, lenient=True)
+    if origin is list and isinstance(value, list):
+        (item,) = typing.get_args(inner) or (Any,)
+        return [_decode_lenient(item, v, key) if v is not None else _zero(item) for v in value]
+    if origin is dict and isinstance(value, dict):
+        _, item = typing.get_args(inner) or (Any, Any)
+        return {k: _decode_lenient(item, v, key) if v is not None else _zero(item)
+                for k, v in value.items()}
+    try:
+        return _decode(hint, value, key)
+    except ValueError:
+        return _zero(hint)
 
 
 def _decode(hint: Any, value: Any, key: str) -> Any:

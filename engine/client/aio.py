@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator, Mapping
 import aiohttp
 
 from ..api.config import ContainerConfig, HostConfig
+from ..api.records import ContainerSummary, ImageDeleted, ImageSummary, ProcessList, SystemInfo, VersionInfo
 from . import hosts, models
 from . import endpoints as E
 from .api import registry_auth
@@ -307,11 +308,11 @@ class AsyncClient:
         finally:
             resp.release()
 
-    async def version_info(self) -> models.Version:
-        return models.Version.from_api(await self.json(*E.VERSION.at()) or {})
+    async def version_info(self) -> VersionInfo:
+        return models.read(VersionInfo, await self.json(*E.VERSION.at()) or {})
 
-    async def info(self) -> models.Info:
-        return models.Info.from_api(await self.json(*E.INFO.at()) or {})
+    async def info(self) -> SystemInfo:
+        return models.system_info(await self.json(*E.INFO.at()) or {})
 
     async def events(self, since: int | None = None) -> AsyncIterator[Event]:
         """Follow the daemon's events (from `since`, unix seconds, when given)."""
@@ -330,9 +331,9 @@ class AsyncClient:
 
     # --- containers ----------------------------------------------------------
 
-    async def containers(self, all: bool = False) -> list[models.ContainerSummary]:
+    async def containers(self, all: bool = False) -> list[ContainerSummary]:
         data = await self.json(*E.CONTAINER_LIST.at(), {"all": True if all else None})
-        return [models.ContainerSummary.from_api(c) for c in data or []]
+        return models.read_list(ContainerSummary, data)
 
     async def inspect_container(self, name: str) -> dict:
         return await self.json(*E.CONTAINER_INSPECT.at(name))
@@ -368,9 +369,9 @@ class AsyncClient:
         await self.call(*E.CONTAINER_REMOVE.at(name),
                         {"v": True if volumes else None, "force": True if force else None})
 
-    async def top(self, name: str, ps_args: str = "") -> models.TopResult:
+    async def top(self, name: str, ps_args: str = "") -> ProcessList:
         data = await self.json(*E.CONTAINER_TOP.at(name), {"ps_args": ps_args or None})
-        return models.TopResult.from_api(data or {})
+        return models.read(ProcessList, data or {})
 
     async def resize(self, name: str, height: int, width: int) -> None:
         await self.call(*E.CONTAINER_RESIZE.at(name), {"h": height, "w": width})
@@ -442,9 +443,9 @@ class AsyncClient:
 
     # --- images --------------------------------------------------------------
 
-    async def images(self, all: bool = False) -> list[models.ImageSummary]:
+    async def images(self, all: bool = False) -> list[ImageSummary]:
         data = await self.json(*E.IMAGE_LIST.at(), {"all": True if all else None})
-        return [models.ImageSummary.from_api(i) for i in data or []]
+        return models.image_summaries(data)
 
     async def inspect_image(self, name: str) -> dict:
         return await self.json(*E.IMAGE_INSPECT.at(name))
@@ -453,9 +454,9 @@ class AsyncClient:
         await self.call(*E.IMAGE_TAG.at(name),
                         {"repo": repo, "tag": tag or None, "force": True if force else None})
 
-    async def remove_image(self, name: str, force: bool = False) -> list[models.DeleteItem]:
+    async def remove_image(self, name: str, force: bool = False) -> list[ImageDeleted]:
         data = await self.json(*E.IMAGE_REMOVE.at(name), {"force": True if force else None})
-        return [models.DeleteItem.from_api(d) for d in data or []]
+        return models.read_list(ImageDeleted, data)
 
     async def pull(self, image: str, tag: str = "",
                    auth: models.AuthConfig | None = None) -> AsyncIterator[dict]:

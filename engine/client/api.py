@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..api.config import ContainerConfig, HostConfig
 from ..api.filters import Filters
+from ..api.records import (ContainerSummary, FileChange, HistoryEntry, ImageDeleted, ImageSummary,
+                           ProcessList, SearchResult, SystemInfo, VersionInfo)
 from . import connection, hosts, models
 from . import endpoints as E
 from .endpoints import API_VERSION, Params, url
@@ -155,11 +157,11 @@ class Client:
         with self.request(*E.PING.at()) as resp:
             return resp.read().decode("utf-8", "replace")
 
-    def version_info(self) -> models.Version:
-        return models.Version.from_api(self.json(*E.VERSION.at()) or {})
+    def version_info(self) -> VersionInfo:
+        return models.read(VersionInfo, self.json(*E.VERSION.at()) or {})
 
-    def info(self) -> models.Info:
-        return models.Info.from_api(self.json(*E.INFO.at()) or {})
+    def info(self) -> SystemInfo:
+        return models.system_info(self.json(*E.INFO.at()) or {})
 
     def events(self, since: str | None = None, until: str | None = None) -> Response:
         return self.request(*E.EVENTS.at(), {"since": since or None, "until": until or None})
@@ -170,7 +172,7 @@ class Client:
     # --- containers --------------------------------------------------------
 
     def containers(self, all: bool = False, limit: int = -1, since: str = "", before: str = "",
-                   size: bool = False, filters: dict | None = None) -> list[models.ContainerSummary]:
+                   size: bool = False, filters: dict | None = None) -> list[ContainerSummary]:
         params = {
             "all": True if all else None,
             "limit": limit if limit != -1 else None,
@@ -179,8 +181,7 @@ class Client:
             "size": True if size else None,
             "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
         }
-        return [models.ContainerSummary.from_api(c)
-                for c in self.json(*E.CONTAINER_LIST.at(), params) or []]
+        return models.read_list(ContainerSummary, self.json(*E.CONTAINER_LIST.at(), params))
 
     def create_container(self, config: ContainerConfig,
                          host_config: HostConfig | None = None,
@@ -257,13 +258,12 @@ class Client:
                   "follow": True if follow else None, "tail": tail}
         return self.request(*E.CONTAINER_LOGS.at(name), params)
 
-    def top(self, name: str, ps_args: str = "") -> models.TopResult:
+    def top(self, name: str, ps_args: str = "") -> ProcessList:
         data = self.json(*E.CONTAINER_TOP.at(name), {"ps_args": ps_args or None})
-        return models.TopResult.from_api(data or {})
+        return models.read(ProcessList, data or {})
 
-    def changes(self, name: str) -> list[models.Change]:
-        return [models.Change.from_api(c)
-                for c in self.json(*E.CONTAINER_CHANGES.at(name)) or []]
+    def changes(self, name: str) -> list[FileChange]:
+        return models.read_list(FileChange, self.json(*E.CONTAINER_CHANGES.at(name)))
 
     def export(self, name: str) -> Response:
         return self.request(*E.CONTAINER_EXPORT.at(name))
@@ -283,7 +283,7 @@ class Client:
     # --- images ------------------------------------------------------------
 
     def images(self, all: bool = False, filters: dict | None = None,
-               name: str = "", digests: bool = False) -> list[models.ImageSummary]:
+               name: str = "", digests: bool = False) -> list[ImageSummary]:
         params = {"all": True if all else None,
                   "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
                   "filter": name or None}
@@ -294,24 +294,22 @@ class Client:
             found = self.json(*E.IMAGE_LIST.at(), params) or []
         finally:
             self.version = saved
-        return [models.ImageSummary.from_api(i) for i in found]
+        return models.image_summaries(found)
 
     def inspect_image(self, name: str) -> dict:
         return self.json(*E.IMAGE_INSPECT.at(name))
 
-    def history(self, name: str) -> list[models.HistoryEntry]:
-        return [models.HistoryEntry.from_api(h)
-                for h in self.json(*E.IMAGE_HISTORY.at(name)) or []]
+    def history(self, name: str) -> list[HistoryEntry]:
+        return models.read_list(HistoryEntry, self.json(*E.IMAGE_HISTORY.at(name)))
 
     def tag(self, name: str, repo: str, tag: str = "", force: bool = False) -> None:
         self.call(*E.IMAGE_TAG.at(name),
                   {"repo": repo, "tag": tag or None, "force": True if force else None})
 
     def remove_image(self, name: str, force: bool = False,
-                     noprune: bool = False) -> list[models.DeleteItem]:
+                     noprune: bool = False) -> list[ImageDeleted]:
         params = {"force": True if force else None, "noprune": True if noprune else None}
-        return [models.DeleteItem.from_api(d)
-                for d in self.json(*E.IMAGE_REMOVE.at(name), params) or []]
+        return models.read_list(ImageDeleted, self.json(*E.IMAGE_REMOVE.at(name), params))
 
     def import_image(self, src: str, repo: str = "", tag: str = "", body: Any = None) -> Response:
         """POST /images/create?fromSrc=: `src` is a URL, or "-" with the tarball as body."""
@@ -327,10 +325,9 @@ class Client:
         return self.request(*E.IMAGE_PUSH.at(name), {"tag": tag or None},
                             headers=registry_auth(auth or models.AuthConfig()))
 
-    def search(self, term: str, auth: models.AuthConfig | None = None) -> list[models.SearchResult]:
-        return [models.SearchResult.from_api(r)
-                for r in self.json(*E.IMAGE_SEARCH.at(), {"term": term},
-                                   headers=registry_auth(auth)) or []]
+    def search(self, term: str, auth: models.AuthConfig | None = None) -> list[SearchResult]:
+        return models.search_results(self.json(*E.IMAGE_SEARCH.at(), {"term": term},
+                                               headers=registry_auth(auth)))
 
     def get_image(self, name: str) -> Response:
         return self.request(*E.IMAGE_SAVE.at(name))

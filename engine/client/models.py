@@ -3,22 +3,22 @@
 The request records (`ContainerConfig`, `HostConfig`, ...) are the API's own,
 from engine/api/config.py, encoded by its codec for v1.14: Docker 1.2's field
 order and nulls (a Go nil slice is JSON null), so a create body from `pyctr run`
-reads like the one from `docker run`. The response records here are the
-client's view: they decode leniently (missing keys and nulls become defaults,
-unknown keys are ignored), since any daemon, of any version, may answer."""
+reads like the one from `docker run`. The response records
+are the API's own too (engine/api/records.py), read leniently (missing keys and
+nulls become empty values, unknown keys are ignored), since any daemon, of any
+version, may answer."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ..api.codec import to_api
+from ..api.codec import from_api, to_api
 from ..api.config import ContainerConfig, HostConfig
+from ..api.records import ImageSummary, SearchResult, SystemInfo
 
-
-def _list(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else []
+T = TypeVar("T")
 
 
 def _int(value: Any) -> int:
@@ -71,195 +71,38 @@ class AuthConfig:
 
 
 # --- response side ---------------------------------------------------------
+# The response records are the API's own (engine/api/records.py), read with the
+# codec's lenient decoding; what is the client's is the few places where Docker's
+# CLI read a field its own way.
 
 
-@dataclass
-class Port:
-    private_port: int
-    public_port: int = 0
-    type: str = "tcp"
-    ip: str = ""
-
-    @classmethod
-    def from_api(cls, data: dict) -> "Port":
-        return cls(_int(data.get("PrivatePort")), _int(data.get("PublicPort")),
-                   data.get("Type") or "tcp", data.get("IP") or "")
+def read(cls: type[T], data: Any) -> T:
+    """One record of a daemon's answer, whatever the daemon's version left out."""
+    return from_api(cls, data, lenient=True)
 
 
-@dataclass
-class ContainerSummary:
-    """One row of GET /containers/json."""
-
-    id: str
-    image: str = ""
-    command: str = ""
-    created: int = 0
-    status: str = ""
-    ports: list[Port] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    size_rw: int = 0
-    size_root_fs: int = 0
-
-    @classmethod
-    def from_api(cls, data: dict) -> "ContainerSummary":
-        return cls(
-            id=data.get("Id") or "",
-            image=data.get("Image") or "",
-            command=data.get("Command") or "",
-            created=_int(data.get("Created")),
-            status=data.get("Status") or "",
-            ports=[Port.from_api(p) for p in _list(data.get("Ports")) if isinstance(p, dict)],
-            names=[str(n) for n in _list(data.get("Names"))],
-            size_rw=_int(data.get("SizeRw")),
-            size_root_fs=_int(data.get("SizeRootFs")),
-        )
+def read_list(cls: type[T], data: Any) -> list[T]:
+    return [read(cls, item) for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
-@dataclass
-class ImageSummary:
-    """One entry of GET /images/json."""
-
-    id: str
-    parent_id: str = ""
-    repo_tags: list[str] = field(default_factory=list)
-    created: int = 0
-    size: int = 0
-    virtual_size: int = 0
-    repo_digests: list[str] = field(default_factory=list)   # "repo@sha256:..." (pulled/pushed)
-
-    @classmethod
-    def from_api(cls, data: dict) -> "ImageSummary":
-        return cls(
-            id=data.get("Id") or "",
-            parent_id=data.get("ParentId") or "",
-            repo_tags=[str(t) for t in _list(data.get("RepoTags"))] or ["<none>:<none>"],
-            created=_int(data.get("Created")),
-            size=_int(data.get("Size")),
-            virtual_size=_int(data.get("VirtualSize")),
-            repo_digests=[str(d) for d in _list(data.get("RepoDigests"))],
-        )
+def image_summaries(data: Any) -> list[ImageSummary]:
+    """GET /images/json; an image without tags shows as <none>:<none>, as Docker's CLI."""
+    images = read_list(ImageSummary, data)
+    for image in images:
+        image.repo_tags = image.repo_tags or ["<none>:<none>"]
+    return images
 
 
-@dataclass
-class HistoryEntry:
-    id: str
-    created: int = 0
-    created_by: str = ""
-    size: int = 0
-    tags: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_api(cls, data: dict) -> "HistoryEntry":
-        return cls(data.get("Id") or "", _int(data.get("Created")), data.get("CreatedBy") or "",
-                   _int(data.get("Size")), [str(t) for t in _list(data.get("Tags"))])
+def system_info(data: Any) -> SystemInfo:
+    if isinstance(data, dict) and isinstance(data.get("IndexServerAddress"), list):
+        # the v1.14 doc shows a list, Docker sent a string
+        index = data["IndexServerAddress"]
+        data = {**data, "IndexServerAddress": index[0] if index else ""}
+    return read(SystemInfo, data)
 
 
-@dataclass
-class Change:
-    path: str
-    kind: int  # 0 changed, 1 added, 2 deleted
-
-    @classmethod
-    def from_api(cls, data: dict) -> "Change":
-        return cls(data.get("Path") or "", _int(data.get("Kind")))
-
-
-@dataclass
-class DeleteItem:
-    """One line of DELETE /images/(name): either untagged or deleted."""
-
-    untagged: str = ""
-    deleted: str = ""
-
-    @classmethod
-    def from_api(cls, data: dict) -> "DeleteItem":
-        return cls(data.get("Untagged") or "", data.get("Deleted") or "")
-
-
-@dataclass
-class SearchResult:
-    name: str
-    description: str = ""
-    star_count: int = 0
-    is_official: bool = False
-    is_automated: bool = False
-
-    @classmethod
-    def from_api(cls, data: dict) -> "SearchResult":
-        return cls(data.get("name") or "", data.get("description") or "",
-                   _int(data.get("star_count")), bool(data.get("is_official")),
-                   bool(data.get("is_automated") or data.get("is_trusted")))
-
-
-@dataclass
-class TopResult:
-    titles: list[str]
-    processes: list[list[str]]
-
-    @classmethod
-    def from_api(cls, data: dict) -> "TopResult":
-        return cls([str(t) for t in _list(data.get("Titles"))],
-                   [[str(c) for c in _list(p)] for p in _list(data.get("Processes"))])
-
-
-@dataclass
-class Version:
-    version: str = ""
-    api_version: str = ""
-    git_commit: str = ""
-    go_version: str = ""
-    os: str = ""
-    arch: str = ""
-    kernel_version: str = ""
-
-    @classmethod
-    def from_api(cls, data: dict) -> "Version":
-        return cls(data.get("Version") or "", data.get("ApiVersion") or "",
-                   data.get("GitCommit") or "", data.get("GoVersion") or "",
-                   data.get("Os") or "", data.get("Arch") or "", data.get("KernelVersion") or "")
-
-
-@dataclass
-class Info:
-    containers: int = 0
-    images: int = 0
-    driver: str = ""
-    driver_status: list[list[str]] = field(default_factory=list)
-    execution_driver: str = ""
-    kernel_version: str = ""
-    operating_system: Optional[str] = None
-    debug: bool = False
-    n_fd: int = 0
-    n_goroutines: int = 0
-    n_events_listener: int = 0
-    init_path: str = ""
-    init_sha1: str = ""
-    index_server_address: str = ""
-    memory_limit: bool = False
-    swap_limit: bool = False
-    ipv4_forwarding: bool = False
-
-    @classmethod
-    def from_api(cls, data: dict) -> "Info":
-        index = data.get("IndexServerAddress") or ""
-        if isinstance(index, list):  # the v1.14 doc shows a list, Docker sent a string
-            index = index[0] if index else ""
-        return cls(
-            containers=_int(data.get("Containers")),
-            images=_int(data.get("Images")),
-            driver=data.get("Driver") or "",
-            driver_status=[[str(x) for x in _list(p)] for p in _list(data.get("DriverStatus"))],
-            execution_driver=data.get("ExecutionDriver") or "",
-            kernel_version=data.get("KernelVersion") or "",
-            operating_system=data.get("OperatingSystem"),
-            debug=bool(data.get("Debug")),
-            n_fd=_int(data.get("NFd")),
-            n_goroutines=_int(data.get("NGoroutines")),
-            n_events_listener=_int(data.get("NEventsListener")),
-            init_path=data.get("InitPath") or "",
-            init_sha1=data.get("InitSha1") or "",
-            index_server_address=index,
-            memory_limit=bool(data.get("MemoryLimit")),
-            swap_limit=bool(data.get("SwapLimit")),
-            ipv4_forwarding=bool(data.get("IPv4Forwarding")),
-        )
+def search_results(data: Any) -> list[SearchResult]:
+    """GET /images/search; older registries said is_trusted for is_automated."""
+    items = [{**item, "is_automated": item.get("is_automated") or item.get("is_trusted")}
+             for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+    return read_list(SearchResult, items)

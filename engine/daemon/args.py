@@ -12,10 +12,12 @@ from .events import EventFilter
 if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from typing import AsyncIterator
 
+    from ..api.records import (ContainerCreated, ContainerSummary, ExitStatus, FileChange,
+                               HistoryEntry, ImageDeleted, ImageSummary, ProcessList, SystemInfo,
+                               VersionInfo)
+    from ..graph.records import ImageDetails
     from .records import ContainerRecord
-    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus, ExitWaiter,
-                          FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
-                          ProcessList, SystemInfo, VersionInfo)
+    from .streamed import AttachedSession, EventLines, ExitWaiter, LogStream
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ..api.config import ContainerConfig
 from ..jobs import Job, JobArgs
 from .container import Container
 from .create import init_layer_id, merge_image_config
-from .results import ImageCommitted
+from ..api.records import ImageCommitted
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -16,7 +16,7 @@ from . import limits, names, network, security
 from .args import ContainerCreate
 from .container import Container
 from .records import ContainerRecord
-from .results import ContainerCreated
+from ..api.records import ContainerCreated
 
 if TYPE_CHECKING:
     from .daemon import Daemon

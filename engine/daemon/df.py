@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ..jobs import Job, JobArgs
 from . import images, ps
 from .args import ContainerList, ImageList
-from .results import ContainerSummary, ImageSummary
+from ..api.records import ContainerSummary, ImageSummary
 
 if TYPE_CHECKING:
     from .daemon import Daemon

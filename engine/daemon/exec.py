@@ -23,7 +23,7 @@ from .container import Container
 from . import security
 from .start import capabilities
 from .streams import Broadcaster, ProcessIO, write_all
-from .results import ExecCreated
+from ..api.records import ExecCreated
 
 if TYPE_CHECKING:
     from .daemon import Daemon

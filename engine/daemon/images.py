@@ -13,11 +13,11 @@ from ..archive import ArchiveError
 from ..errors import BadRequest, Conflict
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
-from ..graph.records import ImageRecord
+from ..graph.records import ImageDetails, ImageRecord
 from ..jobs import Job
 from .args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
 from .container import parse_time
-from .results import HistoryEntry, ImageDeleted, ImageDetails, ImageSummary
+from ..api.records import HistoryEntry, ImageDeleted, ImageSummary
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -10,7 +10,7 @@ from ..jobs import Job
 from . import jsonfile
 from .args import ContainerLogs
 from .jsonfile import LogEntry
-from .results import LogStream
+from .streamed import LogStream
 
 if TYPE_CHECKING:
     from .daemon import Daemon

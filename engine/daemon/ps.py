@@ -12,7 +12,7 @@ from .args import ContainerList
 from .container import Container, parse_time
 from .create import init_layer_id
 from .records import mounts, networks
-from .results import ContainerSummary, PortSummary
+from ..api.records import ContainerSummary, PortSummary
 
 if TYPE_CHECKING:
     from .daemon import Daemon

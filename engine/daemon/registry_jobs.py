@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from ..api.codec import api
 from ..api.messages import ProgressMessage
+from ..api.records import LoginResult, SearchResult
 from ..jobs import Job, JobArgs
 from ..registry import endpoints
 from ..registry.auth import Credentials
@@ -51,21 +51,6 @@ class RegistrySearch(JobArgs["list[SearchResult]"]):
 
     term: str
     credentials: Credentials = field(default_factory=Credentials)
-
-
-@dataclass
-class SearchResult:
-    """The v1 search result shape, which the API passes through (lower-case keys)."""
-    name: str = api("name", default="")
-    description: str = api("description", default="")
-    star_count: int = api("star_count", default=0)
-    is_official: bool = api("is_official", default=False)
-    is_automated: bool = api("is_automated", default=False)
-
-
-@dataclass
-class LoginResult:
-    status: str
 
 
 def registry_config(daemon: Daemon) -> RegistryConfig:

@@ -23,7 +23,7 @@ from ..graph.graphdb import TagRow
 from ..jobs import Job
 from . import images
 from .args import ImageDelete
-from .results import ImageDeleted
+from ..api.records import ImageDeleted
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -12,7 +12,7 @@ from ..api.codec import api
 from ..api.messages import encode_event
 from ..jobs import Job
 from .args import EventsQuery, InfoQuery, VersionQuery
-from .results import SystemInfo, VersionInfo
+from ..api.records import SystemInfo, VersionInfo
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import BadRequest, Conflict, ServerError
 from ..jobs import Job
 from .args import ContainerTop
-from .results import ProcessList
+from ..api.records import ProcessList
 
 if TYPE_CHECKING:
     from .daemon import Daemon

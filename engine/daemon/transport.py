@@ -24,7 +24,7 @@ from ..jobs import Job, JobArgs
 from .args import ContainerChanges, ContainerExport
 from . import imagetar
 from .create import init_layer_id
-from .results import FileChange
+from ..api.records import FileChange
 
 if TYPE_CHECKING:
     from .daemon import Daemon

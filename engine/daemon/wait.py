@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from ..errors import BadRequest
 from ..jobs import Job
 from .args import ContainerWait
+from ..api.records import ExitStatus
 from .container import Container
 from .events import EventBus, Listener
-from .results import ExitStatus
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -1,4 +1,5 @@
-"""An image as the graph stores it and the API shows it (v1.14 `GET /images/(name)/json`)."""
+"""An image as the graph stores it and the API shows it (v1.14 `GET /images/(name)/json`),
+and that record with what the graph derives (ImageDetails, what image inspect returns)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ class ImageRecord:
     architecture: str = "amd64"
     os: str = "linux"
     size: int = 0                  # bytes this layer adds
+
+
+@dataclass
+class ImageDetails:
+    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
+    record: ImageRecord
+    virtual_size: int
+    repo_tags: list[str] = field(default_factory=list)
+    repo_digests: list[str] = field(default_factory=list)

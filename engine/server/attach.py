@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..daemon.results import AttachedSession
+from ..daemon.streamed import AttachedSession
 from .hijack import HijackedStream
 from .wire import frame
 

@@ -41,7 +41,7 @@ async def list_containers(request: web.Request) -> web.Response:
     args = ContainerList(all=flag(request, "all"), limit=integer(request, "limit", -1),
                          since=request.query.get("since", ""), before=request.query.get("before", ""),
                          size=flag(request, "size"), exited=exited, status=status)
-    return respond(shapes(request).container_summaries(await engine_of(request).run(args)))
+    return respond(request, await engine_of(request).run(args))
 
 
 async def create_container(request: web.Request) -> web.Response:
@@ -53,17 +53,17 @@ async def create_container(request: web.Request) -> web.Response:
     if not config.image:
         raise BadRequest("Config.Image is required")
     args = ContainerCreate(config, host_config, request.query.get("name", ""))
-    return respond(await engine_of(request).run(args), status=201)
+    return respond(request, await engine_of(request).run(args), status=201)
 
 
 async def inspect_container(request: web.Request) -> web.Response:
     record = await engine_of(request).run(ContainerInspect(_name(request)))
-    return respond(shapes(request).container(record))
+    return respond(request, record)
 
 
 async def top(request: web.Request) -> web.Response:
     args = ContainerTop(_name(request), request.query.get("ps_args", "") or "-ef")
-    return respond(await engine_of(request).run(args))
+    return respond(request, await engine_of(request).run(args))
 
 
 async def start(request: web.Request) -> web.Response:
@@ -108,7 +108,7 @@ async def wait(request: web.Request) -> web.StreamResponse:
     shape = shapes(request)
     try:
         if not shape.wait_answers_headers_first():
-            return respond(shape.wait_result(await waiter.status()))
+            return respond(request, shape.wait_result(await waiter.status()))
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
 

@@ -39,7 +39,7 @@ async def create(request: web.Request) -> web.Response:
     body = decode(ExecConfigBody, await json_body(request), "exec config")
     args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
                       body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
-    return respond(await engine_of(request).run(args), status=201)
+    return respond(request, await engine_of(request).run(args), status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -75,4 +75,4 @@ async def resize(request: web.Request) -> web.Response:
 
 
 async def inspect(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run(ExecInspect(request.match_info["id"])))
+    return respond(request, await engine_of(request).run(ExecInspect(request.match_info["id"])))

@@ -11,7 +11,7 @@ from ..daemon.args import ImageDelete, ImageHistory, ImageImport, ImageInspect, 
 from ..errors import BadRequest
 from . import registry
 from .router import engine_of
-from .wire import BodyReader, flag, progress_line, respond, shapes
+from .wire import BodyReader, flag, progress_line, respond
 
 
 def _filters(request: web.Request) -> dict[str, list[str]]:
@@ -38,7 +38,7 @@ async def list_images(request: web.Request) -> web.Response:
         raise BadRequest(f"invalid filter: {', '.join(filters)}")
     args = ImageList(all=flag(request, "all"), dangling=dangling,
                      repository=request.query.get("filter", ""))
-    return respond(shapes(request).image_summaries(await engine_of(request).run(args)))
+    return respond(request, await engine_of(request).run(args))
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:
@@ -59,11 +59,11 @@ async def create_image(request: web.Request) -> web.StreamResponse:
 
 async def inspect_image(request: web.Request) -> web.Response:
     details = await engine_of(request).run(ImageInspect(request.match_info["name"]))
-    return respond(shapes(request).image(details))
+    return respond(request, details)
 
 
 async def image_history(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run(ImageHistory(request.match_info["name"])))
+    return respond(request, await engine_of(request).run(ImageHistory(request.match_info["name"])))
 
 
 async def tag_image(request: web.Request) -> web.Response:
@@ -79,4 +79,4 @@ async def tag_image(request: web.Request) -> web.Response:
 async def delete_image(request: web.Request) -> web.Response:
     args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"),
                        today=shapes(request).image_delete_of_today())
-    return respond(await engine_of(request).run(args))
+    return respond(request, await engine_of(request).run(args))

@@ -9,11 +9,11 @@ later goes into the stream as `{"error": ..., "errorDetail": {"message": ...}}`.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 
+from ..api.messages import ErrorDetail, ProgressMessage
 from ..daemon.distribution import DistributionInspect
 from ..daemon.registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from ..errors import BadRequest, EngineError
@@ -43,10 +43,7 @@ class JSONStream:
 
 
 def error_line(message: str, code: int | None = None) -> bytes:
-    detail: dict = {"message": message}
-    if code:
-        detail["code"] = code
-    return json.dumps({"error": message, "errorDetail": detail}).encode() + b"\r\n"
+    return ProgressMessage(error=message, error_detail=ErrorDetail(message, code or None)).encode()
 
 
 async def stream_job(request: web.Request, args: JobArgs[None]) -> web.StreamResponse:
@@ -108,7 +105,7 @@ async def push(request: web.Request) -> web.StreamResponse:
 
 async def auth(request: web.Request) -> web.Response:
     creds = credentials_from_json(await json_body(request))
-    return respond(await engine_of(request).run(RegistryLogin(creds)))
+    return respond(request, await engine_of(request).run(RegistryLogin(creds)))
 
 
 async def search(request: web.Request) -> web.Response:
@@ -116,7 +113,7 @@ async def search(request: web.Request) -> web.Response:
     if not term:
         raise BadRequest("term is required")
     args = RegistrySearch(term, decode_header(request.headers.get("X-Registry-Auth")))
-    return respond(await engine_of(request).run(args))
+    return respond(request, await engine_of(request).run(args))
 
 
 async def distribution(request: web.Request) -> web.Response:
@@ -124,5 +121,6 @@ async def distribution(request: web.Request) -> web.Response:
     args = DistributionInspect(request.match_info["name"],
                                decode_header(request.headers.get("X-Registry-Auth")))
     info = await engine_of(request).run(args)
-    return respond({"Descriptor": {"mediaType": info.media_type, "digest": info.digest, "size": info.size},
-                    "Platforms": info.platforms})
+    return respond(request, {"Descriptor": {"mediaType": info.media_type, "digest": info.digest,
+                                            "size": info.size},
+                             "Platforms": info.platforms})

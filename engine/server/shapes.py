@@ -2,10 +2,11 @@
 knows what changed between v1.12 and v1.24.
 
 The daemon returns typed records that hold everything the newest supported
-version shows; `Shapes(version)` turns them into JSON and, for an older
-client, leaves out the fields its version did not have (FIELDS_SINCE). Reading
-request bodies whose meaning changed with the version also happens here.
-Handlers never compare versions themselves.
+version shows; `Shapes(version).encode(record)` is the one place a record
+becomes JSON (wire.respond calls it; so do the streaming routes), and for an
+older client it leaves out the fields its version did not have (FIELDS_SINCE).
+Reading request bodies whose meaning changed with the version also happens
+here. Handlers never compare versions, nor write JSON themselves.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.codec import to_api
+from ..api.records import ContainerSummary, ImageSummary, VersionInfo
+from ..api.versions import APIVersion
 from ..daemon.records import ContainerRecord, mounts, networks
 from ..errors import BadRequest
-from ..api.versions import APIVersion
+from ..graph.records import ImageDetails
 
 # shape -> dotted JSON path -> the API version that introduced it.
 FIELDS_SINCE: dict[str, dict[str, str]] = {
@@ -33,6 +36,11 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
     "image_summary": {"Labels": "1.18", "RepoDigests": "1.18"},
     "image": {"RepoTags": "1.21", "RepoDigests": "1.21"},
     "version": {"MinAPIVersion": "1.21"},
+}
+
+# record type -> its shape in FIELDS_SINCE (a record not named here shows the same at every version)
+SHAPE_OF: dict[type, str] = {
+    ContainerSummary: "container_summary", ImageSummary: "image_summary", VersionInfo: "version",
 }
 
 
@@ -56,7 +64,18 @@ class Shapes:
         return data
 
     # --- responses ------------------------------------------------------
-    def container(self, record: ContainerRecord) -> dict:
+    def encode(self, data: Any) -> Any:
+        """A record, a list of records, or JSON already, as this version's JSON."""
+        if isinstance(data, (list, tuple)):
+            return [self.encode(item) for item in data]
+        if isinstance(data, ContainerRecord):
+            return self._container(data)
+        if isinstance(data, ImageDetails):
+            return self._image(data)
+        shape = SHAPE_OF.get(type(data))
+        return self._trim(shape, to_api(data)) if shape else to_api(data)
+
+    def _container(self, record: ContainerRecord) -> dict:
         data = to_api(record)
         data["State"]["Status"] = record.state.status
         data["State"]["Dead"] = False
@@ -66,33 +85,24 @@ class Shapes:
                                                        record.host_config.network_mode)
         return self._trim("container", data)
 
-    def container_summaries(self, summaries: list) -> list[dict]:
-        return [self._trim("container_summary", to_api(s)) for s in summaries]
-
-    def image_summaries(self, summaries: list) -> list[dict]:
-        return [self._trim("image_summary", to_api(s)) for s in summaries]
-
-    def image(self, details) -> dict:
+    def _image(self, details: ImageDetails) -> dict:
         data = to_api(details.record)
         data["VirtualSize"] = details.virtual_size
         data["RepoTags"] = details.repo_tags
         data["RepoDigests"] = details.repo_digests
         return self._trim("image", data)
 
-    def version_info(self, info) -> dict:
-        return self._trim("version", to_api(info))
-
     def disk_usage(self, usage) -> dict:
         """`GET /system/df`: the images and containers as their lists show them, plus
         what df adds; no build cache (the classic builder's cache is images)."""
-        images = self.image_summaries([u.summary for u in usage.images])
+        images = self.encode([u.summary for u in usage.images])
         for data, u in zip(images, usage.images):
             data["SharedSize"], data["Containers"] = u.shared_size, u.containers
         volumes = [{"CreatedAt": v.created_at, "Driver": v.driver, "Labels": {}, "Mountpoint": v.mountpoint,
                     "Name": v.name, "Options": {}, "Scope": "local",
                     "UsageData": {"Size": v.size, "RefCount": v.ref_count}} for v in usage.volumes]
         return {"LayersSize": usage.layers_size, "Images": images,
-                "Containers": self.container_summaries(usage.containers),
+                "Containers": self.encode(usage.containers),
                 "Volumes": volumes, "BuildCache": [], "BuilderSize": 0}
 
     def image_delete_of_today(self) -> bool:

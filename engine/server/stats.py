@@ -9,10 +9,9 @@ import json
 
 from aiohttp import web
 
-from ..api.codec import to_api
 from ..daemon.stats import ContainerStatsArgs
 from .router import engine_of
-from .wire import flag, respond
+from .wire import flag, respond, shapes
 
 
 async def stats(request: web.Request) -> web.StreamResponse:
@@ -20,11 +19,12 @@ async def stats(request: web.Request) -> web.StreamResponse:
     readings = await engine_of(request).run(args)
     if not args.stream:
         async for reading in readings:
-            return respond(reading)
-        return respond({})  # stopped between the check and the reading
+            return respond(request, reading)
+        return respond(request, {})  # stopped between the check and the reading
+    shape = shapes(request)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
     with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
         async for reading in readings:
-            await response.write(json.dumps(to_api(reading)).encode() + b"\n")
+            await response.write(json.dumps(shape.encode(reading)).encode() + b"\n")
     return response

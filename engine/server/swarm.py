@@ -38,7 +38,7 @@ async def list_plugins(request: web.Request) -> web.Response:
     for value in filters.get("enabled"):
         if value not in ("true", "false"):
             raise BadRequest(f"Invalid filter 'enabled={value}'")
-    return respond([])   # no plugin is ever installed
+    return respond(request, [])   # no plugin is ever installed
 
 
 async def plugin_not_found(request: web.Request) -> web.Response:

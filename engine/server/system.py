@@ -28,17 +28,17 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def version(request: web.Request) -> web.Response:
-    return respond(shapes(request).version_info(await engine_of(request).run(VersionQuery())))
+    return respond(request, await engine_of(request).run(VersionQuery()))
 
 
 async def info(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run(InfoQuery()))
+    return respond(request, await engine_of(request).run(InfoQuery()))
 
 
 async def disk_usage(request: web.Request) -> web.Response:
     if request.query.get("type"):   # API 1.42's per-kind query: not this API's
         raise BadRequest("the type parameter of /system/df needs API 1.42; pyctr speaks up to 1.41")
-    return respond(shapes(request).disk_usage(await engine_of(request).run(DiskUsageQuery())))
+    return respond(request, shapes(request).disk_usage(await engine_of(request).run(DiskUsageQuery())))
 
 
 # dockerd's build-cache filters (BuildKit's); none can match here, but each is checked.
@@ -55,12 +55,12 @@ async def build_prune(request: web.Request) -> web.Response:
         value = request.query.get(name, "")
         if value and not value.isdigit():
             raise BadRequest(f"invalid value for {name}: {value!r} (bytes)")
-    return respond({"CachesDeleted": [], "SpaceReclaimed": 0})
+    return respond(request, {"CachesDeleted": [], "SpaceReclaimed": 0})
 
 
 async def jobs(request: web.Request) -> web.Response:
     """The engine's trace of recent jobs (name, start, duration, status)."""
-    return respond(list(engine_of(request).traces))
+    return respond(request, list(engine_of(request).traces))
 
 
 def _event_filter(request: web.Request) -> EventFilter:

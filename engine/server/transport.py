@@ -46,12 +46,12 @@ async def commit(request: web.Request) -> web.Response:
     args = CommitArgs(container, repo, tag, comment=query.get("comment") or query.get("m", ""),
                       author=query.get("author", ""), pause=flag(request, "pause", True),
                       config=config, changes=[c for c in query.getall("changes", []) if c.strip()])
-    return respond(await engine_of(request).run(args), status=201)
+    return respond(request, await engine_of(request).run(args), status=201)
 
 
 async def changes(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    return respond(await engine_of(request).run(ContainerChanges(name)))
+    return respond(request, await engine_of(request).run(ContainerChanges(name)))
 
 
 async def export(request: web.Request) -> web.StreamResponse:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ..api.codec import from_api, to_api
+from ..api.codec import from_api
 from ..api.messages import progress_line  # noqa: F401  (server modules write progress with it)
 from ..errors import BadRequest
 from .shapes import Shapes
@@ -73,21 +72,11 @@ async def json_body(request: web.Request, required: bool = True) -> Any:
         raise BadRequest(f"invalid JSON in request body: {exc}") from None
 
 
-def respond(data: Any, status: int = 200) -> web.Response:
-    """`data` is a record (or list of them), or JSON that `Shapes` already made."""
-    if not _is_plain(data):
-        data = to_api(data)
-    return web.Response(status=status, body=json.dumps(data).encode(),
+def respond(request: web.Request, data: Any, status: int = 200) -> web.Response:
+    """Answer with `data` (a record, a list of them, or plain JSON) as JSON, in the
+    shape of the request's API version (shapes.py)."""
+    return web.Response(status=status, body=json.dumps(shapes(request).encode(data)).encode(),
                         content_type="application/json")
-
-
-def _is_plain(data: Any) -> bool:
-    """Whether `data` is JSON already (checked shallowly: records sit at the top)."""
-    if isinstance(data, list):
-        return not data or isinstance(data[0], (dict, str, int, float, bool))
-    if isinstance(data, dict):
-        return not any(dataclasses.is_dataclass(v) for v in data.values())
-    return isinstance(data, (str, int, float, bool, type(None)))
 
 
 def no_content() -> web.Response:

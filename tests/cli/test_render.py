@@ -1,11 +1,21 @@
 """API records -> the exact text docker 1.2 printed."""
 
-from pyctr.engine.client.models import (ContainerSummary, HistoryEntry, ImageSummary, Info,
-                                        Port, TopResult)
+from pyctr.engine.api.records import (ContainerSummary, FileChange, HistoryEntry, ImageSummary,
+                                      PortSummary, ProcessList, SystemInfo)
 from pyctr.shell import render
 from pyctr.shell.progress import display_messages
 
 NOW = 1_400_000_000
+
+
+def image_summary(**fields) -> ImageSummary:
+    """An image row as the client reads it from a daemon that sent only these fields."""
+    return ImageSummary(**{"repo_tags": [], "parent_id": "", "created": 0, "size": 0,
+                           "virtual_size": 0, **fields})
+
+
+def container_summary(**fields) -> ContainerSummary:
+    return ContainerSummary(**{"image": "", "command": "", "created": 0, "status": "", **fields})
 
 
 def test_tabwriter_like_go():
@@ -29,9 +39,9 @@ def test_human_units():
 
 def test_images_table():
     images = [
-        ImageSummary("77af4d6b9913e693e8d0b4b294fa62ade6054e6b2f1ffb617ac955dd63fb0182",
+        image_summary(id="77af4d6b9913e693e8d0b4b294fa62ade6054e6b2f1ffb617ac955dd63fb0182",
                      repo_tags=["<none>:<none>"], created=NOW - 19 * 3600, virtual_size=1089000000),
-        ImageSummary("b6fa739cedf5ea12a620a439402b6004d057da800f91c7524b5086a5e4749c9f",
+        image_summary(id="b6fa739cedf5ea12a620a439402b6004d057da800f91c7524b5086a5e4749c9f",
                      repo_tags=["committest:latest", "localhost:5000/ct:v1"],
                      created=NOW - 16, virtual_size=2489000),
     ]
@@ -47,12 +57,12 @@ def test_images_table():
 
 def test_ps_table_pads_names_like_docker():
     rows = [
-        ContainerSummary("4c01db0b339c6a1b", image="ubuntu:12.04", command="bash",
+        container_summary(id="4c01db0b339c6a1b", image="ubuntu:12.04", command="bash",
                          created=NOW - 17, status="Up 16 seconds", names=["/webapp"]),
-        ContainerSummary("d7886598dbe2aaaa", image="crosbymichael/redis:latest",
+        container_summary(id="d7886598dbe2aaaa", image="crosbymichael/redis:latest",
                          command="/redis-server --dir /data", created=NOW - 33 * 60,
                          status="Exited (3) 2 seconds ago",
-                         ports=[Port(6379), Port(80, 49153, "tcp", "0.0.0.0")],
+                         ports=[PortSummary(6379), PortSummary(80, "tcp", "0.0.0.0", 49153)],
                          names=["/redis", "/webapp/db"]),
     ]
     ports = "6379/tcp, 0.0.0.0:49153->80/tcp"
@@ -64,7 +74,7 @@ def test_ps_table_pads_names_like_docker():
         'd7886598dbe2        crosbymichael/redis:latest   "/redis-server --dir   33 minutes ago      '
         "Exited (3) 2 seconds ago   " + ports + "   " + "redis,webapp/db" + " " * 5 + "\n")
     assert render.ps_table(rows, quiet=True) == "4c01db0b339c\nd7886598dbe2\n"
-    sized = render.ps_table([ContainerSummary("abc", size_rw=12288, size_root_fs=2489000)],
+    sized = render.ps_table([container_summary(id="abc", size_rw=12288, size_root_fs=2489000)],
                             size=True, now=NOW)
     assert sized.splitlines()[0].endswith("NAMES               SIZE")
     assert sized.splitlines()[1].endswith("12.29 kB (virtual 2.489 MB)")
@@ -73,12 +83,12 @@ def test_ps_table_pads_names_like_docker():
 def test_images_tree():
     base = "511136ea3c5a64f264b78b5433614aec563103b4d4702f3ba7d4d2698e22c158"
     images = [
-        ImageSummary("c" * 64, parent_id="b" * 64, repo_tags=["app:latest", "app:v2"], virtual_size=2489000),
-        ImageSummary("d" * 64, parent_id="b" * 64, repo_tags=["<none>:<none>"], virtual_size=2500000),
-        ImageSummary("e" * 64, parent_id=base, repo_tags=["other:1"], virtual_size=10),
-        ImageSummary("b" * 64, parent_id=base, repo_tags=["<none>:<none>"], virtual_size=2489000),
-        ImageSummary(base, repo_tags=["<none>:<none>"], virtual_size=0),
-        ImageSummary("f" * 64, repo_tags=["scratch2:latest"], virtual_size=5),
+        image_summary(id="c" * 64, parent_id="b" * 64, repo_tags=["app:latest", "app:v2"], virtual_size=2489000),
+        image_summary(id="d" * 64, parent_id="b" * 64, repo_tags=["<none>:<none>"], virtual_size=2500000),
+        image_summary(id="e" * 64, parent_id=base, repo_tags=["other:1"], virtual_size=10),
+        image_summary(id="b" * 64, parent_id=base, repo_tags=["<none>:<none>"], virtual_size=2489000),
+        image_summary(id=base, repo_tags=["<none>:<none>"], virtual_size=0),
+        image_summary(id="f" * 64, repo_tags=["scratch2:latest"], virtual_size=5),
     ]
     assert render.images_tree(images) == (
         "├─511136ea3c5a Virtual Size: 0 B\n"
@@ -91,25 +101,24 @@ def test_images_tree():
         "└─bbbbbbbbbbbb Virtual Size: 2.489 MB\n"
         "  ├─cccccccccccc Virtual Size: 2.489 MB Tags: app:latest, app:v2\n"
         "  └─dddddddddddd Virtual Size: 2.5 MB\n")
-    single = render.images_tree([ImageSummary(base, repo_tags=["busybox:latest"], virtual_size=2489000)])
+    single = render.images_tree([image_summary(id=base, repo_tags=["busybox:latest"], virtual_size=2489000)])
     assert single == "└─511136ea3c5a Virtual Size: 2.489 MB Tags: busybox:latest\n"
 
 
 def test_history_top_diff():
     entries = [HistoryEntry("3e23a5875458790b", NOW - 8 * 86400,
-                            "/bin/sh -c #(nop) ENV LC_ALL=C.UTF-8 and a much longer tail here", 0)]
+                            "/bin/sh -c #(nop) ENV LC_ALL=C.UTF-8 and a much longer tail here", [], 0)]
     assert render.history_table(entries, now=NOW) == (
         "IMAGE               CREATED             CREATED BY                                      SIZE\n"
         "3e23a5875458        8 days ago          /bin/sh -c #(nop) ENV LC_ALL=C.UTF-8 and a mu   0 B\n")
-    top = TopResult(["UID", "PID", "CMD"], [["root", "1", "sleep 10"]])
+    top = ProcessList(["UID", "PID", "CMD"], [["root", "1", "sleep 10"]])
     assert render.top_table(top) == "UID                 PID                 CMD\nroot                1                   sleep 10\n"
-    from pyctr.engine.client.models import Change
-    assert render.diff_lines([Change("/dev", 0), Change("/dev/kmsg", 1), Change("/x", 2)]) == \
+    assert render.diff_lines([FileChange("/dev", 0), FileChange("/dev/kmsg", 1), FileChange("/x", 2)]) == \
         "C /dev\nA /dev/kmsg\nD /x\n"
 
 
 def test_info_text():
-    text, warnings = render.info_text(Info(containers=14, images=52, driver="overlay",
+    text, warnings = render.info_text(SystemInfo(containers=14, images=52, driver="overlay",
                                            driver_status=[["Backing Filesystem", "extfs"]],
                                            execution_driver="native-0.2", kernel_version="6.1",
                                            memory_limit=True, swap_limit=True, ipv4_forwarding=True))

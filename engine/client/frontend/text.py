@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from pyctr.engine.client.models import Port
+from pyctr.engine.api.records import PortSummary
 
 SHORT_ID = 12
 
@@ -101,11 +101,11 @@ def human_size(size: int) -> str:
     return humanize.naturalsize(size, format="%.4g")
 
 
-def display_ports(ports: Sequence[Port]) -> str:
+def display_ports(ports: Sequence[PortSummary]) -> str:
     shown = []
-    for port in sorted(ports, key=lambda p: p.public_port):
+    for port in sorted(ports, key=lambda p: p.public_port or 0):
         if port.ip:
-            shown.append(f"{port.ip}:{port.public_port}->{port.private_port}/{port.type}")
+            shown.append(f"{port.ip}:{port.public_port or 0}->{port.private_port}/{port.type}")
         else:
             shown.append(f"{port.private_port}/{port.type}")
     return ", ".join(shown)

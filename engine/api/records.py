@@ -1,16 +1,13 @@
-"""What jobs return, besides a container's own record (records.py): the records
-of version, info, ps, images, create, commit, exec create, wait, top, changes
-and rmi, which the server writes as JSON (shapes.py, by the codec's CamelCase),
-and the live results of logs, attach, exec start and events, which it streams."""
+"""The API's response records, defined once: version, info, ps, images, history,
+create, commit, exec create, wait, top, changes, rmi, search and auth. The daemon's jobs return
+them, the server writes them as JSON (server/shapes.py, by the codec's CamelCase)
+and the clients read them back (codec.from_api, leniently)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
 
-from ..api.codec import api
-from ..graph.records import ImageRecord
-from .jsonfile import LogEntry
+from .codec import api
 
 
 @dataclass
@@ -32,15 +29,6 @@ class ExecCreated:
 @dataclass
 class ExitStatus:
     status_code: int
-
-
-class ExitWaiter(Protocol):
-    """`wait`: registered when the job returns (so the server can answer its headers
-    first and no exit after that is missed); `status` blocks until the condition."""
-
-    async def status(self) -> ExitStatus: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -94,6 +82,7 @@ class SystemInfo:
     n_goroutines: int = api("NGoroutines", default=0)
     n_events_listener: int = api("NEventsListener", default=0)
     init_path: str = ""
+    init_sha1: str | None = api(omit_none=True, default=None)   # Docker's dockerinit; pyctrd has none
     index_server_address: str = ""
     memory_limit: bool = True
     swap_limit: bool = True
@@ -126,15 +115,6 @@ class HistoryEntry:
 
 
 @dataclass
-class ImageDetails:
-    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
-    record: ImageRecord
-    virtual_size: int
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
-
-
-@dataclass
 class PortSummary:
     private_port: int
     type: str = "tcp"
@@ -163,29 +143,15 @@ class ContainerSummary:
 
 
 @dataclass
-class LogStream:
-    tty: bool                 # a TTY container's output is one raw stream
-    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
+class SearchResult:
+    """The v1 search result shape, which the API passes through (lower-case keys)."""
+    name: str = api("name", default="")
+    description: str = api("description", default="")
+    star_count: int = api("star_count", default=0)
+    is_official: bool = api("is_official", default=False)
+    is_automated: bool = api("is_automated", default=False)
 
 
-class AttachedSession(Protocol):
-    """An attached client of a container (attach) or of an exec (exec start): its
-    output as (stream name, data) pairs, and its stdin."""
-
-    tty: bool
-
-    def output(self) -> AsyncIterator[tuple[str, bytes]]: ...
-
-    async def write_stdin(self, data: bytes) -> bool: ...   # False: the client detached
-
-    def stdin_eof(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class EventLines(Protocol):
-    """One `GET /events` client's events, each the JSON line to send."""
-
-    def lines(self) -> AsyncIterator[bytes]: ...
-
-    def close(self) -> None: ...
+@dataclass
+class LoginResult:
+    status: str
