@@ -11,7 +11,7 @@ from ..daemon.args import ImageDelete, ImageHistory, ImageImport, ImageInspect, 
 from ..errors import BadRequest
 from . import registry
 from .router import engine_of
-from .wire import BodyReader, flag, progress_line, respond
+from .wire import BodyReader, flag, progress_line, respond, shapes
 
 
 def _filters(request: web.Request) -> dict[str, list[str]]:
