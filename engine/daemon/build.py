@@ -69,7 +69,8 @@ async def image_build(daemon, job: Job) -> str:
             raise BuildError(str(exc)) from None
         await asyncio.to_thread(context.apply_ignore, context_dir, {name})
         builder = Builder(daemon, context_dir, downloads, args.options, emit, job.write)
-        return await builder.build(instructions)
+        async with daemon.graph.journal("build"):   # a crash mid-build: its steps are undone
+            return await builder.build(instructions)
     except context.ContextError as exc:
         raise BuildError(str(exc)) from None
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import signal
 
+from ..crashpoint import crash_point
 from ..errors import Conflict, NotFound
 from ..jobs import Job
 from . import restart, volumes
@@ -35,7 +36,8 @@ async def container_remove(daemon, job: Job) -> None:
         if container.id not in daemon.containers:
             raise NotFound(f"No such container: {args.name}")
         parents = [p for p, _ in daemon.graph.db.linked_by(container.id)]
-        daemon.graph.db.delete_container(container.id)   # its link edges go with it, as in 1.2
+        daemon.forget(container.id)   # its link edges go with it, as in 1.2
+        crash_point("rm-row-deleted")   # the commit point: what is left of it is swept
         del daemon.containers[container.id]
         for parent_id in parents:   # their HostConfig.Links no longer list it
             if parent_id in daemon.containers:
@@ -43,6 +45,9 @@ async def container_remove(daemon, job: Job) -> None:
                 daemon.save(daemon.containers[parent_id])
         await asyncio.to_thread(daemon.execdriver.terminate, container.id)
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
+        crash_point("rm-layers-removed")
+        if daemon.unwritten:   # its layers' room may be what a deferred record change needed
+            daemon.flush_pending()
         if args.volumes:
             await asyncio.to_thread(volumes.remove_anonymous, daemon, container)
         await asyncio.to_thread(shutil.rmtree, container.root, True)

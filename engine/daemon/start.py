@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound, NotModified, ServerError
 from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, Network,
                                  ProcessConfig, Resources, StartedProcess)
@@ -153,6 +154,7 @@ async def _monitor(daemon, container: Container, command: Command,
         return deliver
 
     async def on_created(process: StartedProcess) -> None:
+        crash_point("start-created")
         await daemon.network.connect(container, process.pid)   # first: nothing to undo here
         io.running(process.console_fd, output, container.output.wait_for_room)
         record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),
