@@ -73,7 +73,6 @@ class Daemon:
             os.close(lock_fd)
             raise
         daemon = cls(config, Graph(driver, db, config.path("graph", "journal")), execdriver, lock_fd)
-        daemon.reserve = reserve
         try:   # before _restore: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
         except BaseException:
@@ -166,6 +165,7 @@ class Daemon:
             except Exception as exc:
                 if not (is_disk_full(exc) and self.reserve.release()):
                     raise
+                self._retry_later()      # which makes the reserve again once there is room
                 self._write(container)   # the reserve's room is for exactly this
         except Exception as exc:
             if strict or not is_disk_full(exc):
@@ -193,7 +193,7 @@ class Daemon:
 
     @property
     def unwritten(self) -> int:
-        """How many record changes wait for room on the data root (`info` may show it)."""
+        """How many record changes wait for room on the data root."""
         return len(self._unsaved) + len(self._undeleted)
 
     def _write(self, container: Container) -> None:
@@ -212,7 +212,6 @@ class Daemon:
         while self._unsaved or self._undeleted:
             await asyncio.sleep(interval)
             self.flush_pending()
-        log.info("every container record kept in memory is written now")
         while not self.reserve.ensure():   # room again for the next full disk
             await asyncio.sleep(interval * 5)
 
@@ -221,21 +220,20 @@ class Daemon:
         for container_id in list(self._undeleted):
             try:
                 self.graph.db.delete_container(container_id)
-                self._undeleted.discard(container_id)
             except Exception as exc:
-                if not is_disk_full(exc):
-                    log.error("deleting the record of %s: %s", container_id[:12], exc)
-                    self._undeleted.discard(container_id)
-                return
+                if is_disk_full(exc):
+                    return   # still full: the rest would fail the same way
+                log.error("deleting the record of %s: %s", container_id[:12], exc)
+            self._undeleted.discard(container_id)
         for container_id, container in list(self._unsaved.items()):
             try:
                 self._write(container)
-                self._unsaved.pop(container_id, None)
             except Exception as exc:
-                if not is_disk_full(exc):
-                    log.error("writing the record of %s: %s", container_id[:12], exc)
-                    self._unsaved.pop(container_id, None)
-                return
+                if is_disk_full(exc):
+                    return
+                log.error("writing the record of %s: %s", container_id[:12], exc)
+            self._unsaved.pop(container_id, None)
+        log.info("every container record kept in memory is written now")
 
 
 class DataRootFull(Exception):
