@@ -73,7 +73,8 @@ class FullDisk:
         finally:
             if self.daemon is not None:
                 self.daemon.cleanup_by_force()
-            subprocess.run(["umount", "-l", self.root], check=False)
+            if os.path.ismount(self.root):   # cleanup_by_force may have unmounted it already
+                subprocess.run(["umount", "-l", self.root], check=False)
 
 
 @pytest.fixture(scope="module")
