@@ -38,12 +38,11 @@ class FullDisk:
 
     def fill(self) -> None:
         """Take every free block of the data root (the file grows until ENOSPC)."""
-        with open(self.filler, "ab") as f:
-            chunk = b"\0" * (256 << 10)
+        with open(self.filler, "ab", buffering=0) as f:   # unbuffered: nothing left to flush
+            chunk = b"\0" * (64 << 10)
             try:
                 while True:
                     f.write(chunk)
-                    f.flush()
             except OSError:
                 pass
         st = os.statvfs(self.root)
@@ -91,6 +90,11 @@ def disk(tmp_path_factory, busybox_tar):
 
 def test_a_container_filling_its_own_root_does_not_wedge_anything(disk):
     disk.docker("run", "-d", "--name", "sleeper", "busybox", "sleep", "1000")
+    attached = disk.docker("run", "--name", "attached", "busybox", "sh", "-c",
+                           "dd if=/dev/zero of=/fill bs=64k 2>/dev/null; echo full; exit 9",
+                           check=False, timeout=60)
+    assert attached.returncode == 9 and attached.stdout == b"full\n", attached
+    disk.docker("rm", "-f", "attached", timeout=30)
     disk.docker("run", "-d", "--name", "filler", "busybox", "sh", "-c",
                 "echo start; dd if=/dev/zero of=/fill bs=64k 2>/dev/null; echo full; exit 7")
     assert disk.docker("wait", "filler", timeout=60).stdout.strip() == b"7"
