@@ -1,7 +1,8 @@
 """The Daemon: owns the graph, the drivers and the containers, and serves the jobs.
 
 Job handlers live in one module per verb (create.py, start.py, ...); this module
-holds what they share: lookup, persistence, start-up recovery and shutdown.
+holds what they share: lookup, persistence, events; lifecycle.py brings the
+containers back at start-up and stops them at shutdown.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import sqlite3
 import subprocess
 import time
 
-from ..codec import from_api, to_api
+from ..api.codec import to_api
 from ..errors import Conflict, NotFound, is_disk_full
 from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
 from ..graphdriver import new_driver
+from ..volumedriver import new_volumedriver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
-from .network import DaemonNetwork, start_order
-from .records import ContainerRecord, NetworkSettings
+from .network import DaemonNetwork
 from .space import SpaceReserve, free_bytes
 
 log = logging.getLogger("pyctr.daemon")
@@ -48,6 +49,7 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+        self.volumes = new_volumedriver("local", config.path("volumes"))
         # Record changes the data root had no room for: kept here and retried, so that a
         # full disk delays what is on disk but never what wait/stop/rm see.
         self._unsaved: dict[str, Container] = {}
@@ -73,15 +75,15 @@ class Daemon:
             os.close(lock_fd)
             raise
         daemon = cls(config, Graph(driver, db, config.path("graph", "journal")), execdriver, lock_fd)
-        try:   # before _restore: stale veths and rules of a daemon that died go first
+        try:   # before restoring containers: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
         except BaseException:
             db.close()
             os.close(lock_fd)
             raise
+        # Before the containers are restored (lifecycle.py): what a dead daemon left half-made.
         from .sweep import sweep
         daemon.sweep_report = await sweep(daemon)
-        await daemon._restore()
         if not reserve.ensure():
             log.warning("the data root %s is full (%d KiB free): pyctrd serves, but what needs to "
                         "write there (create, pull, load, build, commit, logs) fails with 'no space "
@@ -89,41 +91,15 @@ class Daemon:
                         "and written then", config.data_root, free_bytes(config.data_root) >> 10)
         return daemon
 
-    async def _restore(self) -> None:
-        """Load containers; those a dead daemon left running are killed and shown exited."""
-        from . import restart, start
-        to_restart = []
-        for data in self.graph.db.container_records():
-            record = from_api(ContainerRecord, data)
-            container = Container(record, self.config.path("containers", record.id))
-            self.containers[record.id] = container
-            if record.state.running or record.state.restarting:
-                log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
-                await asyncio.to_thread(self.execdriver.terminate, record.id)
-                start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
-                record.network_settings = NetworkSettings()
-                self.save(container)
-                if restart.should_restart(container, 137):
-                    to_restart.append(container)
-        for container in start_order(self, to_restart):   # linked-to containers first
-            try:
-                await start.start(self, container)
-            except Exception as exc:  # one bad container must not stop the daemon
-                log.error("restarting %s failed: %s", container.id[:12], exc)
-
-    async def shutdown(self, timeout: float = 10) -> None:
-        from . import stop
-        running = [c for c in self.containers.values() if c.running]
-        await asyncio.gather(*(stop.stop(self, c, timeout) for c in running),
-                             return_exceptions=True)
+    async def shutdown(self) -> None:
+        """Release what the daemon holds; its containers are stopped already (lifecycle.py)."""
         if self._retry is not None:
             self._retry.cancel()
-        if self._unsaved or self._undeleted:
+        if self.unwritten:
             self.flush_pending()
-            if self._unsaved or self._undeleted:
+            if self.unwritten:
                 log.error("shutting down with %d container records unwritten (data root full): "
-                          "the next start shows their last written state",
-                          len(self._unsaved) + len(self._undeleted))
+                          "the next start shows their last written state", self.unwritten)
         await self.network.shutdown()
         await asyncio.to_thread(self.graph.driver.cleanup)
         self.graph.db.close()

@@ -28,7 +28,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from ..codec import from_api
+from ..api.codec import from_api
 from ..graph.graph import Journal
 from .create import init_layer_id
 from .records import ContainerRecord

@@ -9,55 +9,61 @@ layer) when closed, also when the client goes away half-way.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
-import json
 import os
 import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
-from typing import AsyncIterator, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, BinaryIO, Callable, ClassVar, Iterator
 
+from ..api.messages import PathStat
 from ..archive import ArchiveError, pack_dir, unpack
 from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound
-from ..jobs import Job
+from ..jobs import Job, JobArgs
+from .args import ContainerChanges, ContainerExport
 from . import imagetar
 from .create import init_layer_id
+from .results import FileChange
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 KINDS = {"C": 0, "A": 1, "D": 2}
 
 
 @dataclass
-class CopyArgs:
+class PathArgs:
+    """A path inside a container."""
     name: str
     resource: str
 
 
 @dataclass
-class SaveArgs:
+class CopyArgs(PathArgs, JobArgs["CopySource"]):
+    """`copy` (and GET of the archive endpoint): a path's content as a tar."""
+    job: ClassVar[str] = "container_copy"
+
+
+@dataclass
+class PathStatArgs(PathArgs, JobArgs["PathStat"]):
+    """HEAD of the archive endpoint: the path's stat alone."""
+    job: ClassVar[str] = "container_archive_stat"
+
+
+@dataclass
+class SaveArgs(JobArgs["AsyncIterator[bytes]"]):
+    job: ClassVar[str] = "image_save"
+
     names: list[str]
 
 
 @dataclass
-class LoadArgs:
+class LoadArgs(JobArgs["list[str]"]):
+    job: ClassVar[str] = "image_load"
+
     body: BinaryIO
-
-
-@dataclass
-class PathStat:
-    """`X-Docker-Container-Path-Stat` of the archive endpoint (Go's os.FileMode bits)."""
-    name: str
-    size: int
-    mode: int
-    mtime: str
-    link_target: str = ""
-
-    def header(self) -> str:
-        data = {"name": self.name, "size": self.size, "mode": self.mode, "mtime": self.mtime,
-                "linkTarget": self.link_target}
-        return base64.b64encode(json.dumps(data).encode()).decode()
 
 
 @dataclass
@@ -87,14 +93,14 @@ async def stream_chunks(chunks: Iterator[bytes], release: Callable[[], None] | N
 
 # --- changes / export ------------------------------------------------------------------
 
-async def container_changes(daemon, job: Job) -> list[dict]:
+async def container_changes(daemon: Daemon, job: Job[ContainerChanges]) -> list[FileChange]:
     container = daemon.lookup(job.args.name)
     changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
                                       init_layer_id(container.id))
-    return [{"Path": c.path, "Kind": KINDS[c.kind]} for c in changes]
+    return [FileChange(c.path, KINDS[c.kind]) for c in changes]
 
 
-async def container_export(daemon, job: Job) -> AsyncIterator[bytes]:
+async def container_export(daemon: Daemon, job: Job[ContainerExport]) -> AsyncIterator[bytes]:
     container = daemon.lookup(job.args.name)
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
@@ -151,7 +157,7 @@ def _host_path(container, rootfs: str, path: str) -> str:
     return in_rootfs(rootfs, path)
 
 
-async def _open_path(daemon, name: str, resource: str) -> tuple[str, str, Callable[[], None]]:
+async def _open_path(daemon: Daemon, name: str, resource: str) -> tuple[str, str, Callable[[], None]]:
     """(clean container path, its host path, release): the container's filesystem is
     mounted until `release()` is called (in a worker thread); NotFound when the path is
     not there."""
@@ -169,9 +175,9 @@ async def _open_path(daemon, name: str, resource: str) -> tuple[str, str, Callab
     return path, host, lambda: driver.put(container.id)
 
 
-async def container_copy(daemon, job: Job) -> CopySource:
+async def container_copy(daemon: Daemon, job: Job[CopyArgs]) -> CopySource:
     """The tar of one path (its base name as the archive's top entry), as 1.2's /copy."""
-    args: CopyArgs = job.args
+    args = job.args
     path, host, release = await _open_path(daemon, args.name, args.resource)
     try:
         info = _path_stat(host, os.path.basename(host.rstrip("/")))
@@ -188,8 +194,8 @@ def _pack_one(host: str) -> Iterator[bytes]:
     return pack_dir(parent or "/", [base])
 
 
-async def container_archive_stat(daemon, job: Job) -> PathStat:
-    args: CopyArgs = job.args
+async def container_archive_stat(daemon: Daemon, job: Job[PathStatArgs]) -> PathStat:
+    args = job.args
     path, host, release = await _open_path(daemon, args.name, args.resource)
     try:
         return _path_stat(host, os.path.basename(path))
@@ -198,16 +204,18 @@ async def container_archive_stat(daemon, job: Job) -> PathStat:
 
 
 @dataclass
-class PutArchiveArgs:
+class PutArchiveArgs(JobArgs[None]):
+    job: ClassVar[str] = "container_archive_put"
+
     name: str
     path: str
     body: BinaryIO           # a blocking reader of the tar (used from a worker thread)
 
 
-async def container_archive_put(daemon, job: Job) -> None:
+async def container_archive_put(daemon: Daemon, job: Job[PutArchiveArgs]) -> None:
     """`PUT /containers/(id)/archive` (API 1.20+, today's `docker cp HOST CONTAINER:DIR`):
     unpack a tar into an existing directory of the container; nothing lands outside it."""
-    args: PutArchiveArgs = job.args
+    args = job.args
     path, host, release = await _open_path(daemon, args.name, args.path)
     try:
         if not os.path.isdir(host):
@@ -222,23 +230,23 @@ async def container_archive_put(daemon, job: Job) -> None:
 
 # --- save / load -----------------------------------------------------------------------
 
-def _spool_dir(daemon) -> str:
+def _spool_dir(daemon: Daemon) -> str:
     from .build import scratch_root
     return scratch_root(daemon)
 
 
-async def image_save(daemon, job: Job) -> AsyncIterator[bytes]:
-    args: SaveArgs = job.args
+async def image_save(daemon: Daemon, job: Job[SaveArgs]) -> AsyncIterator[bytes]:
+    args = job.args
     if not args.names:
         raise BadRequest("give at least one image name")
     what = imagetar.save_set(daemon.graph, args.names)  # NotFound before any byte is sent
     return stream_chunks(imagetar.write_save(daemon.graph, what, _spool_dir(daemon)))
 
 
-async def image_load(daemon, job: Job) -> list[str]:
+async def image_load(daemon: Daemon, job: Job[LoadArgs]) -> list[str]:
     """Unpack the archive into a scratch directory, plan, then register layer by layer;
     on any failure remove what this load registered. Returns what was loaded."""
-    args: LoadArgs = job.args
+    args = job.args
     graph = daemon.graph
     scratch = tempfile.mkdtemp(prefix="load-", dir=_spool_dir(daemon))
     registered: list[str] = []
