@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from diskstate import db_rows, graph_problems
-from harness import DaemonProcess, iptables_lines_about, mounts_under
+from harness import DOCKER, DaemonProcess, iptables_lines_about, mounts_under
 from registry.conftest import open_registry  # noqa: F401 (fixture)
 from registry.images import Layer, RegistryHTTP, make_config, make_layer, sha
 
@@ -94,7 +94,7 @@ class Lab:
 
     def kill_after(self, delay: float, argv: list[str], what: str) -> None:
         """A real SIGKILL `delay` seconds into a docker CLI command."""
-        client = subprocess.Popen(["/usr/local/bin/docker", *argv], env=self.daemon.env(),
+        client = subprocess.Popen([DOCKER, *argv], env=self.daemon.env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         time.sleep(delay)
         self.daemon.proc.send_signal(signal.SIGKILL)
