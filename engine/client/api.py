@@ -15,6 +15,7 @@ import ssl
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..api.config import ContainerConfig, HostConfig
+from ..api.filters import Filters
 from . import connection, hosts, models
 from . import endpoints as E
 from .endpoints import API_VERSION, Params, url
@@ -176,7 +177,7 @@ class Client:
             "since": since or None,
             "before": before or None,
             "size": True if size else None,
-            "filters": json.dumps(filters) if filters else None,
+            "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
         }
         return [models.ContainerSummary.from_api(c)
                 for c in self.json(*E.CONTAINER_LIST.at(), params) or []]
@@ -284,7 +285,7 @@ class Client:
     def images(self, all: bool = False, filters: dict | None = None,
                name: str = "", digests: bool = False) -> list[models.ImageSummary]:
         params = {"all": True if all else None,
-                  "filters": json.dumps(filters) if filters else None,
+                  "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
                   "filter": name or None}
         saved = self.version
         if digests and self.version and self.version < "1.18":
