@@ -29,6 +29,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from ..api.codec import from_api
+from ..errors import is_disk_full
 from ..graph.graph import Journal
 from .create import init_layer_id
 from .records import ContainerRecord
@@ -61,7 +62,14 @@ async def sweep(daemon) -> SweepReport:
     os.makedirs(journal_dir, 0o700, exist_ok=True)
     for name in sorted(os.listdir(journal_dir)):
         path = os.path.join(journal_dir, name)
-        await _undo_journal(daemon, Journal.read(path), report)
+        try:
+            await _undo_journal(daemon, Journal.read(path), report)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # The rows cannot be deleted now: the journal stays for the next start.
+            log.warning("undoing %s: %s; left for the next start", name, exc)
+            continue
         os.unlink(path)
         report.journals.append(name)
 
@@ -73,7 +81,13 @@ async def sweep(daemon) -> SweepReport:
     for cid in list(records):
         if not os.path.isdir(os.path.join(containers_dir, cid)):
             log.warning("container %s has a record but no directory: removing the record", cid[:12])
-            graph.db.delete_container(cid)
+            try:
+                graph.db.delete_container(cid)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                log.warning("cannot delete it now (%s): left for the next start", exc)
+                continue
             del records[cid]
             report.container_rows.append(cid)
     for name in os.listdir(containers_dir):
@@ -115,8 +129,10 @@ async def _undo_journal(daemon, entries: list[tuple[str, str]], report: SweepRep
                 continue   # finished by another operation, or in use since
             try:
                 await graph.delete(ident)
-            except Exception as exc:   # its row is gone at least; the layer sweep retries
-                log.warning("undoing image %s: %s", ident[:12], exc)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise   # the row is still there: keep the journal
+                log.warning("undoing image %s: %s", ident[:12], exc)   # the layer sweep retries
             report.images.append(ident)
 
 
