@@ -37,3 +37,20 @@ class ServerError(EngineError):
 class NotSupported(EngineError):
     """A documented feature this daemon does not provide (yet)."""
     status = 501
+
+
+class InsufficientStorage(EngineError):
+    """The data root is full: the operation could not write what it had to (HTTP 507)."""
+    status = 507
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from the kernel, or SQLite's SQLITE_FULL ("database or disk is full")."""
+    import errno
+    import sqlite3
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        return (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "disk is full" in str(exc))
+    return False

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, ClassVar, Generic, Protocol, TypeVar
 
-from .errors import EngineError, NotFound
+from .errors import EngineError, InsufficientStorage, NotFound, is_disk_full
 
 log = logging.getLogger("pyctr.jobs")
 
@@ -89,6 +89,11 @@ class Engine:
             status = exc.message
             raise
         except Exception as exc:
+            if is_disk_full(exc):   # a clear 507 that names the operation, not a traceback
+                status = f"{name}: no space left on device"
+                log.error("job %s failed: %s", name, exc)
+                raise InsufficientStorage(f"{name.replace('_', ' ')} failed: no space left on "
+                                          f"device ({exc})") from exc
             status = f"{type(exc).__name__}: {exc}"
             log.exception("job %s failed", name)
             raise

@@ -12,12 +12,12 @@ import sys
 from aiohttp import web
 
 from .daemon.config import DEFAULT_SOCKET, DaemonConfig
-from .daemon.daemon import DaemonLocked
+from .daemon.daemon import DataRootFull, DaemonLocked
 from .daemon.network import NetworkSetupError
 from .daemon.handlers import install
 from .daemon.lifecycle import close_daemon, open_daemon
 from .jobs import Engine
-from .server.listeners import ListenError, ListenOptions, open_listeners
+from .server.listeners import ListenError, ListenOptions, notify_ready, open_listeners
 from .server.tls import ServerTLS
 from .server.app import build_app
 
@@ -126,8 +126,14 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
         raise SystemExit(f"pyctrd: {exc}") from None
     try:
         daemon = await open_daemon(config)
-    except (DaemonLocked, NetworkSetupError) as exc:
+    except (DaemonLocked, DataRootFull, NetworkSetupError) as exc:
+        for listener in listeners:
+            listener.discard()
         raise SystemExit(f"pyctrd: {exc}") from None
+    except BaseException:
+        for listener in listeners:
+            listener.discard()
+        raise
     engine = Engine()
     install(engine, daemon)
     access_log = logging.getLogger("pyctr.access") if config.log_level == "debug" else None
@@ -136,6 +142,9 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
     await runner.setup()
     for listener in listeners:
         await web.SockSite(runner, listener.sock, ssl_context=listener.ssl_context).start()
+    for listener in listeners:   # only now, with every listener serving: ready means ready
+        listener.publish()
+    notify_ready(f"serving {', '.join(config.hosts)}")
     log.info("pyctrd serving the API on %s (data root %s, storage %s)",
              ", ".join(config.hosts), config.data_root, daemon.graph.driver.name)
     stop = asyncio.Event()

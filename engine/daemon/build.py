@@ -75,7 +75,8 @@ async def image_build(daemon: Daemon, job: Job[BuildArgs]) -> str:
             raise BuildError(str(exc)) from None
         await asyncio.to_thread(context.apply_ignore, context_dir, {name})
         builder = Builder(DaemonBuilderBackend(daemon), context_dir, downloads, args.options, emit, job.write)
-        return await builder.build(instructions)
+        async with daemon.graph.journal("build"):   # a crash mid-build: its steps are undone
+            return await builder.build(instructions)
     except context.ContextError as exc:
         raise BuildError(str(exc)) from None
     finally:

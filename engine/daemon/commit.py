@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from ..builder.config_steps import apply_changes
+from ..crashpoint import crash_point
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
@@ -95,9 +96,11 @@ async def container_commit(daemon: Daemon, job: Job[CommitArgs]) -> ImageCommitt
         config = image_config(container, args.config, args.changes)
     except ValueError as exc:
         raise BadRequest(f"invalid change: {exc}") from None
-    image = await commit(daemon, container, config=config, comment=args.comment,
-                         author=args.author, pause=args.pause)
-    if args.repository:
-        daemon.graph.tag(image.id, args.repository, args.tag, force=True)
+    async with daemon.graph.journal("commit"):
+        image = await commit(daemon, container, config=config, comment=args.comment,
+                             author=args.author, pause=args.pause)
+        crash_point("commit-before-tag")
+        if args.repository:
+            daemon.graph.tag(image.id, args.repository, args.tag, force=True)
     daemon.container_event(container, "commit")
     return ImageCommitted(image.id)

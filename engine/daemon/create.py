@@ -8,8 +8,9 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
+from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict
-from ..graph.graph import new_id, now_rfc3339
+from ..graph.graph import current_journal, new_id, now_rfc3339
 from ..jobs import Job
 from ..api.config import ContainerConfig, HostConfig
 from . import limits, names, network, security
@@ -67,14 +68,22 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
         hosts_path=os.path.join(root, "hosts"),
         log_path=os.path.join(root, f"{container_id}-json.log"),
     )
+    # Directory, then layers, then the row: the row is the commit point, and what a
+    # crash leaves before it (a directory, layers without a row) is swept at start-up.
+    journal = current_journal.get()
+    if journal is not None:
+        journal.note("container", container_id)
     os.makedirs(root)
     try:
+        crash_point("create-dir")
         await asyncio.to_thread(_make_layers, daemon.graph.driver, container_id, image.id)
+        crash_point("create-layers")
         container = Container(record, root)
-        daemon.save(container)
-        if links:   # edges in the graph DB; the record shows them as inspect did ("/db:/web/db")
-            network.register_links(daemon, container, links)
-            daemon.save(container)
+        with daemon.graph.db.transaction():   # the row and its link edges, all or none
+            daemon.save(container, strict=True)
+            if links:   # edges in the graph DB; the record shows them as inspect did ("/db:/web/db")
+                network.register_links(daemon, container, links)
+                daemon.save(container, strict=True)
     except BaseException:
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container_id)
         shutil.rmtree(root, ignore_errors=True)

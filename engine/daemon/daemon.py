@@ -12,11 +12,12 @@ import fcntl
 import logging
 import os
 import secrets
+import sqlite3
 import subprocess
 import time
 
 from ..api.codec import to_api
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, is_disk_full
 from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
@@ -26,6 +27,7 @@ from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
 from .network import DaemonNetwork
+from .space import SpaceReserve, free_bytes
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -52,6 +54,13 @@ class Daemon:
         self.live: set[str] = set()
         self.detaching = False              # shutting down, leaving containers running
         self.volumes = new_volumedriver("local", config.path("volumes"))
+        # Record changes the data root had no room for: kept here and retried, so that a
+        # full disk delays what is on disk but never what wait/stop/rm see.
+        self._unsaved: dict[str, Container] = {}
+        self._undeleted: set[str] = set()
+        self._retry: asyncio.Task | None = None
+        self.sweep_report = None
+        self.reserve = SpaceReserve(config.path("graph", "space-reserve"))
 
     # --- life cycle -----------------------------------------------------
     @classmethod
@@ -67,11 +76,12 @@ class Daemon:
             live = execdriver.live()
             await asyncio.to_thread(_unmount_leftovers, config.data_root, live)
             driver = new_driver(config.storage_driver, config.path("graph", "layers"))
-            db = GraphDB(config.path("graph", "graph.db"))
+            reserve = SpaceReserve(config.path("graph", "space-reserve"))
+            db = _open_db(config, reserve)
         except BaseException:
             os.close(lock_fd)
             raise
-        daemon = cls(config, Graph(driver, db), execdriver, lock_fd)
+        daemon = cls(config, Graph(driver, db, config.path("graph", "journal")), execdriver, lock_fd)
         daemon.live = live
         try:   # before restoring containers: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
@@ -79,12 +89,27 @@ class Daemon:
             db.close()
             os.close(lock_fd)
             raise
+        # Before the containers are restored (lifecycle.py): what a dead daemon left half-made.
+        from .sweep import sweep
+        daemon.sweep_report = await sweep(daemon)
+        if not reserve.ensure():
+            log.warning("the data root %s is full (%d KiB free): pyctrd serves, but what needs to "
+                        "write there (create, pull, load, build, commit, logs) fails with 'no space "
+                        "left on device' until space is freed; container records are kept in memory "
+                        "and written then", config.data_root, free_bytes(config.data_root) >> 10)
         return daemon
 
     async def shutdown(self, leave_running: bool = False) -> None:
         """Release what the daemon holds; its containers are stopped already (lifecycle.py),
         or (`leave_running`, live restore) stay running: then their mounts, veths and
         rules stay for the next daemon."""
+        if self._retry is not None:
+            self._retry.cancel()
+        if self.unwritten:
+            self.flush_pending()
+            if self.unwritten:
+                log.error("shutting down with %d container records unwritten (data root full): "
+                          "the next start shows their last written state", self.unwritten)
         if leave_running:
             await self.network.detach()
         else:
@@ -120,10 +145,105 @@ class Daemon:
                             labels=container.record.config.labels,
                             name=container.name.lstrip("/"), **attributes)
 
-    def save(self, container: Container) -> None:
+    def save(self, container: Container, strict: bool = False) -> None:
+        """Write the container's record; on a full data root keep it to retry (the
+        in-memory state, which every API call reads, is already current). `strict`
+        (a new container): raise instead, the caller undoes what it made."""
+        try:
+            try:
+                self._write(container)
+            except Exception as exc:
+                if not (is_disk_full(exc) and self.reserve.release()):
+                    raise
+                self._retry_later()      # which makes the reserve again once there is room
+                self._write(container)   # the reserve's room is for exactly this
+        except Exception as exc:
+            if strict or not is_disk_full(exc):
+                raise
+            if container.id not in self._unsaved:
+                log.error("container %s: cannot write its record (%s); kept in memory, "
+                          "retried until there is room", container.id[:12], exc)
+            self._unsaved[container.id] = container
+            self._retry_later()
+        else:
+            self._unsaved.pop(container.id, None)
+
+    def forget(self, container_id: str) -> None:
+        """Delete the container's row and link edges, or (data root full) retry later."""
+        self._unsaved.pop(container_id, None)
+        try:
+            self.graph.db.delete_container(container_id)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.error("container %s: cannot delete its record (%s); retried until there is room",
+                      container_id[:12], exc)
+            self._undeleted.add(container_id)
+            self._retry_later()
+
+    @property
+    def unwritten(self) -> int:
+        """How many record changes wait for room on the data root."""
+        return len(self._unsaved) + len(self._undeleted)
+
+    def _write(self, container: Container) -> None:
         record = container.record
         self.graph.db.save_container(record.id, record.name, record.image, record.created,
                                      to_api(record))
+
+    def _retry_later(self) -> None:
+        if self._retry is None or self._retry.done():
+            try:
+                self._retry = asyncio.get_running_loop().create_task(self._retry_pending())
+            except RuntimeError:   # no loop (a test calling save directly): nothing to retry on
+                pass
+
+    async def _retry_pending(self, interval: float = 1.0) -> None:
+        while self._unsaved or self._undeleted:
+            await asyncio.sleep(interval)
+            self.flush_pending()
+        while not self.reserve.ensure():   # room again for the next full disk
+            await asyncio.sleep(interval * 5)
+
+    def flush_pending(self) -> None:
+        """Try the record changes kept in memory now (space may just have been freed)."""
+        for container_id in list(self._undeleted):
+            try:
+                self.graph.db.delete_container(container_id)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    return   # still full: the rest would fail the same way
+                log.error("deleting the record of %s: %s", container_id[:12], exc)
+            self._undeleted.discard(container_id)
+        for container_id, container in list(self._unsaved.items()):
+            try:
+                self._write(container)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    return
+                log.error("writing the record of %s: %s", container_id[:12], exc)
+            self._unsaved.pop(container_id, None)
+        log.info("every container record kept in memory is written now")
+
+
+class DataRootFull(Exception):
+    """The data root has no room even for opening the graph DB."""
+
+
+def _open_db(config: DaemonConfig, reserve: SpaceReserve) -> GraphDB:
+    """The graph DB; on a full data root, with the reserve's room (see space.py)."""
+    path = config.path("graph", "graph.db")
+    try:
+        return GraphDB(path)
+    except sqlite3.Error as exc:
+        # A WAL file that cannot be made shows as "disk I/O error", not SQLITE_FULL.
+        if not (is_disk_full(exc) or free_bytes(config.data_root) < 1 << 20):
+            raise
+        if not reserve.release():
+            raise DataRootFull(
+                f"the data root {config.data_root} is full ({free_bytes(config.data_root) >> 10} KiB "
+                f"free) and the graph DB cannot be opened ({exc}): free some space") from None
+    return GraphDB(path)
 
 
 def _instance_id(path: str) -> str:
@@ -147,8 +267,14 @@ def _lock_pidfile(path: str) -> int:
         os.close(fd)
         raise DaemonLocked(
             f"pyctrd is already running with this data root (pid {other}, lock {path})") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:   # the lock is what counts; the pid in it is for people
+        if not is_disk_full(exc):
+            os.close(fd)
+            raise
+        log.warning("cannot write the pid file %s: %s", path, exc.strerror)
     return fd
 
 

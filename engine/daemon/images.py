@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..archive import ArchiveError
+from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
@@ -37,22 +38,24 @@ async def image_import(daemon: Daemon, job: Job[ImageImport]) -> str:
         reference.validate_tag(args.tag or reference.DEFAULT_TAG)
     record = ImageRecord(id=new_id(), created=now_rfc3339(), comment="Imported from " + args.source,
                          docker_version=_version())
-    try:
-        if args.source == "-":
-            if args.body is None:
-                raise BadRequest("no tarball in the request body")
-            await daemon.graph.register(record, args.body)
-        else:
-            path = await _download(daemon, args.source)
-            try:
-                with open(path, "rb") as f:
-                    await daemon.graph.register(record, f)
-            finally:
-                os.unlink(path)
-    except ArchiveError as exc:  # the client's tarball is bad, not the daemon
-        raise BadRequest(f"Error processing tar file: {exc}") from None
-    if args.repository:
-        daemon.graph.tag(record.id, args.repository, args.tag, force=True)
+    async with daemon.graph.journal("import"):
+        try:
+            if args.source == "-":
+                if args.body is None:
+                    raise BadRequest("no tarball in the request body")
+                await daemon.graph.register(record, args.body)
+            else:
+                path = await _download(daemon, args.source)
+                try:
+                    with open(path, "rb") as f:
+                        await daemon.graph.register(record, f)
+                finally:
+                    os.unlink(path)
+        except ArchiveError as exc:  # the client's tarball is bad, not the daemon
+            raise BadRequest(f"Error processing tar file: {exc}") from None
+        crash_point("import-before-tag")
+        if args.repository:
+            daemon.graph.tag(record.id, args.repository, args.tag, force=True)
     daemon.events.publish("import", record.id, type="image")
     return record.id
 

@@ -22,12 +22,16 @@ import asyncio
 import codecs
 import datetime
 import json
+import logging
 import os
 import re
 from json.decoder import scanstring
 from typing import AsyncIterator, NamedTuple
 
 MAX_ENTRY = 16 * 1024       # longest "log" value written, in bytes of output
+HELD_ON_FULL_DISK = 1 << 20  # log bytes kept in memory while the data root is full
+
+_log = logging.getLogger("pyctr.logs")
 READ_CHUNK = 256 * 1024     # what a reader takes from the file at once
 
 _encode_string = json.encoder.encode_basestring  # C implementation, no ASCII escaping
@@ -80,6 +84,8 @@ class LogWriter:
         self._partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self._more = asyncio.Event()
         self.closed = False
+        self._held = b""        # written lines the disk had no room for yet
+        self.lost = 0           # bytes dropped beyond HELD_ON_FULL_DISK
 
     def write(self, stream: str, data: bytes) -> None:
         """Log complete lines now; keep a trailing partial line until more comes."""
@@ -97,9 +103,26 @@ class LogWriter:
 
     def _append(self, stream: str, chunks: list[bytes]) -> None:
         tail = f',"stream":"{stream}","time":"{timestamp()}"}}\n'
-        self._file.write("".join(
+        self._put("".join(
             '{"log":' + _encode_string(decode(chunk)) + tail for chunk in chunks).encode())
         self._notify()
+
+    def _put(self, encoded: bytes) -> None:
+        """Write whole lines; on a full disk keep them (up to a bound) for the next try,
+        so the container's output path never fails because the log cannot grow."""
+        pending = self._held + encoded
+        try:
+            written = self._file.write(pending) or 0
+        except OSError as exc:
+            if not self._held:
+                _log.error("%s: cannot write the log (%s); holding output in memory", self.path, exc)
+            written = 0
+        rest = pending[written:]
+        if len(rest) > HELD_ON_FULL_DISK:
+            cut = rest.find(b"\n", len(rest) - HELD_ON_FULL_DISK) + 1 or len(rest)
+            self.lost += cut
+            rest = rest[cut:]
+        self._held = rest
 
     def _notify(self) -> None:
         self._more.set()
@@ -116,7 +139,15 @@ class LogWriter:
             if rest:
                 self._append(stream, [rest])
         self._partial = {"stdout": b"", "stderr": b""}
-        self._file.close()
+        if self._held:
+            self._put(b"")
+        if self._held or self.lost:
+            _log.error("%s: %d bytes of output were not logged: the data root was full",
+                       self.path, len(self._held) + self.lost)
+        try:
+            self._file.close()
+        except OSError:
+            pass
         self.closed = True
         self._notify()
 

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound, ServerError
 from ..execdriver.driver import Command, ExecError, ExitStatus, Restored, StartedProcess
 from ..graph.graph import now_rfc3339
@@ -51,6 +52,7 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
     output = _output(container)
 
     async def on_created(process: StartedProcess) -> None:
+        crash_point("start-created")
         await daemon.network.connect(container, process.pid)   # first: nothing to undo here
         io.running(process.console_fd, output, container.output.wait_for_room)
         record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),

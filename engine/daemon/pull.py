@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..archive import ArchiveError, decompressed
+from ..crashpoint import crash_point
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graphdb import LayerRow
@@ -83,14 +84,16 @@ async def image_pull(daemon: Daemon, job: Job[RegistryPull]) -> None:
                                 info.remote_name, "pull")
         await client.authorize()
         if ref:
-            await _pull_one(daemon, client, info, ref, progress)
+            async with daemon.graph.journal("pull"):
+                await _pull_one(daemon, client, info, ref, progress)
             return
         tags = await client.tags()
         if not tags:
             raise RegistryError(f"repository {info.local_name} has no tags")
         await progress.status(f"Pulling repository {info.local_name}")
         for tag in sorted(tags):
-            await _pull_one(daemon, client, info, tag, progress)
+            async with daemon.graph.journal("pull"):
+                await _pull_one(daemon, client, info, tag, progress)
 
 
 async def _pull_one(daemon: Daemon, client: RegistryClient, info: RepositoryInfo, ref: str,
@@ -513,6 +516,7 @@ async def _schema1(daemon: Daemon, client: RegistryClient, parsed: manifest.Imag
 async def _finish(daemon: Daemon, info: RepositoryInfo, ref: str, image_id: str, repo_digest: str,
                   progress: Progress, fresh: bool) -> None:
     graph = daemon.graph
+    crash_point("pull-before-tag")
     if ref.startswith("sha256:"):
         graph.set_digest_reference(image_id, info.local_name, ref)
         shown = f"{info.local_name}@{ref}"

@@ -7,6 +7,7 @@ import shutil
 import signal
 from typing import TYPE_CHECKING
 
+from ..crashpoint import crash_point
 from ..errors import Conflict, NotFound
 from ..jobs import Job
 from . import monitor, volumes
@@ -39,7 +40,8 @@ async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
         if container.id not in daemon.containers:
             raise NotFound(f"No such container: {args.name}")
         parents = [p for p, _ in daemon.graph.db.linked_by(container.id)]
-        daemon.graph.db.delete_container(container.id)   # its link edges go with it, as in 1.2
+        daemon.forget(container.id)   # its link edges go with it, as in 1.2
+        crash_point("rm-row-deleted")   # the commit point: what is left of it is swept
         del daemon.containers[container.id]
         for parent_id in parents:   # their HostConfig.Links no longer list it
             if parent_id in daemon.containers:
@@ -47,6 +49,9 @@ async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
                 daemon.save(daemon.containers[parent_id])
         await asyncio.to_thread(daemon.execdriver.terminate, container.id)
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
+        crash_point("rm-layers-removed")
+        if daemon.unwritten:   # its layers' room may be what a deferred record change needed
+            daemon.flush_pending()
         await asyncio.to_thread(volumes.release, daemon, container, args.volumes)
         await asyncio.to_thread(shutil.rmtree, container.root, True)
     daemon.container_event(container, "destroy")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, AsyncIterator, BinaryIO, Callable, ClassVar, I
 
 from ..api.messages import PathStat
 from ..archive import ArchiveError, pack_dir, unpack
+from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound
 from ..jobs import Job, JobArgs
 from .args import ContainerChanges, ContainerExport
@@ -249,6 +250,7 @@ async def image_load(daemon: Daemon, job: Job[LoadArgs]) -> list[str]:
     graph = daemon.graph
     scratch = tempfile.mkdtemp(prefix="load-", dir=_spool_dir(daemon))
     registered: list[str] = []
+    journal = graph.begin("load")   # a crash mid-load: the start-up sweep undoes what it stored
     try:
         await asyncio.to_thread(imagetar.extract, args.body, scratch)
         plan = await asyncio.to_thread(imagetar.plan_load, scratch, graph.exists)
@@ -267,6 +269,7 @@ async def image_load(daemon: Daemon, job: Job[LoadArgs]) -> list[str]:
             if checker is not None and "sha256:" + checker.digest.hexdigest() != layer.diff_id:
                 raise imagetar.LoadError(f"layer {os.path.relpath(layer.tar_path, scratch)} does not "
                                          f"match its diff id {layer.diff_id}: the archive is corrupt")
+        crash_point("load-before-tag")
         with graph.db.transaction():
             for repository, tag, image_id in plan.tags:
                 graph.tag(image_id, repository, tag, force=True)
@@ -275,6 +278,8 @@ async def image_load(daemon: Daemon, job: Job[LoadArgs]) -> list[str]:
             await graph.delete(image_id)
         raise
     finally:
+        if journal is not None:
+            journal.end()
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     for image_id in registered:
         daemon.events.publish("load", image_id, type="image")

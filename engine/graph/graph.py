@@ -4,20 +4,78 @@ A layer's content lives in the driver under the image id; its metadata,
 parent link and tags live in the DB. `register` is the only way in: it
 unpacks into a fresh layer and adds the row only when the layer is complete,
 so a failed import leaves neither.
+
+Crash safety: the DB row is the commit point of a layer. A layer on disk
+without a row is one a dead daemon was still writing; `register` replaces it
+and the start-up sweep (daemon/sweep.py) removes it. An operation that
+registers several images and then tags them (pull, load, import, commit) runs
+inside `journal()`: a file under graph/journal/ lists what it registered until
+it is done, and the sweep rolls back the images of a journal a dead daemon left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import datetime
+import logging
+import os
 import secrets
-from typing import BinaryIO, Callable
+from typing import AsyncIterator, BinaryIO, Callable
 
+from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict, NotFound
-from ..graphdriver.driver import GraphDriver
+from ..graphdriver.driver import GraphDriver, LayerExists
 from . import reference
 from .graphdb import GraphDB, ImageRow, LayerRow, TagRow
 from .records import ImageRecord
+
+
+log = logging.getLogger("pyctr.graph")
+
+
+class Journal:
+    """One operation's list of what it made, in graph/journal/<id> while it runs.
+
+    Lines are "image <id>" or "container <id>"; each is appended (and flushed to the
+    kernel, which outlives a killed daemon) before the thing is made, so a crash
+    at any point leaves a journal that names everything that may need undoing."""
+
+    def __init__(self, directory: str, operation: str) -> None:
+        os.makedirs(directory, 0o700, exist_ok=True)
+        self.path = os.path.join(directory, f"{operation}-{secrets.token_hex(8)}")
+        self._file = open(self.path, "x", buffering=1)
+        self.token: contextvars.Token | None = None
+
+    def note(self, kind: str, ident: str) -> None:
+        self._file.write(f"{kind} {ident}\n")
+        self._file.flush()
+
+    def end(self) -> None:
+        """The operation is complete (or was rolled back by its own handler)."""
+        if self.token is not None:
+            current_journal.reset(self.token)
+            self.token = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):   # a line a full disk refused is moot now
+            self._file.close()
+
+    @staticmethod
+    def read(path: str) -> list[tuple[str, str]]:
+        entries = []
+        with open(path, errors="replace") as f:
+            for line in f:
+                kind, _, ident = line.strip().partition(" ")
+                if kind and ident:
+                    entries.append((kind, ident))
+        return entries
+
+
+# The journal of the operation this task runs in (copied into the tasks it starts).
+current_journal: contextvars.ContextVar[Journal | None] = contextvars.ContextVar(
+    "current_journal", default=None)
 
 
 def new_id() -> str:
@@ -29,9 +87,31 @@ def now_rfc3339() -> str:
 
 
 class Graph:
-    def __init__(self, driver: GraphDriver, db: GraphDB) -> None:
+    def __init__(self, driver: GraphDriver, db: GraphDB, journal_dir: str = "") -> None:
         self.driver = driver
         self.db = db
+        self.journal_dir = journal_dir
+        self._making: set[str] = set()   # layers being written by this daemon right now
+
+    def begin(self, operation: str) -> "Journal | None":
+        """Start a journal for a multi-step operation (see the module's docstring) and
+        make it the current task's; end() it when the operation is over, also on an
+        error (the handler's own rollback has run by then). Only a dead daemon leaves
+        one behind."""
+        if not self.journal_dir:
+            return None
+        journal = Journal(self.journal_dir, operation)
+        journal.token = current_journal.set(journal)
+        return journal
+
+    @contextlib.asynccontextmanager
+    async def journal(self, operation: str) -> AsyncIterator["Journal | None"]:
+        journal = self.begin(operation)
+        try:
+            yield journal
+        finally:
+            if journal is not None:
+                journal.end()
 
     # --- lookup ---------------------------------------------------------
     def resolve(self, name: str) -> ImageRecord:
@@ -77,23 +157,38 @@ class Graph:
         if record.parent and not self.exists(record.parent):
             raise NotFound(f"No such image: {record.parent} (parent of {record.id})")
         record.created = record.created or now_rfc3339()
-        await asyncio.to_thread(self._make_layer, record, layer, verify)
+        if record.id in self._making:
+            raise LayerExists(f"layer {record.id} is being written already")
+        journal = current_journal.get()
+        if journal is not None:
+            journal.note("image", record.id)
+        self._making.add(record.id)
         try:
-            with self.db.transaction():
-                self.db.add_image(record)
-                if layer_row is not None:
-                    self.db.set_layer(layer_row)
-        except BaseException:
-            await asyncio.to_thread(self.driver.remove, record.id)
-            raise
+            await asyncio.to_thread(self._make_layer, record, layer, verify)
+            try:
+                crash_point("register-before-row")
+                with self.db.transaction():
+                    self.db.add_image(record)
+                    if layer_row is not None:
+                        self.db.set_layer(layer_row)
+            except BaseException:
+                await asyncio.to_thread(self.driver.remove, record.id)
+                raise
+        finally:
+            self._making.discard(record.id)
         return record
 
     def _make_layer(self, record: ImageRecord, layer: BinaryIO | None,
                     verify: Callable[[], None] | None = None) -> None:
+        if self.driver.leftover(record.id) and self.db.image(record.id) is None:
+            # Written by a daemon that died before the row: never complete, so replace it.
+            log.info("replacing the unfinished layer %s a dead daemon left", record.id[:12])
+            self.driver.discard(record.id)
         self.driver.create(record.id, record.parent or None)
         try:
             if layer is not None:
                 record.size = self.driver.apply_diff(record.id, record.parent or None, layer)
+            crash_point("register-unpacked")
             if verify is not None:
                 verify()
         except BaseException:

@@ -221,6 +221,9 @@ class GraphDB:
     def container_records(self) -> list[dict]:
         return [json.loads(r[0]) for r in self._query("SELECT record FROM containers ORDER BY created")]
 
+    def container_exists(self, container_id: str) -> bool:
+        return bool(self._query("SELECT 1 FROM containers WHERE id = ?", (container_id,)))
+
     def containers_using_image(self, image_id: str) -> list[str]:
         return [r[0] for r in self._query("SELECT id FROM containers WHERE image_id = ?", (image_id,))]
 

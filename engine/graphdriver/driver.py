@@ -46,6 +46,24 @@ class GraphDriver(abc.ABC):
         """Delete the layer (unmounting it first). LayerNotFound if it is not there."""
 
     @abc.abstractmethod
+    def layer_ids(self) -> list[str]:
+        """Every layer in the driver's home, complete or not (for the start-up sweep)."""
+
+    @abc.abstractmethod
+    def leftover(self, layer_id: str) -> bool:
+        """Whether anything is stored under this id, even a layer a crash left half-made."""
+
+    @abc.abstractmethod
+    def discard(self, layer_id: str) -> None:
+        """Remove whatever is stored under this id, complete or not (no error if nothing),
+        and whatever the driver keeps about it elsewhere (links, temp copies)."""
+
+    @abc.abstractmethod
+    def sweep(self, known: set[str]) -> list[str]:
+        """Remove the driver's own debris that no layer in `known` owns (temp copies,
+        dangling links); return what was removed. Called once at start-up."""
+
+    @abc.abstractmethod
     def get(self, layer_id: str) -> str:
         """Mount (reference-counted) and return the path of the layer's full filesystem."""
 

@@ -159,6 +159,7 @@ class OverlayDriver(GraphDriver):
             lower = f"l/{parent_link}" + (f":{parent_lower}" if parent_lower else "")
             self._mount_data(layer_id, lower)  # fail now, not at the first get
         os.mkdir(path, 0o700)
+        short = ""
         try:
             os.mkdir(path + "/diff", 0o755)
             short = self._new_link(layer_id)
@@ -169,6 +170,9 @@ class OverlayDriver(GraphDriver):
                 os.mkdir(path + "/work", 0o700)
                 os.mkdir(path + "/merged", 0o700)
         except BaseException:
+            if short:   # made, but perhaps not yet named in `link` (a full disk)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.home, "l", short))
             self._delete_files(layer_id)
             raise
 
@@ -188,6 +192,42 @@ class OverlayDriver(GraphDriver):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.home, "l", short))
         shutil.rmtree(path, ignore_errors=True)
+
+    def layer_ids(self) -> list[str]:
+        return [name for name in os.listdir(self.home) if name != "l" and _ID.match(name)]
+
+    def leftover(self, layer_id: str) -> bool:
+        return os.path.lexists(self._dir(layer_id))
+
+    def discard(self, layer_id: str) -> None:
+        path = self._dir(layer_id)
+        if not os.path.lexists(path):
+            return
+        with self._lock:
+            self._refs.pop(layer_id, None)
+            for point in _sys.mountpoints_under(path):
+                _sys.umount(point, _sys.MNT_DETACH)
+        # A half-made layer may have its short link but no `link` file yet: sweep() finds it.
+        self._delete_files(layer_id)
+        if os.path.lexists(path):
+            raise DriverError(f"removing layer {layer_id}: {path} is still there")
+
+    def sweep(self, known: set[str]) -> list[str]:
+        removed = []
+        links = os.path.join(self.home, "l")
+        for short in os.listdir(links):
+            target = os.readlink(os.path.join(links, short)) if os.path.islink(
+                os.path.join(links, short)) else ""
+            owner = target.split("/")[1] if target.startswith("../") and target.count("/") >= 2 else ""
+            if owner in known and _read(os.path.join(self.home, owner, "link")) == short:
+                continue
+            os.unlink(os.path.join(links, short))
+            removed.append(f"l/{short}")
+        for name in os.listdir(self.home):
+            if name.startswith(".overlay-probe-"):   # a trial mount interrupted
+                shutil.rmtree(os.path.join(self.home, name), ignore_errors=True)
+                removed.append(name)
+        return removed
 
     def remove(self, layer_id: str) -> None:
         path = self._existing(layer_id)

@@ -62,6 +62,31 @@ class VfsDriver(GraphDriver):
             raise DriverError(f"copying layer {parent} for {layer_id}: {proc.stderr.strip()}")
         os.rename(tmp, path)
 
+    def layer_ids(self) -> list[str]:
+        return [name for name in os.listdir(self._dirs) if not name.endswith(".tmp")]
+
+    def leftover(self, layer_id: str) -> bool:
+        return os.path.lexists(self._dir(layer_id))
+
+    def discard(self, layer_id: str) -> None:
+        path = self._dir(layer_id)
+        with self._lock:
+            self._refs.pop(layer_id, None)
+        for victim in (path, path + ".tmp"):
+            if os.path.lexists(victim):
+                try:
+                    shutil.rmtree(victim)
+                except OSError as e:
+                    raise DriverError(f"removing layer {layer_id}: {e}") from e
+
+    def sweep(self, known: set[str]) -> list[str]:
+        removed = []
+        for name in os.listdir(self._dirs):
+            if name.endswith(".tmp"):   # a parent copy that a dead daemon did not finish
+                shutil.rmtree(os.path.join(self._dirs, name), ignore_errors=True)
+                removed.append(name)
+        return removed
+
     def remove(self, layer_id: str) -> None:
         path = self._existing(layer_id)
         with self._lock:

@@ -2,10 +2,16 @@
 TLS, or plainly on loopback), and sockets passed by a service manager (fd://).
 
 Whoever can talk to the daemon is root on the host, so a tcp listener that is
-not loopback refuses to start without TLS unless explicitly allowed."""
+not loopback refuses to start without TLS unless explicitly allowed.
+
+Ready means ready: a unix socket is bound under a staging name next to its path
+and renamed into place by `publish` only once the API is served on it, so a
+client that waits for the socket file can call the daemon at once. `notify_ready`
+tells a service manager the same (sd_notify READY=1) for fd:// sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import logging
 import os
@@ -35,6 +41,22 @@ class Listener:
     address: str
     sock: socket.socket
     ssl_context: ssl.SSLContext | None = None
+    staging_path: str = ""   # a unix socket bound here, renamed to final_path when serving
+    final_path: str = ""
+
+    def publish(self) -> None:
+        """The API answers on this socket now: give it its real name."""
+        if self.staging_path:
+            os.rename(self.staging_path, self.final_path)
+            self.staging_path = ""
+
+    def discard(self) -> None:
+        """Close, and remove a socket file that was never published."""
+        self.sock.close()
+        if self.staging_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.staging_path)
+            self.staging_path = ""
 
 
 def open_listeners(hosts: list[str], options: ListenOptions) -> list[Listener]:
@@ -45,15 +67,32 @@ def open_listeners(hosts: list[str], options: ListenOptions) -> list[Listener]:
             out += _open(host, options, context)
     except BaseException:
         for listener in out:
-            listener.sock.close()
+            listener.discard()
         raise
     return out
+
+
+def notify_ready(status: str = "") -> None:
+    """sd_notify(READY=1) when a service manager asked for it (NOTIFY_SOCKET)."""
+    target = os.environ.get("NOTIFY_SOCKET", "")
+    if not target:
+        return
+    if target.startswith("@"):
+        target = "\0" + target[1:]   # an abstract socket
+    message = f"READY=1\nMAINPID={os.getpid()}" + (f"\nSTATUS={status}" if status else "")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        try:
+            sock.sendto(message.encode(), target)
+        except OSError as exc:
+            log.warning("could not tell the service manager that pyctrd is ready: %s", exc)
 
 
 def _open(host: str, options: ListenOptions, context: ssl.SSLContext | None) -> list[Listener]:
     scheme, _, rest = host.partition("://")
     if scheme == "unix":
-        return [Listener(host, _unix_socket(rest or "/var/run/pyctr.sock", options.group))]
+        path = rest or "/var/run/pyctr.sock"
+        sock, staging = _unix_socket(path, options.group)
+        return [Listener(host, sock, staging_path=staging, final_path=path)]
     if scheme == "tcp":
         return [Listener(host, _tcp_socket(host, rest, context is not None, options), context)]
     if scheme == "fd":
@@ -70,8 +109,16 @@ def _socket_gid(group: str | None) -> int:
         return 0  # no "pyctr" group: root only
 
 
-def _unix_socket(path: str, group: str | None) -> socket.socket:
-    """Bind `path`, refusing one another live daemon still listens on."""
+def _staging_path(path: str) -> str:
+    """Where to bind before the socket is published ("" if the name would be too long
+    for sun_path: then `path` itself is bound, as before)."""
+    staging = f"{path}.{os.getpid()}.tmp"
+    return staging if len(os.fsencode(staging)) < 108 else ""
+
+
+def _unix_socket(path: str, group: str | None) -> tuple[socket.socket, str]:
+    """Bind a staging name for `path` (see the module's docstring), refusing a path
+    another live daemon still listens on. Returns the socket and the staging name."""
     gid = _socket_gid(group)
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX)
@@ -83,11 +130,19 @@ def _unix_socket(path: str, group: str | None) -> socket.socket:
         finally:
             probe.close()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    staging = _staging_path(path)
+    bound = staging or path
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging)   # a dead daemon's with our pid: pids are reused
     sock = socket.socket(socket.AF_UNIX)
-    sock.bind(path)
-    os.chown(path, 0, gid)
-    os.chmod(path, 0o660)
-    return sock
+    try:
+        sock.bind(bound)
+        os.chown(bound, 0, gid)
+        os.chmod(bound, 0o660)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, staging
 
 
 def _is_loopback(address: str) -> bool:

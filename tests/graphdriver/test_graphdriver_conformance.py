@@ -67,6 +67,44 @@ def test_create_exists_remove(driver):
         driver.remove("a")
 
 
+def test_half_made_layers_are_listed_and_discarded(driver):
+    """What a daemon killed inside create/apply_diff leaves: listed by layer_ids,
+    `leftover` (overlay: but not `exists`; a vfs layer is only its directory), and gone
+    after discard (also when it was mounted)."""
+    base_layer(driver)
+    driver.create("child", "base")
+    driver.get("child")   # left mounted, as by a daemon that died
+    assert sorted(driver.layer_ids()) == ["base", "child"]
+    home = driver._dir("half")
+    os.mkdir(home)   # the directory made, nothing else yet
+    assert driver.leftover("half")
+    assert driver.exists("half") == isinstance(driver, VfsDriver)
+    assert "half" in driver.layer_ids()
+    driver.discard("half")
+    driver.discard("child")
+    driver.discard("never-made")   # nothing there: no error
+    assert not driver.leftover("half") and not driver.leftover("child")
+    assert driver.layer_ids() == ["base"]
+    assert driver.sweep({"base"}) == []
+    driver.create("again", "base")   # the id of a discarded layer is free again
+    driver.remove("again")
+    driver.remove("base")
+    assert not mounts_under(driver.home)
+
+
+def test_sweep_removes_driver_debris(driver):
+    base_layer(driver)
+    if isinstance(driver, OverlayDriver):
+        os.symlink("../gone/diff", os.path.join(driver.home, "l", "DANGLINGLINK"))
+        assert driver.sweep({"base"}) == ["l/DANGLINGLINK"]
+    else:
+        os.mkdir(driver._dir("copy") + ".tmp")
+        assert driver.sweep({"base"}) == ["copy.tmp"]
+    assert driver.layer_ids() == ["base"] and driver.exists("base")
+    assert tree(driver, "base")   # the layer itself is untouched
+    driver.remove("base")
+
+
 def test_create_with_missing_parent_fails_and_leaves_nothing(driver):
     with pytest.raises(LayerNotFound):
         driver.create("child", "no-such-parent")
