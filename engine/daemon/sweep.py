@@ -137,7 +137,11 @@ async def _undo_journal(daemon, entries: list[tuple[str, str]], report: SweepRep
 
 
 async def _end_processes(daemon, container_id: str) -> None:
-    """Kill and remove the cgroup and exec state a container's last start left."""
+    """Kill and remove the cgroup and exec state a container's last start left. One the exec
+    driver still holds (live restore's keeper) is lifecycle.py's: adopted, or discarded with
+    its kept mount and stdio."""
+    if container_id in daemon.live:
+        return
     try:
         await asyncio.to_thread(daemon.execdriver.terminate, container_id)
     except Exception as exc:   # one stuck cgroup must not keep the daemon down
