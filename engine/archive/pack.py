@@ -155,6 +155,33 @@ def pack_dir(root: str, include: Iterable[str] | None = None, *,
     yield from w.close()
 
 
+def pack_path(path: str, name: str, *, overlay_whiteouts: bool = False) -> Iterator[bytes]:
+    """Tar the file, link or directory `path` as the entry `name` (a directory with its
+    content below `name/`): `docker cp` of one path, under the name the client asked for."""
+    w = _Writer()
+    st = os.lstat(path)
+    name = name.strip("/")
+    yield from w.add(name, path, st)
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_as(w, path, name, overlay_whiteouts)
+    yield from w.close()
+
+
+def _walk_as(w: _Writer, path: str, name: str, overlay: bool) -> Iterator[bytes]:
+    """_walk of directory `path`, its entries named below `name`."""
+    for child in sorted(os.listdir(path)):
+        child_path, child_name = f"{path.rstrip('/')}/{child}", f"{name}/{child}"
+        st = os.lstat(child_path)
+        if overlay and _is_overlay_whiteout(st):
+            yield from w.whiteout(f"{name}/{WHITEOUT_PREFIX}{child}", st)
+            continue
+        yield from w.add(child_name, child_path, st)
+        if stat.S_ISDIR(st.st_mode):
+            if overlay and _opaque(child_path):
+                yield from w.whiteout(f"{child_name}/{OPAQUE_MARKER}", st)
+            yield from _walk_as(w, child_path, child_name, overlay)
+
+
 def pack_changes(root: str, changes: Iterable["Change"]) -> Iterator[bytes]:
     """Tar the given changes of the layer whose full filesystem is at `root`:
     A and C entries as themselves (not recursively), D as `.wh.NAME` whiteouts."""

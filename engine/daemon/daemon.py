@@ -23,6 +23,7 @@ from ..graphdriver import new_driver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
+from .inroot import InRoot
 from .network import DaemonNetwork, start_order
 from .records import ContainerRecord, NetworkSettings
 
@@ -46,6 +47,7 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+        self.inroot = InRoot()   # every touch of a container's filesystem goes through it
 
     # --- life cycle -----------------------------------------------------
     @classmethod
@@ -100,6 +102,7 @@ class Daemon:
         await asyncio.gather(*(stop.stop(self, c, timeout) for c in running),
                              return_exceptions=True)
         await self.network.shutdown()
+        await asyncio.to_thread(self.inroot.close)
         await asyncio.to_thread(self.graph.driver.cleanup)
         self.graph.db.close()
         self.events.close()

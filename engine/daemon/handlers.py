@@ -50,6 +50,7 @@ JOBS = {
     "container_export": transport.container_export,
     "container_copy": transport.container_copy,
     "container_archive_stat": transport.container_archive_stat,
+    "container_archive_get": transport.container_archive_get,
     "container_archive_put": transport.container_archive_put,
     "image_save": transport.image_save,
     "image_load": transport.image_load,

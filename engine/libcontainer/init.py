@@ -1,5 +1,6 @@
 """Entry point of the helper processes: `python -I -S .../init.py <spec>` starts a
-container, `... init.py exec <spec>` runs a process in a running one.
+container, `... init.py exec <spec>` runs a process in a running one, `... init.py
+inroot <fd>` is the confined-filesystem helper (inroot.py).
 
 -I drops the script directory from sys.path and -S drops site-packages, so this
 file bootstraps the import of its own package from where it lives; the modules
@@ -13,6 +14,8 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if len(sys.argv) > 1 and sys.argv[1] == "exec":
         from libcontainer.exec_helper import main
+    elif len(sys.argv) > 1 and sys.argv[1] == "inroot":
+        from libcontainer.inroot import main
     else:
         from libcontainer.helper import main
 

@@ -75,7 +75,7 @@ async def archive(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         info = await engine_of(request).run("container_archive_stat", args)
         return web.Response(headers={STAT_HEADER: info.header(), "Content-Type": TAR})
-    source = await engine_of(request).run("container_copy", args)
+    source = await engine_of(request).run("container_archive_get", args)
     return await _send_stream(request, source.chunks, {STAT_HEADER: source.stat.header()})
 
 
