@@ -6,6 +6,7 @@ that a consumer (an HTTP response, a file) sees few large writes.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
@@ -59,7 +60,10 @@ class _Writer:
         if stat.S_ISDIR(mode):
             e.type, e.name = DIR, name + "/"
         elif stat.S_ISLNK(mode):
-            e.type, e.linkname = SYMLINK, os.readlink(path)
+            try:
+                e.type, e.linkname = SYMLINK, os.readlink(path)
+            except (FileNotFoundError, OSError):   # replaced since the lstat (a live filesystem)
+                return
         elif stat.S_ISREG(mode):
             key = (st.st_dev, st.st_ino)
             first = self.inodes.get(key) if st.st_nlink > 1 else None
@@ -82,7 +86,11 @@ class _Writer:
         yield from self._flush()
 
     def _data(self, path: str, size: int, name: str) -> Iterator[bytes]:
-        with open(path, "rb", buffering=0) as f:
+        try:
+            f = open(path, "rb", buffering=0)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            f = io.BytesIO()   # gone since the lstat (a live filesystem): zeros, as a shrunk file
+        with f:
             left = size
             while left:
                 # A file that shrinks while we read is padded with zeros, one that grows is
@@ -113,10 +121,13 @@ def _join(prefix: str, name: str) -> str:
 def _walk(w: _Writer, root: str, rel: str, overlay: bool) -> Iterator[bytes]:
     """Entries below directory `root/rel` in lexical order, each directory before its content."""
     base = os.path.join(root, rel) if rel else root
-    for name in sorted(os.listdir(base)):
+    for name in _names(base):
         child = _join(rel, name)
         path = f"{base}/{name}"
-        st = os.lstat(path)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):   # removed meanwhile (a live filesystem)
+            continue
         if overlay and _is_overlay_whiteout(st):
             yield from w.whiteout(_join(rel, WHITEOUT_PREFIX + name), st)
             continue
@@ -125,6 +136,15 @@ def _walk(w: _Writer, root: str, rel: str, overlay: bool) -> Iterator[bytes]:
             if overlay and _opaque(path):
                 yield from w.whiteout(_join(child, OPAQUE_MARKER), st)
             yield from _walk(w, root, child, overlay)
+
+
+def _names(path: str) -> list[str]:
+    """A directory's entries, sorted; none if it went away or was replaced meanwhile
+    (a running container's filesystem changes while it is tarred)."""
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _opaque(path: str) -> bool:
@@ -169,9 +189,12 @@ def pack_path(path: str, name: str, *, overlay_whiteouts: bool = False) -> Itera
 
 def _walk_as(w: _Writer, path: str, name: str, overlay: bool) -> Iterator[bytes]:
     """_walk of directory `path`, its entries named below `name`."""
-    for child in sorted(os.listdir(path)):
+    for child in _names(path):
         child_path, child_name = f"{path.rstrip('/')}/{child}", f"{name}/{child}"
-        st = os.lstat(child_path)
+        try:
+            st = os.lstat(child_path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
         if overlay and _is_overlay_whiteout(st):
             yield from w.whiteout(f"{name}/{WHITEOUT_PREFIX}{child}", st)
             continue

@@ -60,6 +60,8 @@ def resolve(path: str, follow_last: bool) -> str:
                                  reroot_absolute=True)
     except PathEscape:
         raise Refused("badrequest", f"{path}: too many levels of symbolic links") from None
+    except OSError:   # a link there went away while it was read: the path is not there now
+        raise Refused("notfound", f"Could not find the file {path}") from None
     if parts[-1] == "..":
         return os.path.dirname(parent) or "/"
     return os.path.join(parent, parts[-1])
@@ -79,8 +81,8 @@ def stat_result(path: str, shown: str) -> dict:
         # What Docker reports: the link's fully resolved path in the container.
         try:
             link = resolve_in_root("/", path, clamp_above_root=True, reroot_absolute=True)
-        except PathEscape:
-            link = os.readlink(path)
+        except (PathEscape, OSError):   # a loop, or the link changed meanwhile
+            link = ""
     return {"mode": st.st_mode, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "link_target": link}
 
@@ -96,18 +98,28 @@ def op_pack(req: dict, data: int, report) -> None:
     """Tar one path: with `name` as its top entry, or (no name) under the base name
     of the fully resolved path (API 1.2's /copy). `/` is tarred as its content."""
     resolved = resolve(req["path"], req.get("follow_last", False))
-    report({"ok": stat_result(resolved, req["path"])})
+    info = stat_result(resolved, req["path"])
     if resolved == "/":
         chunks = pack_dir("/")
     else:
         chunks = pack_path(resolved, req.get("name") or os.path.basename(resolved))
-    _stream(chunks, data)
-    report({"ok": None})
+    _send(report, info, chunks, data)
 
 
 def op_export(req: dict, data: int, report) -> None:
-    report({"ok": None})
-    _stream(pack_dir("/"), data)
+    _send(report, None, pack_dir("/"), data)
+
+
+def _send(report, head, chunks, data: int) -> None:
+    """The first chunk (all of a small tar) before the head: an error there still gets
+    its own status instead of breaking a stream already answered 200."""
+    try:
+        first = next(chunks, b"")
+    except FileNotFoundError:   # the path went away before it was read
+        raise Refused("notfound", "the path went away while it was read") from None
+    report({"ok": head})
+    _stream([first], data)
+    _stream(chunks, data)
     report({"ok": None})
 
 
@@ -130,6 +142,8 @@ def _in_root(path: str) -> str:
         return resolve_in_root("/", path, clamp_above_root=True, reroot_absolute=True)
     except PathEscape:
         raise Refused("badrequest", f"{path}: too many levels of symbolic links in the image") from None
+    except OSError:   # a link there went away while it was read
+        raise Refused("notfound", f"{path}: it changed while being resolved") from None
 
 
 def _mkdirs(path: str) -> str:
@@ -224,6 +238,9 @@ def _child(req: dict, root_fd: int, data_fd: int, report_fd: int) -> None:
         pass
     except ArchiveError as exc:
         report({"error": str(exc), "kind": "badrequest"})
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        # Here always a path of the container that is not there (or went away meanwhile).
+        report({"error": f"Could not find the file {exc.filename or ''}", "kind": "notfound"})
     except OSError as exc:
         report({"error": f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
                 "kind": "error"})
