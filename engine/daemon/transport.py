@@ -221,15 +221,20 @@ async def container_archive_get(daemon, job: Job) -> CopySource:
     name; a symlink is the link itself unless the path ends in `/` or `/.`."""
     args: CopyArgs = job.args
     opened = await _open_path(daemon, args.name, args.resource)
+    name = _base_name(args.resource, opened.path)
     try:
         info, chunks = await asyncio.to_thread(daemon.inroot.pack, opened.root_fd, opened.inner,
-                                               _follows_last(args.resource),
-                                               os.path.basename(opened.path) or None)
+                                               _follows_last(args.resource), name or None)
     except BaseException:
         await asyncio.to_thread(opened.release)
         raise
-    return CopySource(_path_stat(info, os.path.basename(opened.path)),
-                      stream_chunks(chunks, opened.release))
+    return CopySource(_path_stat(info, name), stream_chunks(chunks, opened.release))
+
+
+def _base_name(resource: str, path: str) -> str:
+    """The archive's top entry: the path's base name, or `.` for `DIR/.` (its content,
+    entries `./NAME`, which the client renames to its destination)."""
+    return "." if resource.endswith("/.") and path != "/" else os.path.basename(path)
 
 
 async def container_archive_stat(daemon, job: Job) -> PathStat:
@@ -238,7 +243,7 @@ async def container_archive_stat(daemon, job: Job) -> PathStat:
     try:
         info = await asyncio.to_thread(daemon.inroot.stat, opened.root_fd, opened.inner,
                                        _follows_last(args.resource))
-        return _path_stat(info, os.path.basename(opened.path))
+        return _path_stat(info, _base_name(args.resource, opened.path))
     finally:
         await asyncio.to_thread(opened.release)
 
