@@ -5,6 +5,7 @@ Docker does, so the layer is a consistent snapshot."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from ..jobs import Job
 from ..runconfig import ContainerConfig
 from .container import Container
 from .create import init_layer_id, merge_image_config
+from .transport import frozen_for_reading
 
 
 @dataclass
@@ -60,19 +62,13 @@ async def commit(daemon, container: Container, *, config: ContainerConfig,
         container_config=copy.deepcopy(container_config or container.record.config),
         docker_version=_version(), author=author, config=config)
     driver = daemon.graph.driver
-    frozen = False
-    if pause and container.running and not container.record.state.paused:
-        await asyncio.to_thread(daemon.execdriver.pause, container.id)
-        frozen = True
-    try:
+    frozen = frozen_for_reading(daemon, container) if pause else contextlib.nullcontext()
+    async with frozen:
         stream = reader(driver.diff(container.id, init_layer_id(container.id)))
         try:
             await daemon.graph.register(record, stream)
         finally:
             stream.close()
-    finally:
-        if frozen and container.running:
-            await asyncio.to_thread(daemon.execdriver.unpause, container.id)
     return record
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime
 import json
 import os
 import shutil
 import stat
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import AsyncIterator, BinaryIO, Callable, Iterator
 
@@ -86,10 +88,36 @@ async def stream_chunks(chunks: Iterator[bytes], release: Callable[[], None] | N
 
 # --- changes / export ------------------------------------------------------------------
 
+_freezes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # container -> readers
+
+
+@contextlib.asynccontextmanager
+async def frozen_for_reading(daemon, container) -> AsyncIterator[None]:
+    """Keep a running container frozen (its cgroup's freezer) while its layer is walked
+    on the host: a process that swaps a directory for a symlink to `/` between the
+    walker's lstat and its listdir would lead the walk into the host's files. Nested
+    and concurrent readers share one freeze; a container paused by its user stays so."""
+    if _freezes.get(container, 0) == 0:
+        if not container.running or container.record.state.paused:
+            yield
+            return
+        await asyncio.to_thread(daemon.execdriver.pause, container.id)
+    _freezes[container] = _freezes.get(container, 0) + 1
+    try:
+        yield
+    finally:
+        _freezes[container] -= 1
+        if _freezes[container] == 0:
+            del _freezes[container]
+            if container.running and not container.record.state.paused:
+                await asyncio.to_thread(daemon.execdriver.unpause, container.id)
+
+
 async def container_changes(daemon, job: Job) -> list[dict]:
     container = daemon.lookup(job.args.name)
-    changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
-                                      init_layer_id(container.id))
+    async with frozen_for_reading(daemon, container):
+        changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
+                                          init_layer_id(container.id))
     return [{"Path": c.path, "Kind": KINDS[c.kind]} for c in changes]
 
 
