@@ -1,11 +1,11 @@
 """`commit`: a container's changes (its rw layer against its init layer) become an image
 whose parent is the container's image. A running container is frozen meanwhile, as
-Docker does, so the layer is a consistent snapshot."""
+Docker does, so the layer is a consistent snapshot and no process in it can race the
+read out of its filesystem; `pause=false` on a running container is refused for that."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 from dataclasses import dataclass, field
 
@@ -62,8 +62,13 @@ async def commit(daemon, container: Container, *, config: ContainerConfig,
         container_config=copy.deepcopy(container_config or container.record.config),
         docker_version=_version(), author=author, config=config)
     driver = daemon.graph.driver
-    frozen = frozen_for_reading(daemon, container) if pause else contextlib.nullcontext()
-    async with frozen:
+    if not pause and container.running and not container.record.state.paused:
+        # A live layer read on the host can be raced out of the container (a directory
+        # swapped for a symlink to `/` between the walker's lstat and its listdir).
+        raise BadRequest("pause=false: pyctr reads a running container's layer only with the "
+                         "container frozen, so that no process in it can lead the read to host "
+                         "files; commit with pause=true (the default) or stop the container")
+    async with frozen_for_reading(daemon, container):
         stream = reader(driver.diff(container.id, init_layer_id(container.id)))
         try:
             await daemon.graph.register(record, stream)

@@ -177,6 +177,36 @@ def test_export_race_never_reads_outside(racer, bait, daemon):
     assert ok and not escapes
 
 
+def test_diff_and_commit_race_never_read_outside(racer, bait, daemon):
+    """`docker diff` and `commit` walk the container's layer on the host: frozen."""
+    cid, conn = racer
+    where, token = bait
+    escapes, tried = [], 200
+    for _ in range(tried):
+        status, _, data = conn.send_request("GET", f"/containers/{cid}/changes")
+        assert status == 200, data[:200]
+        if token.encode() in data:
+            escapes.append("diff listed the host's bait")
+    images = []
+    try:
+        for _ in range(5):
+            status, _, data = conn.send_request("POST", f"/commit?container={cid}")
+            assert status == 201, data[:200]
+            images.append(json.loads(data)["Id"])
+            status, _, saved = conn.send_request("GET", f"/images/{images[-1]}/get")
+            assert status == 200
+            if token.encode() in saved:
+                escapes.append("a commit stored the host's secret")
+        state = daemon.client().inspect_container(cid)["State"]
+        assert state["Running"] and not state["Paused"]
+    finally:
+        for image in images:
+            conn.send_request("DELETE", f"/images/{image}")
+    escapes += bait_intact(where, token)
+    _report("diff and commit", tried + len(images), tried + len(images), escapes)
+    assert not escapes
+
+
 def test_builder_copy_into_a_racing_container_never_writes_outside(racer, bait, daemon, tmp_path):
     """The builder's ADD/COPY writer on a filesystem a container is racing in (the
     running container's own rootfs mount)."""

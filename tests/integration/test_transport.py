@@ -92,8 +92,14 @@ def test_commit_pauses_a_running_container_and_resumes_it(daemon):
         state = daemon.client().inspect_container(cid)["State"]
         assert state["Running"] and not state["Paused"]
         assert out(daemon.docker("run", "--rm", image_id, "cat", "/live")) == "live\n"
+        with pytest.raises(APIError) as refused:   # an unfrozen read could be raced out
+            daemon.client().commit(cid, pause=False)
+        assert refused.value.status == 400 and "pause=false" in str(refused.value)
+        daemon.docker("pause", cid)   # paused by its user: read as it is, left paused
         no_pause = daemon.client().commit(cid, pause=False)
         assert no_pause and no_pause != image_id
+        assert daemon.client().inspect_container(cid)["State"]["Paused"]
+        daemon.docker("unpause", cid)
         assert len(daemon.client().json("GET", "/containers/json")) == running_before
     finally:
         daemon.docker("rm", "-f", cid)
