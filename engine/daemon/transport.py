@@ -188,6 +188,7 @@ class _Place:
     the path inside it. Only the helper, chrooted at `root`, ever resolves `inner`."""
     root: str
     inner: str
+    read_only: str = ""   # why a copy into it is refused, as Docker words it
 
 
 def _place(container, rootfs: str, path: str) -> _Place:
@@ -198,8 +199,11 @@ def _place(container, rootfs: str, path: str) -> _Place:
         return _Place(os.path.dirname(special[path]), "/" + os.path.basename(special[path]))
     for target in sorted(record.volumes or {}, key=len, reverse=True):
         if path == target or path.startswith(target.rstrip("/") + "/"):
-            return _Place(record.volumes[target], path[len(target.rstrip("/")):] or "/")
-    return _Place(rootfs, path)
+            writable = (record.volumes_rw or {}).get(target, True)
+            return _Place(record.volumes[target], path[len(target.rstrip("/")):] or "/",
+                          "" if writable else "mounted volume is marked read-only")
+    return _Place(rootfs, path, "container rootfs is marked read-only"
+                  if record.host_config.readonly_rootfs else "")
 
 
 @dataclass
@@ -209,6 +213,7 @@ class _Opened:
     inner: str         # the path inside the root, as the helper resolves it
     root_fd: int
     release: Callable[[], None]   # closes the descriptor, unmounts (call from a thread)
+    read_only: str                # why it takes no copies ("" if it does)
 
 
 async def _open_path(daemon, name: str, resource: str) -> _Opened:
@@ -226,7 +231,8 @@ async def _open_path(daemon, name: str, resource: str) -> _Opened:
         await asyncio.to_thread(_release, driver, container.id, root_fd)
         raise
     inner = place.inner + ("/" if _follows_last(resource) and place.inner != "/" else "")
-    return _Opened(path, inner, root_fd, lambda: _release(driver, container.id, root_fd))
+    return _Opened(path, inner, root_fd, lambda: _release(driver, container.id, root_fd),
+                   place.read_only)
 
 
 async def container_copy(daemon, job: Job) -> CopySource:
@@ -290,6 +296,8 @@ async def container_archive_put(daemon, job: Job) -> None:
     args: PutArchiveArgs = job.args
     opened = await _open_path(daemon, args.name, args.path)
     try:
+        if opened.read_only:
+            raise BadRequest(opened.read_only)
         await asyncio.to_thread(daemon.inroot.unpack, opened.root_fd, opened.inner, args.body)
     finally:
         await asyncio.to_thread(opened.release)

@@ -544,3 +544,23 @@ def test_cp_of_symlinks(daemon, busybox_tar, tmp_path):
             subprocess.run(["umount", "-l", point], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
         assert not left, f"dockerd left mounts: {left}"
+
+
+def test_cp_into_a_read_only_container_is_refused(daemon, tmp_path):
+    """As Docker: a `--read-only` container's filesystem and its read-only volumes take no
+    copies (400), its writable volumes do."""
+    src = tmp_path / "f.txt"
+    src.write_text("x\n")
+    vol = tmp_path / "ro-vol"
+    vol.mkdir()
+    cid = out(daemon.docker("run", "-d", "--read-only", "-v", f"{vol}:/ro:ro", "-v", "/rw",
+                            "busybox", "sleep", "100")).strip()
+    try:
+        for dest in ("/tmp/", "/ro/"):
+            result = daemon.docker("cp", str(src), f"{cid}:{dest}", check=False)
+            assert result.returncode != 0 and b"read-only" in result.stderr, (dest, result.stderr)
+        assert os.listdir(vol) == []
+        daemon.docker("cp", str(src), f"{cid}:/rw/")
+        assert out(daemon.docker("exec", cid, "cat", "/rw/f.txt")) == "x\n"
+    finally:
+        daemon.client().remove_container(cid, force=True)
