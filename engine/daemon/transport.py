@@ -101,7 +101,13 @@ async def frozen_for_reading(daemon, container) -> AsyncIterator[None]:
         if not container.running or container.record.state.paused:
             yield
             return
-        await asyncio.to_thread(daemon.execdriver.pause, container.id)
+        try:
+            await asyncio.to_thread(daemon.execdriver.pause, container.id)
+        except Exception:
+            if container.running:
+                raise
+            yield   # it stopped meanwhile: nothing left in it to race the walk
+            return
     _freezes[container] = _freezes.get(container, 0) + 1
     try:
         yield
@@ -132,7 +138,7 @@ async def container_export(daemon, job: Job) -> AsyncIterator[bytes]:
         root_fd = open_root(rootfs)
         chunks = await asyncio.to_thread(daemon.inroot.export, root_fd)
     except BaseException:
-        _release(driver, container.id, root_fd)
+        await asyncio.to_thread(_release, driver, container.id, root_fd)
         raise
     daemon.container_event(container, "export")   # Docker 1.2 logs it for every export
     return stream_chunks(chunks, lambda: _release(driver, container.id, root_fd))
