@@ -10,7 +10,7 @@ import time
 
 from engines import BenchContext, Engine
 
-from pyctr.engine.client import models
+from pyctr.engine.api.config import ContainerConfig, HostConfig
 from pyctr.tui.app import PyctrApp
 
 
@@ -75,8 +75,8 @@ def run(engine: Engine, ctx: BenchContext) -> dict:
     ids = []
     try:
         for i in range(containers):
-            cid, _ = client.create_container(models.ContainerConfig(image="busybox", cmd=["sleep", "60"]),
-                                             models.HostConfig(network_mode="none"), f"bench-tui-{i}")
+            cid, _ = client.create_container(ContainerConfig(image="busybox", cmd=["sleep", "60"]),
+                                             HostConfig(network_mode="none"), f"bench-tui-{i}")
             ids.append(cid)
         result = asyncio.run(_measure(engine.host, containers, images, max(3, ctx.reps)))
         return {f"tui_{containers}c_{images}i_{k}": v for k, v in result.items()}

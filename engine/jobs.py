@@ -1,10 +1,13 @@
-"""The Engine of the Docker 1.2 design: named jobs, each run by a registered handler.
+"""The Engine of the Docker 1.2 design: jobs, each run by a registered handler.
 
-Every API request becomes one Job: a name ("container_create"), typed
-arguments (a dataclass), and optionally an output stream for progress or
-logs. The engine keeps a short trace of finished jobs (name, duration,
-status) for `GET /pyctr/jobs` and the TUI. It is a dict lookup and two clock
-reads per job: it must stay that cheap.
+Every API request becomes one Job: typed arguments (a dataclass deriving from
+`JobArgs[R]`, which names the job, "container_create", and the record R it
+returns), and optionally an output stream for progress or logs. The engine
+dispatches on the args' type, so `engine.run(ContainerCreate(...))` is typed
+end to end; the registry of handlers is daemon/handlers.py. The engine keeps a
+short trace of finished jobs (name, duration, status) for `GET /pyctr/jobs`
+and the TUI. It is a dict lookup and two clock reads per job: it must stay
+that cheap.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import collections
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, ClassVar, Generic, Protocol, TypeVar
 
 from .errors import EngineError, NotFound
 
@@ -26,10 +29,20 @@ class Output(Protocol):
     async def write(self, data: bytes) -> None: ...
 
 
+R = TypeVar("R")
+A = TypeVar("A", bound="JobArgs")
+
+
+class JobArgs(Generic[R]):
+    """The base of every job's args: the class names its job (the name the trace
+    shows) and, as R, the record its handler returns."""
+    job: ClassVar[str]
+
+
 @dataclass
-class Job:
+class Job(Generic[A]):
     name: str
-    args: Any = None
+    args: A
     out: Output | None = None
     started: float = field(default_factory=time.time)
 
@@ -46,24 +59,25 @@ class JobTrace:
     status: str  # "ok" or the error message
 
 
-Handler = Callable[[Job], Awaitable[Any]]
+Handler = Callable[[Job[Any]], Awaitable[Any]]
 
 
 class Engine:
     def __init__(self, trace_size: int = 1000) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[type[JobArgs], Handler] = {}
         self.traces: collections.deque[JobTrace] = collections.deque(maxlen=trace_size)
 
-    def register(self, name: str, handler: Handler) -> None:
-        if name in self._handlers:
-            raise ValueError(f"job {name!r} is registered twice")
-        self._handlers[name] = handler
+    def register(self, args_type: type[JobArgs[R]], handler: Callable[[Job[Any]], Awaitable[R]]) -> None:
+        if args_type in self._handlers or args_type.job in self.handlers():
+            raise ValueError(f"job {args_type.job!r} is registered twice")
+        self._handlers[args_type] = handler
 
     def handlers(self) -> list[str]:
-        return sorted(self._handlers)
+        return sorted(args_type.job for args_type in self._handlers)
 
-    async def run(self, name: str, args: Any = None, out: Output | None = None) -> Any:
-        handler = self._handlers.get(name)
+    async def run(self, args: JobArgs[R], out: Output | None = None) -> R:
+        name = type(args).job
+        handler = self._handlers.get(type(args))
         if handler is None:
             raise NotFound(f"no such job: {name}")
         job = Job(name, args, out)

@@ -12,9 +12,10 @@ import sys
 from aiohttp import web
 
 from .daemon.config import DEFAULT_SOCKET, DaemonConfig
-from .daemon.daemon import Daemon, DaemonLocked
+from .daemon.daemon import DaemonLocked
 from .daemon.network import NetworkSetupError
 from .daemon.handlers import install
+from .daemon.lifecycle import close_daemon, open_daemon
 from .jobs import Engine
 from .server.listeners import ListenError, ListenOptions, open_listeners
 from .server.tls import ServerTLS
@@ -44,6 +45,9 @@ def parse_args(argv: list[str] | None) -> tuple[DaemonConfig, ListenOptions]:
                    help="registry that may be plain HTTP or have a bad certificate (loopback always may)")
     p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
                    help="registry mirror tried before Docker Hub for pulls")
+    p.add_argument("--default-registry", choices=["docker.io", "none"], default="docker.io",
+                   help="where unqualified image names (busybox) are pulled from; 'none': nowhere, "
+                        "a missing one fails at once without any network traffic (default %(default)s)")
     net = p.add_argument_group("networking")
     net.add_argument("-b", "--bridge", default="",
                      help="bridge for containers, made if missing; 'none': no container networking "
@@ -93,6 +97,7 @@ def parse_args(argv: list[str] | None) -> tuple[DaemonConfig, ListenOptions]:
         log_level="debug" if ns.debug else ns.log_level, pidfile=ns.pidfile,
         dns=ns.dns, dns_search=ns.dns_search, shutdown_timeout=ns.shutdown_timeout,
         insecure_registries=ns.insecure_registry, registry_mirrors=ns.registry_mirror,
+        default_registry=ns.default_registry,
         bridge=ns.bridge, bip=ns.bip, fixed_cidr=ns.fixed_cidr, mtu=ns.mtu,
         ip_forward=ns.ip_forward, iptables=ns.iptables, icc=ns.icc, ip_masq=ns.ip_masq,
         userland_proxy=ns.userland_proxy)
@@ -115,7 +120,7 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
     except (ListenError, ValueError) as exc:
         raise SystemExit(f"pyctrd: {exc}") from None
     try:
-        daemon = await Daemon.open(config)
+        daemon = await open_daemon(config)
     except (DaemonLocked, NetworkSetupError) as exc:
         raise SystemExit(f"pyctrd: {exc}") from None
     engine = Engine()
@@ -135,7 +140,7 @@ async def serve(config: DaemonConfig, listen: ListenOptions) -> None:
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
-    await daemon.shutdown(config.shutdown_timeout)
+    await close_daemon(daemon, config.shutdown_timeout)
     for host in config.hosts:
         if host.startswith("unix://"):
             try:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from pyctr.engine.client.streams import copy_raw, demux
-from pyctr.engine.client.transport import Hijacked
+from pyctr.engine.client.connection import Hijacked
 
 from .context import Context
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Mapping, Sequence, TextIO
 
-from .flags import PROG, Flag, HelpRequested, UsageError, flag_table
+from pyctr.engine.client.frontend.flags import PROG, Flag, HelpRequested, UsageError, flag_table
 
 VERSION = "0.1.0"  # keep in step with pyproject.toml (importlib.metadata costs ~10 ms)
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
     argv = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    from .flags import Command
+    from pyctr.engine.client.frontend.flags import Command
 
     top = Command("", "[OPTIONS] COMMAND [arg...]", "", GLOBAL_FLAGS, max_args=None)
     try:

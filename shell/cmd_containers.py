@@ -11,7 +11,7 @@ from . import attach as session
 from . import render
 from .commands import command
 from .context import CLIError, Context
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 
 
 def parse_filters(values: list[str]) -> dict[str, list[str]]:
@@ -232,9 +232,33 @@ def cp(ctx: Context, opts, args) -> int:
 
     with ctx.client.copy(container, path) as resp:
         with NoChownTar.open(fileobj=resp.raw, mode="r|*") as tar:
-            # the 'tar' filter refuses absolute names and paths escaping HOSTPATH
-            tar.extractall(args[1], filter="tar")
+            if hasattr(tarfile, "tar_filter"):
+                # the 'tar' filter refuses absolute names and paths escaping HOSTPATH
+                tar.extractall(args[1], filter="tar")
+            else:   # Debian 12's Python 3.11.2 predates extraction filters
+                tar.extractall(args[1], members=_inside(tar, args[1]))
     return 0
+
+
+def _inside(tar, dest: str):
+    """The members of a streamed tar, refusing (as the 'tar' filter does) absolute names and
+    names or link targets that would land outside `dest`."""
+    root = os.path.realpath(dest)
+
+    def outside(path: str) -> bool:
+        return os.path.commonpath([root, os.path.realpath(path)]) != root
+
+    for member in tar:
+        member.name = member.name.lstrip("/")   # as the filter: /etc/x lands as etc/x
+        target = os.path.join(root, member.name)
+        if os.path.isabs(member.name) or outside(target):
+            raise CLIError(f"Error: {member.name!r} would be written outside {dest}")
+        if member.issym() and (os.path.isabs(member.linkname)
+                               or outside(os.path.join(os.path.dirname(target), member.linkname))):
+            raise CLIError(f"Error: the link {member.name!r} points outside {dest}")
+        if member.islnk() and (os.path.isabs(member.linkname) or outside(os.path.join(root, member.linkname))):
+            raise CLIError(f"Error: the link {member.name!r} points outside {dest}")
+        yield member
 
 
 def refuse_terminal(ctx: Context, what: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import attach as session
 from .commands import command
 from .context import Context
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 
 
 @command("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container",

@@ -13,7 +13,7 @@ from . import render
 from .cmd_containers import parse_filters, write_stream
 from .commands import command
 from .context import CLIError, Context, StatusExit
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 from .progress import show_stream
 
 

@@ -16,7 +16,7 @@ from pyctr.engine.client.models import AuthConfig
 from . import render
 from .commands import command
 from .context import CLIError, Context
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 from .progress import show_stream
 
 INDEX_SERVER = "https://index.docker.io/v1/"

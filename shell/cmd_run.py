@@ -10,7 +10,7 @@ from pyctr.engine.client.errors import APIError
 from . import attach as session
 from .commands import command
 from .context import CLIError, Context
-from .runconfig import CONTAINER_FLAGS, RUN_FLAGS, RunSpec, SpecError, build_spec
+from pyctr.engine.client.frontend.runflags import CONTAINER_FLAGS, RUN_FLAGS, RunSpec, SpecError, build_spec
 
 
 def _spec(ctx: Context, opts, args) -> RunSpec:

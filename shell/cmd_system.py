@@ -14,7 +14,7 @@ from pyctr.engine.client.errors import APIError
 from . import render
 from .commands import command
 from .context import CLIError, Context, StatusExit
-from .flags import Flag
+from pyctr.engine.client.frontend.flags import Flag
 from .progress import show_stream
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from .flags import Command, Flag
+from pyctr.engine.client.frontend.flags import Command, Flag
 
 MODULES = {
     "attach": "cmd_containers", "build": "cmd_images", "commit": "cmd_containers",

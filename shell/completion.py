@@ -17,7 +17,7 @@ from prompt_toolkit.document import Document
 
 from . import commands
 from .daemonstate import DaemonState, Snapshot
-from .flags import Command, Flag
+from pyctr.engine.client.frontend.flags import Command, Flag
 from .lexer import Command as Statement
 from .lexer import PyBlock, Word, lex
 from .script import BUILTINS

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable, Iterable, Mapping, TextIO
 
-from .flags import PROG, UsageError
+from pyctr.engine.client.frontend.flags import PROG, UsageError
 
 
 class CLIError(Exception):

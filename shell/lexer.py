@@ -35,6 +35,14 @@ class ScriptError(Exception):
         self.position = position
 
 
+class ShellExit(Exception):
+    """`exit N`: stops the script with status N."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 @dataclass
 class Part:
     """A piece of a word: literal text (`text`, `single`, `double` by how it was

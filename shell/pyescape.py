@@ -12,21 +12,31 @@ from __future__ import annotations
 
 import pprint
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Protocol
 
-if TYPE_CHECKING:
-    from .script import Shell
+from .lexer import ShellExit
+
+
+class HostShell(Protocol):
+    """What `py` needs of the shell that runs it (script.Shell); a protocol, so
+    this module does not import script.py, which imports it."""
+    vars: dict[str, str]
+    last: Any
+    ctx: Any
+    sh: Callable[[str], Any]
+
+    def out(self, text: str) -> None: ...
+
+    def err(self, text: str) -> None: ...
 
 
 class PyEscape:
-    def __init__(self, shell: "Shell"):
+    def __init__(self, shell: HostShell):
         self.shell = shell
         self.namespace: dict[str, Any] = {"__name__": "__pyctr__", "__builtins__": __builtins__,
                                           "var": shell.vars, "sh": shell.sh}
 
     def run(self, code: str, line: int = 1) -> int:
-        from .script import ShellExit
-
         ns = self.namespace
         ns["client"] = self.shell.ctx.plain_client
         ns["result"] = self.shell.last

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 from .cli import run_command
 from .context import Context, describe
-from .lexer import ASSIGNMENT, Command, PyBlock, ScriptError, lex
+from .lexer import ASSIGNMENT, Command, PyBlock, ScriptError, ShellExit, lex
 
 PROG = "pyctr-shell"
 CAPTURE_LIMIT = 1 << 20  # keep at most this much of a command's output for `result`
@@ -41,12 +41,6 @@ BUILTINS = {
     "set": ("set [-e|+e]\n\n-e: stop a script or -c at the first failing command (their default).\n"
             "+e: go on after failures; check $? yourself.\nWith no argument: list the variables."),
 }
-
-
-class ShellExit(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
 
 
 @dataclass

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 
 from pyctr.engine.client.api import Client
 
-DOCKER = "/usr/local/bin/docker"
+# The real docker CLI first on PATH: 28.x from /usr/local/bin here, Debian's 20.10 elsewhere.
+DOCKER = shutil.which("docker") or "docker"
 
 
 def mounts_under(path: str) -> list[str]:
@@ -108,13 +110,16 @@ class DaemonProcess:
     def log_path(self) -> str:
         return os.path.join(self.workdir, "pyctrd.log")
 
-    def start(self, timeout: float = 15) -> "DaemonProcess":
+    def start(self, timeout: float = 60) -> "DaemonProcess":
         os.makedirs(self.workdir, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pyctr.engine.main", "-H", self.host, "-g", self.root,
              "--exec-root", os.path.join(self.workdir, "exec"), "--log-level", "debug",
              *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
+             # a test daemon never reaches Docker Hub (nor the host's resolver for it)
+             *([] if any(a.startswith("--default-registry") for a in self.extra_args)
+               else ["--default-registry", "none"]),
              *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -166,7 +171,7 @@ class DaemonProcess:
                                  f"stdout: {result.stdout.decode()}\nstderr: {result.stderr.decode()}")
         return result
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(sig)
@@ -211,7 +216,7 @@ class DaemonProcess:
 
 
 def bridge_lock_files(bridge: str) -> list[str]:
-    """What pyctrd keeps in /run about the bridge it holds (see daemon/network.py BridgeLock)."""
+    """What pyctrd keeps in /run about the bridge it holds (see networkdriver/bridge.py BridgeLock)."""
     return [f"/run/pyctr/network/{bridge}.lock", f"/run/pyctr/network/{bridge}.created"]
 
 
@@ -244,7 +249,7 @@ def start_with_busybox(workdir: str, busybox_tar: str, extra_args: list[str] | N
 
 
 # --- small helpers the integration tests share ---------------------------------
-def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
+def wait_for(predicate, timeout: float = 60, interval: float = 0.05):
     """Poll until `predicate()` is truthy and return its value (not a timing assertion:
     the timeout only bounds a hang)."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Static
 from pyctr.engine.client.aio import ConnectionLost, Event
 from pyctr.engine.client.errors import APIError, ClientError
 from pyctr.engine.client.models import ContainerSummary
-from pyctr.shell.render import ago, human_size
+from pyctr.engine.client.frontend.text import ago, human_size
 
 from .dialogs import ConfirmScreen, InspectScreen, SignalScreen, TopScreen
 from .model import QUIET_EVENTS, ContainerRow, sparkline

@@ -14,7 +14,7 @@ from textual.widgets import Static, Tree
 from pyctr.engine.client.aio import Event
 from pyctr.engine.client.errors import ClientError
 from pyctr.engine.client.models import ImageSummary
-from pyctr.shell.render import human_size, truncate_id
+from pyctr.engine.client.frontend.text import human_size, truncate_id
 
 from .dialogs import ConfirmScreen, InspectScreen, PullScreen, TagScreen
 from .imagetree import ImageNode, build_forest

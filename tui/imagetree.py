@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from pyctr.engine.client.models import ImageSummary
-from pyctr.shell.render import human_size, truncate_id
+from pyctr.engine.client.frontend.text import human_size, truncate_id
 
 
 @dataclass

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from pyctr.engine.client.models import ContainerSummary, Port
-from pyctr.shell.render import display_ports, human_duration
+from pyctr.engine.client.frontend.text import display_ports, human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 # Events that change nothing the list shows (the rest make it re-read one container).

@@ -1,5 +1,5 @@
 """The "run" form's fields -> the same `RunSpec` that `pyctr run` builds, by way
-of the CLI's own flag grammar and checks (shell/runconfig.py), so a bad port or
+of the CLI's own flag grammar and checks (engine/client/frontend/runflags.py), so a bad port or
 volume gets the CLI's message."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from pyctr.shell.flags import Command, UsageError
-from pyctr.shell.runconfig import RUN_FLAGS, RunSpec, SpecError, build_spec
+from pyctr.engine.client.frontend.flags import Command, UsageError
+from pyctr.engine.client.frontend.runflags import RUN_FLAGS, RunSpec, SpecError, build_spec
 
 _RUN = Command("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "", RUN_FLAGS, min_args=1, max_args=None)
 

@@ -3,13 +3,13 @@
 Every function here blocks (disk and CPU); the daemon runs them in worker threads.
 """
 
-from .changes import changes_dirs, changes_size, overlay_changes
+from .changes import Change, changes_dirs, changes_size, overlay_changes
 from .compression import Compression, decompressed, detect
 from .errors import ArchiveError
 from .pack import pack_changes, pack_dir, write_to
 from .unpack import Whiteouts, unpack
 
 __all__ = [
-    "ArchiveError", "Compression", "Whiteouts", "changes_dirs", "changes_size", "decompressed",
+    "ArchiveError", "Change", "Compression", "Whiteouts", "changes_dirs", "changes_size", "decompressed",
     "detect", "overlay_changes", "pack_changes", "pack_dir", "unpack", "write_to",
 ]

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING, Iterable
+from dataclasses import dataclass
+from typing import Iterable
 
 from .unpack import OVERLAY_OPAQUE_XATTR
 
-if TYPE_CHECKING:  # imported at call time: graphdriver's drivers import this package
-    from ..graphdriver.driver import Change
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of `docker diff`: kind is "A" (added), "C" (changed) or "D" (deleted)."""
+
+    kind: str
+    path: str  # absolute inside the container, e.g. "/etc/motd"
+
 
 _CAPABILITY_XATTR = "security.capability"
 
@@ -68,9 +75,7 @@ class _Collector:
     def add(self, kind: str, path: str) -> None:
         self.items[path] = kind
 
-    def sorted(self) -> list["Change"]:
-        from ..graphdriver.driver import Change
-
+    def sorted(self) -> list[Change]:
         return [Change(self.items[p], p) for p in sorted(self.items)]
 
 
@@ -82,7 +87,7 @@ def _all_added(out: _Collector, root: str, rel: str) -> None:
             _all_added(out, root, child)
 
 
-def changes_dirs(new: str, old: str | None) -> list["Change"]:
+def changes_dirs(new: str, old: str | None) -> list[Change]:
     """Compare the tree at `new` with the tree at `old` (None: an empty tree)."""
     out = _Collector()
     new = new.rstrip("/") or "/"
@@ -137,7 +142,7 @@ def _is_opaque(path: str) -> bool:
         return False
 
 
-def overlay_changes(upper: str, lower: str | None) -> list["Change"]:
+def overlay_changes(upper: str, lower: str | None) -> list[Change]:
     """Changes recorded in overlay upper dir `upper` over the parent filesystem at `lower`
     (None: no parent). A 0/0 char device is a deletion; an opaque directory hides all the
     lower content beneath it, which is reported deleted unless the upper dir has it again."""
@@ -190,7 +195,7 @@ def _overlay_dir(out: _Collector, upper: str, lower: str | None, rel: str, opaqu
     return changed
 
 
-def changes_size(root: str, changes: Iterable["Change"]) -> int:
+def changes_size(root: str, changes: Iterable[Change]) -> int:
     """Bytes the added and changed non-directories take in `root`, each inode once
     (Docker's ChangesSize)."""
     seen: set[tuple[int, int]] = set()

@@ -9,14 +9,12 @@ from __future__ import annotations
 import io
 import os
 import stat
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
+from .changes import Change
 from .tarformat import (BLK, CHR, DIR, END_OF_ARCHIVE, FIFO, LINK, REG, SYMLINK, TarEntry,
                         encode_header)
 from .unpack import OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX
-
-if TYPE_CHECKING:  # a runtime import would cycle: graphdriver's drivers import this package
-    from ..graphdriver.driver import Change
 
 CHUNK = 1 << 20
 
@@ -205,7 +203,7 @@ def _walk_as(w: _Writer, path: str, name: str, overlay: bool) -> Iterator[bytes]
             yield from _walk_as(w, child_path, child_name, overlay)
 
 
-def pack_changes(root: str, changes: Iterable["Change"]) -> Iterator[bytes]:
+def pack_changes(root: str, changes: Iterable[Change]) -> Iterator[bytes]:
     """Tar the given changes of the layer whose full filesystem is at `root`:
     A and C entries as themselves (not recursively), D as `.wh.NAME` whiteouts."""
     w = _Writer()

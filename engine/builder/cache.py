@@ -4,8 +4,8 @@ ADD/COPY that command names the sources' content checksums) equals the step's.""
 
 from __future__ import annotations
 
-from ..codec import to_api
-from ..runconfig import ContainerConfig
+from ..api.codec import to_api
+from ..api.config import ContainerConfig
 
 
 def _key(config: ContainerConfig) -> dict:

@@ -2,7 +2,7 @@
 
 Paths inside the image are resolved as the container would see them: symlinks are
 followed but never out of the rootfs (`..` at its top stays at its top). The writes
-happen in the confined-filesystem helper (daemon/inroot.py), chrooted into the
+happen in the confined-filesystem helper (libcontainer/inroot.py), chrooted into the
 rootfs, so no symlink there, however it changes meanwhile, leads a write out of it.
 Copies belong to root (0:0) unless they come out of a local tar archive that ADD unpacks.
 """
@@ -14,7 +14,7 @@ import stat
 from typing import Iterator
 
 from ..archive import ArchiveError, decompressed, pack_dir
-from ..daemon.inroot import InRoot, open_root
+from ..libcontainer.inroot_client import InRoot, open_root
 from ..errors import BadRequest, NotFound
 from .context import ContextError, Source
 

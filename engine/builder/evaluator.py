@@ -18,23 +18,23 @@ import logging
 import os
 import posixpath
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from ..errors import EngineError, NotFound
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
-from ..jobs import Job
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig
 from . import cache, context
+from .backend import Backend
+from .config_steps import SHELL, BuildState, apply_config, go_list
 from .copier import copy_source
-from .parser import CONFIG_ONLY, DockerfileError, Instruction, parse_line, substitute, valid_port
+from .parser import DockerfileError, Instruction, parse_line, substitute
 
 log = logging.getLogger("pyctr.builder")
 
 Emit = Callable[[str], Awaitable[None]]
-SHELL = ["/bin/sh", "-c"]
 
 
 class BuildError(EngineError):
@@ -55,100 +55,6 @@ class BuildOptions:
     forcerm: bool = False    # ... and after a failed one too
 
 
-@dataclass
-class BuildState:
-    image: str = ""                                  # the current image id
-    config: ContainerConfig = field(default_factory=ContainerConfig)
-    maintainer: str = ""
-    cmd_set: bool = False                            # CMD seen (ENTRYPOINT keeps it then)
-
-
-def _go_list(items: list[str] | None) -> str:
-    """How Go's %v prints a []string, which Docker 1.2 put into history lines."""
-    return "[" + " ".join(items or []) + "]"
-
-
-# --- config instructions (shared with `commit --change`) ------------------------------------
-
-def _command(inst: Instruction) -> list[str] | None:
-    if inst.json_form:
-        return list(inst.args)
-    return SHELL + inst.args if inst.args else None
-
-
-def _set_env(config: ContainerConfig, pair: str) -> None:
-    name = pair.split("=", 1)[0]
-    env = [e for e in config.env or [] if e.split("=", 1)[0] != name]
-    config.env = env + [pair]
-
-
-def apply_config(state: BuildState, inst: Instruction) -> str:
-    """Apply a config-only instruction to `state.config`; return its history text."""
-    config = state.config
-    cmd = inst.command
-    env = config.env or []
-    if cmd == "CMD":
-        config.cmd = _command(inst)
-        state.cmd_set = True
-        return f"CMD {_go_list(config.cmd)}"
-    if cmd == "ENTRYPOINT":
-        config.entrypoint = _command(inst)
-        if not state.cmd_set:
-            config.cmd = None  # 1.2: an ENTRYPOINT resets a CMD inherited from the parent
-        return f"ENTRYPOINT {_go_list(config.entrypoint)}"
-    if cmd == "ENV":
-        pairs = [p.split("=", 1)[0] + "=" + substitute(p.split("=", 1)[1], env) for p in inst.args]
-        for pair in pairs:
-            _set_env(config, pair)
-        return "ENV " + " ".join(pairs)
-    if cmd == "EXPOSE":
-        ports = []
-        for word in inst.args:
-            port = substitute(word, env)
-            if not valid_port(port):
-                raise DockerfileError(inst.line, f"Invalid port for EXPOSE: {port}")
-            ports.append(port if "/" in port else port + "/tcp")
-        config.exposed_ports = {**(config.exposed_ports or {}), **{p: {} for p in ports}}
-        return "EXPOSE " + _go_list(ports)
-    if cmd == "VOLUME":
-        paths = [substitute(p, env) for p in inst.args]
-        for path in paths:
-            if not path.startswith("/"):
-                raise DockerfileError(inst.line, f"VOLUME {path}: the path must be absolute")
-        config.volumes = {**(config.volumes or {}), **{p: {} for p in paths}}
-        return "VOLUME " + _go_list(paths)
-    if cmd == "USER":
-        config.user = substitute(inst.args[0], env)
-        return f"USER {config.user}"
-    if cmd == "WORKDIR":
-        path = substitute(inst.args[0], env)
-        config.working_dir = posixpath.normpath(posixpath.join("/", config.working_dir or "/", path))
-        return f"WORKDIR {config.working_dir}"
-    if cmd == "ONBUILD":
-        trigger = inst.trigger
-        assert trigger is not None
-        text = f"{trigger.command} {trigger.original}".strip()
-        config.on_build = (config.on_build or []) + [text]
-        return f"ONBUILD {text}"
-    raise DockerfileError(inst.line, f"{cmd} cannot change an image's config")
-
-
-def apply_changes(config: ContainerConfig, changes: list[str]) -> None:
-    """`commit --change 'CMD ["x"]'`: config instructions applied to `config` in place."""
-    state = BuildState(config=config, cmd_set=True)
-    for number, text in enumerate(changes, 1):
-        try:
-            inst = parse_line(number, text.strip())
-        except DockerfileError as exc:
-            raise ValueError(exc.reason) from None
-        if inst.command not in CONFIG_ONLY:
-            raise ValueError(f"{inst.command} is not a valid change command")
-        try:
-            apply_config(state, inst)
-        except DockerfileError as exc:
-            raise ValueError(exc.reason) from None
-
-
 async def _discard(data: bytes) -> None:
     return None
 
@@ -156,9 +62,9 @@ async def _discard(data: bytes) -> None:
 # --- the builder -------------------------------------------------------------------------
 
 class Builder:
-    def __init__(self, daemon, context_dir: str, scratch: str, options: BuildOptions,
+    def __init__(self, backend: Backend, context_dir: str, scratch: str, options: BuildOptions,
                  emit: Emit, raw: Callable[[bytes], Awaitable[None]] | None = None) -> None:
-        self.daemon = daemon
+        self.backend = backend
         self.raw = raw or _discard
         self.context_dir = context_dir
         self.scratch = scratch          # a private directory for downloads
@@ -196,21 +102,15 @@ class Builder:
             raise BuildError("No image was generated. This may be because the Dockerfile does not, like, do anything.")
         if self.options.tag:
             repo, tag = reference.split_tag(self.options.tag)
-            self.daemon.graph.tag(self.state.image, repo, tag, force=True)
+            self.backend.graph.tag(self.state.image, repo, tag, force=True)
         await self.emit(f"Successfully built {self.state.image[:12]}\n")
         return self.state.image
 
     async def remove_containers(self) -> None:
-        from ..daemon import remove
-        from ..daemon.args import ContainerRemove
         while self.tmp_containers:
             cid = self.tmp_containers.pop(0)
-            try:
-                await remove.container_remove(self.daemon, Job("container_remove",
-                                                               ContainerRemove(cid, force=True)))
-            except NotFound:
-                continue
-            await self.emit(f"Removing intermediate container {cid[:12]}\n")
+            if await self.backend.remove_container(cid):
+                await self.emit(f"Removing intermediate container {cid[:12]}\n")
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -234,10 +134,10 @@ class Builder:
     async def do_from(self, inst: Instruction) -> None:
         name = inst.args[0]
         try:
-            image = self.daemon.graph.resolve(name)
+            image = self.backend.graph.resolve(name)
         except NotFound:
             await self.pull(name)  # as Docker 1.2: a missing base image is pulled
-            image = self.daemon.graph.resolve(name)
+            image = self.backend.graph.resolve(name)
         self.state = BuildState(image=image.id, config=copy.deepcopy(image.config or ContainerConfig()))
         self.state.config.hostname = ""
         self.state.config.image = name
@@ -257,14 +157,11 @@ class Builder:
             await self.dispatch(trigger)
 
     async def pull(self, name: str) -> None:
-        from ..daemon import pull
-        from ..daemon.registry_jobs import RegistryPull
         repo, tag = reference.split_tag(name)
         if "@" in name:
             repo, _, tag = name.partition("@")
-        job = Job("image_pull", RegistryPull(repo, tag or reference.DEFAULT_TAG), out=self)
         try:
-            await pull.image_pull(self.daemon, job)
+            await self.backend.pull_image(repo, tag or reference.DEFAULT_TAG, self)
         except EngineError as exc:
             raise BuildError(f"No such image: {name}, and pulling it failed: {exc.message}") from None
 
@@ -282,7 +179,7 @@ class Builder:
     async def _cached(self, container_config: ContainerConfig) -> bool:
         if self.options.nocache:
             return False
-        hit = cache.lookup(self.daemon.graph, self.state.image, container_config)
+        hit = cache.lookup(self.backend.graph, self.state.image, container_config)
         if hit is None:
             return False
         await self.emit(" ---> Using cache\n")
@@ -301,26 +198,21 @@ class Builder:
         container_config = self._container_config(SHELL + [f"#(nop) {text}"])
         if await self._cached(container_config):
             return
-        record = await self.daemon.graph.register(self._record(container_config), None)
+        record = await self.backend.graph.register(self._record(container_config), None)
         self.state.image = record.id
 
-    async def _commit_container(self, container, container_config: ContainerConfig) -> None:
-        from ..daemon.commit import commit
-        record = await commit(self.daemon, container, config=copy.deepcopy(self.state.config),
-                              container_config=container_config, author=self.state.maintainer,
-                              pause=False)
-        self.state.image = record.id
+    async def _commit_container(self, container_id: str, container_config: ContainerConfig) -> None:
+        self.state.image = await self.backend.commit_container(
+            container_id, config=copy.deepcopy(self.state.config), container_config=container_config,
+            author=self.state.maintainer)
 
-    async def _create(self, cmd: list[str]):
-        from ..daemon import create
-        from ..daemon.args import ContainerCreate
+    async def _create(self, cmd: list[str]) -> str:
         config = self._container_config(cmd)
         config.image = self.state.image
         config.entrypoint = []  # the step's command runs as given, not through ENTRYPOINT
-        result = await create.container_create(
-            self.daemon, Job("container_create", ContainerCreate(config, HostConfig())))
-        self.tmp_containers.append(result["Id"])
-        return self.daemon.containers[result["Id"]]
+        container_id = await self.backend.create_container(config)
+        self.tmp_containers.append(container_id)
+        return container_id
 
     # --- RUN ---------------------------------------------------------------------------
 
@@ -329,31 +221,16 @@ class Builder:
         container_config = self._container_config(cmd)
         if await self._cached(container_config):
             return
-        container = await self._create(cmd)
-        await self.emit(f" ---> Running in {container.id[:12]}\n")
-        code = await self._run(container)
+        container_id = await self._create(cmd)
+        await self.emit(f" ---> Running in {container_id[:12]}\n")
+        code = await self.backend.run_container(container_id, self._step_output)
         if code != 0:
-            raise BuildError(f"The command {_go_list(cmd)} returned a non-zero code: {code}", code)
-        await self._commit_container(container, container_config)
+            raise BuildError(f"The command {go_list(cmd)} returned a non-zero code: {code}", code)
+        await self._commit_container(container_id, container_config)
 
-    async def _run(self, container) -> int:
-        from ..daemon import start
-        queue = container.output.subscribe()
-        try:
-            await start.start(self.daemon, container)
-        except BaseException:
-            container.output.unsubscribe(queue)
-            raise
-        while True:
-            item = await queue.get()
-            if item is None:
-                break
-            if not self.options.quiet:
-                await self.emit(item[1].decode("utf-8", "replace"))
-        await container.stopped.wait()
-        if container.monitor is not None:
-            await asyncio.shield(container.monitor)
-        return container.record.state.exit_code
+    async def _step_output(self, stream: str, data: bytes) -> None:
+        if not self.options.quiet:
+            await self.emit(data.decode("utf-8", "replace"))
 
     # --- ADD / COPY --------------------------------------------------------------------
 
@@ -389,18 +266,18 @@ class Builder:
         container_config = self._container_config(SHELL + [text])
         if await self._cached(container_config):
             return
-        container = await self._create(SHELL + [text])
-        driver = self.daemon.graph.driver
-        rootfs = await asyncio.to_thread(driver.get, container.id)
+        container_id = await self._create(SHELL + [text])
+        driver = self.backend.graph.driver
+        rootfs = await asyncio.to_thread(driver.get, container_id)
         try:
             for src, extract in sources:
-                await asyncio.to_thread(copy_source, self.daemon.inroot, rootfs, src, dest,
+                await asyncio.to_thread(copy_source, self.backend.inroot, rootfs, src, dest,
                                         dest_is_dir, extract)
         except OSError as exc:
             raise BuildError(f"{inst.command} failed: {exc}") from None
         finally:
-            await asyncio.to_thread(driver.put, container.id)
-        await self._commit_container(container, container_config)
+            await asyncio.to_thread(driver.put, container_id)
+        await self._commit_container(container_id, container_config)
 
 
 async def download(url: str, scratch: str) -> context.Source:

@@ -1,4 +1,6 @@
-"""The synchronous Docker Remote API v1.14 client used by `pyctr` and `pyctr-shell`."""
+"""The Docker Remote API v1.14 clients: api.py (sync, for `pyctr` and `pyctr-shell`)
+and aio.py (async, for `pyctr-tui`), over one endpoint table (endpoints.py), and
+frontend/, what those front-ends share."""
 
 from .api import API_VERSION, Client, Response
 from .errors import APIError, ClientError, DaemonUnreachable, StreamError

@@ -21,11 +21,14 @@ from typing import Any, AsyncIterator, Mapping
 
 import aiohttp
 
+from ..api.config import ContainerConfig, HostConfig
 from . import hosts, models
-from .api import API_VERSION, Params, _name, encode_params, registry_auth
+from . import endpoints as E
+from .api import registry_auth
+from .endpoints import API_VERSION, Params, url
 from .errors import APIError, ClientError, DaemonUnreachable, StreamError
 from .streams import STDERR, STDOUT, Demuxer
-from .transport import error_message
+from .connection import error_message
 
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
@@ -216,9 +219,7 @@ class AsyncClient:
     # --- plumbing --------------------------------------------------------
 
     def url(self, path: str, params: Params | None = None) -> str:
-        query = encode_params(params)
-        prefix = f"/v{self.version}" if self.version else ""
-        return prefix + path + (f"?{query}" if query else "")
+        return url(self.version, path, params)
 
     @property
     def _base(self) -> str:
@@ -300,17 +301,17 @@ class AsyncClient:
     # --- system ------------------------------------------------------------
 
     async def ping(self) -> str:
-        resp = await self.request("GET", "/_ping", timeout=CONNECT_TIMEOUT)
+        resp = await self.request(*E.PING.at(), timeout=CONNECT_TIMEOUT)
         try:
             return (await resp.read()).decode("utf-8", "replace")
         finally:
             resp.release()
 
     async def version_info(self) -> models.Version:
-        return models.Version.from_api(await self.json("GET", "/version") or {})
+        return models.Version.from_api(await self.json(*E.VERSION.at()) or {})
 
     async def info(self) -> models.Info:
-        return models.Info.from_api(await self.json("GET", "/info") or {})
+        return models.Info.from_api(await self.json(*E.INFO.at()) or {})
 
     async def events(self, since: int | None = None) -> AsyncIterator[Event]:
         """Follow the daemon's events (from `since`, unix seconds, when given)."""
@@ -320,7 +321,7 @@ class AsyncClient:
     async def subscribe_events(self, since: int | None = None) -> AsyncIterator[Event]:
         """Like `events`, but returns once the daemon has answered: from then on no
         event is missed, so a client can subscribe, then list, then follow."""
-        resp = await self.request("GET", "/events", {"since": since}, timeout=None)
+        resp = await self.request(*E.EVENTS.at(), {"since": since}, timeout=None)
 
         async def follow() -> AsyncIterator[Event]:
             async for message in self._messages(resp):
@@ -330,56 +331,56 @@ class AsyncClient:
     # --- containers ----------------------------------------------------------
 
     async def containers(self, all: bool = False) -> list[models.ContainerSummary]:
-        data = await self.json("GET", "/containers/json", {"all": True if all else None})
+        data = await self.json(*E.CONTAINER_LIST.at(), {"all": True if all else None})
         return [models.ContainerSummary.from_api(c) for c in data or []]
 
     async def inspect_container(self, name: str) -> dict:
-        return await self.json("GET", f"/containers/{_name(name)}/json")
+        return await self.json(*E.CONTAINER_INSPECT.at(name))
 
-    async def create_container(self, config: models.ContainerConfig,
-                               host_config: models.HostConfig | None = None,
+    async def create_container(self, config: ContainerConfig,
+                               host_config: HostConfig | None = None,
                                name: str = "") -> tuple[str, list[str]]:
-        result = await self.json("POST", "/containers/create", {"name": name or None},
+        result = await self.json(*E.CONTAINER_CREATE.at(), {"name": name or None},
                                  models.create_body(config, host_config)) or {}
         return result.get("Id") or "", list(result.get("Warnings") or [])
 
     async def start(self, name: str) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/start")
+        await self.call(*E.CONTAINER_START.at(name))
 
     async def stop(self, name: str, timeout: int = 10) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/stop", {"t": timeout},
+        await self.call(*E.CONTAINER_STOP.at(name), {"t": timeout},
                         timeout=timeout + REQUEST_TIMEOUT)
 
     async def restart(self, name: str, timeout: int = 10) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/restart", {"t": timeout},
+        await self.call(*E.CONTAINER_RESTART.at(name), {"t": timeout},
                         timeout=timeout + REQUEST_TIMEOUT)
 
     async def kill(self, name: str, signal: str | None = None) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/kill", {"signal": signal or None})
+        await self.call(*E.CONTAINER_KILL.at(name), {"signal": signal or None})
 
     async def pause(self, name: str) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/pause")
+        await self.call(*E.CONTAINER_PAUSE.at(name))
 
     async def unpause(self, name: str) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/unpause")
+        await self.call(*E.CONTAINER_UNPAUSE.at(name))
 
     async def remove_container(self, name: str, volumes: bool = False, force: bool = False) -> None:
-        await self.call("DELETE", f"/containers/{_name(name)}",
+        await self.call(*E.CONTAINER_REMOVE.at(name),
                         {"v": True if volumes else None, "force": True if force else None})
 
     async def top(self, name: str, ps_args: str = "") -> models.TopResult:
-        data = await self.json("GET", f"/containers/{_name(name)}/top", {"ps_args": ps_args or None})
+        data = await self.json(*E.CONTAINER_TOP.at(name), {"ps_args": ps_args or None})
         return models.TopResult.from_api(data or {})
 
     async def resize(self, name: str, height: int, width: int) -> None:
-        await self.call("POST", f"/containers/{_name(name)}/resize", {"h": height, "w": width})
+        await self.call(*E.CONTAINER_RESIZE.at(name), {"h": height, "w": width})
 
     async def logs(self, name: str, tty: bool, follow: bool = False, timestamps: bool = False,
                    tail: str = "all") -> AsyncIterator[tuple[int, bytes]]:
         """(stream, bytes) pieces: STDOUT or STDERR; a TTY container's log is all STDOUT."""
         params = {"stdout": True, "stderr": True, "timestamps": True if timestamps else None,
                   "follow": True if follow else None, "tail": tail}
-        resp = await self.request("GET", f"/containers/{_name(name)}/logs", params, timeout=None)
+        resp = await self.request(*E.CONTAINER_LOGS.at(name), params, timeout=None)
         demuxer = None if tty else Demuxer()
         async for data in self._chunks(resp):
             if demuxer is None:
@@ -389,7 +390,7 @@ class AsyncClient:
                     yield item
 
     async def stats(self, name: str, stream: bool = True) -> AsyncIterator[StatsSample]:
-        resp = await self.request("GET", f"/containers/{_name(name)}/stats",
+        resp = await self.request(*E.CONTAINER_STATS.at(name),
                                   {"stream": stream}, timeout=None)
         async for message in self._messages(resp):
             yield StatsSample.from_api(message)
@@ -410,7 +411,8 @@ class AsyncClient:
             reason = "permission" if isinstance(exc, PermissionError) else "refused"
             raise DaemonUnreachable(self.host.url, reason) from None
         try:
-            writer.write((f"POST {self.url(f'/containers/{_name(name)}/attach', params)} HTTP/1.1\r\n"
+            method, path = E.CONTAINER_ATTACH.at(name)
+            writer.write((f"{method} {self.url(path, params)} HTTP/1.1\r\n"
                           "Host: localhost\r\nUser-Agent: pyctr-tui\r\nContent-Length: 0\r\n"
                           "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n").encode("latin-1"))
             await writer.drain()
@@ -441,25 +443,25 @@ class AsyncClient:
     # --- images --------------------------------------------------------------
 
     async def images(self, all: bool = False) -> list[models.ImageSummary]:
-        data = await self.json("GET", "/images/json", {"all": True if all else None})
+        data = await self.json(*E.IMAGE_LIST.at(), {"all": True if all else None})
         return [models.ImageSummary.from_api(i) for i in data or []]
 
     async def inspect_image(self, name: str) -> dict:
-        return await self.json("GET", f"/images/{_name(name)}/json")
+        return await self.json(*E.IMAGE_INSPECT.at(name))
 
     async def tag(self, name: str, repo: str, tag: str = "", force: bool = False) -> None:
-        await self.call("POST", f"/images/{_name(name)}/tag",
+        await self.call(*E.IMAGE_TAG.at(name),
                         {"repo": repo, "tag": tag or None, "force": True if force else None})
 
     async def remove_image(self, name: str, force: bool = False) -> list[models.DeleteItem]:
-        data = await self.json("DELETE", f"/images/{_name(name)}", {"force": True if force else None})
+        data = await self.json(*E.IMAGE_REMOVE.at(name), {"force": True if force else None})
         return [models.DeleteItem.from_api(d) for d in data or []]
 
     async def pull(self, image: str, tag: str = "",
                    auth: models.AuthConfig | None = None) -> AsyncIterator[dict]:
         """The JSON progress messages of `POST /images/create?fromImage=`; a message
         with `error` raises StreamError."""
-        resp = await self.request("POST", "/images/create", {"fromImage": image, "tag": tag or None},
+        resp = await self.request(*E.IMAGE_CREATE.at(), {"fromImage": image, "tag": tag or None},
                                   headers=registry_auth(auth), timeout=None)
         async for message in self._messages(resp):
             if message.get("error"):

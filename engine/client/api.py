@@ -1,4 +1,5 @@
-"""The Docker Remote API v1.14 client: one method per endpoint the CLI uses.
+"""The Docker Remote API v1.14 client: one method per endpoint the CLI uses (the
+endpoints themselves are in endpoints.py, shared with the async client).
 
 Every request goes to `/v1.14/...` on a fresh connection (cheap on a unix
 socket, and no state to get wrong when a stream is abandoned half-way).
@@ -12,32 +13,16 @@ import http.client
 import json
 import ssl
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
-from urllib.parse import quote, urlencode
 
-from . import hosts, models, transport
+from ..api.config import ContainerConfig, HostConfig
+from ..api.filters import Filters
+from . import connection, hosts, models
+from . import endpoints as E
+from .endpoints import API_VERSION, Params, url
 from .errors import APIError
 
 if TYPE_CHECKING:
     from .tls import TLSConfig
-
-API_VERSION = "1.14"
-Params = Mapping[str, Any]
-
-
-def encode_params(params: Params | None) -> str:
-    """Query string: None drops a parameter, booleans are sent as 1/0 (Docker's
-    server accepts 1/True/true and 0/False/false)."""
-    if not params:
-        return ""
-    pairs = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if value is True or value is False:
-            value = "1" if value else "0"
-        pairs.append((key, str(value)))
-    return urlencode(pairs)
-
 
 def registry_auth(auth: models.AuthConfig | None) -> dict[str, str]:
     """The X-Registry-Auth header: base64url of the JSON AuthConfig."""
@@ -45,12 +30,6 @@ def registry_auth(auth: models.AuthConfig | None) -> dict[str, str]:
         return {}
     raw = json.dumps(auth.to_api()).encode()
     return {"X-Registry-Auth": base64.urlsafe_b64encode(raw).decode()}
-
-
-def _name(name: str) -> str:
-    # Image names carry '/' and ':' (localhost:5000/busybox); Docker's router
-    # matches them unescaped, so only escape what would break the URL.
-    return quote(name, safe="/:@+=,")
 
 
 class Response:
@@ -107,9 +86,7 @@ class Client:
     # --- plumbing ----------------------------------------------------------
 
     def url(self, path: str, params: Params | None = None) -> str:
-        query = encode_params(params)
-        prefix = f"/v{self.version}" if self.version else ""
-        return prefix + path + (f"?{query}" if query else "")
+        return url(self.version, path, params)
 
     def request(self, method: str, path: str, params: Params | None = None,
                 body: Any = None, headers: Mapping[str, str] | None = None) -> Response:
@@ -126,7 +103,7 @@ class Client:
         all_headers.update(headers or {})
         if body is None and method in ("POST", "PUT"):
             body = b""  # explicit Content-Length: 0, some servers insist on it
-        conn = transport.open_connection(self.host, self.timeout, self.tls)
+        conn = connection.open_connection(self.host, self.timeout, self.tls)
         try:
             try:
                 conn.request(method, self.url(path, params), body=body, headers=all_headers)
@@ -136,22 +113,22 @@ class Client:
         except (ssl.SSLError, ConnectionResetError) as exc:
             conn.close()
             if self.tls is None and isinstance(exc, ConnectionResetError):
-                raise transport.unreachable(self.host, exc) from None
-            raise transport.tls_failure(self.host, exc) from None
+                raise connection.unreachable(self.host, exc) from None
+            raise connection.tls_failure(self.host, exc) from None
         except (ConnectionRefusedError, FileNotFoundError, PermissionError) as exc:
             conn.close()
-            raise transport.unreachable(self.host, exc) from None
+            raise connection.unreachable(self.host, exc) from None
         except OSError as exc:
             conn.close()
             if isinstance(exc, ConnectionError) or exc.errno in (111, 2, 13):
-                raise transport.unreachable(self.host, exc) from None
+                raise connection.unreachable(self.host, exc) from None
             raise
         except BaseException:
             conn.close()
             raise
         if resp.status >= 400:
             try:
-                raise APIError(resp.status, transport.error_message(resp.read(), resp.reason))
+                raise APIError(resp.status, connection.error_message(resp.read(), resp.reason))
             finally:
                 conn.close()
         return Response(conn, resp)
@@ -168,27 +145,27 @@ class Client:
             resp.read()
 
     def hijack(self, method: str, path: str, params: Params | None = None,
-               body: Any = None) -> transport.Hijacked:
+               body: Any = None) -> connection.Hijacked:
         data = json.dumps(body).encode() if body is not None else b""
-        return transport.hijack(self.host, method, self.url(path, params), data, tls=self.tls)
+        return connection.hijack(self.host, method, self.url(path, params), data, tls=self.tls)
 
     # --- system ------------------------------------------------------------
 
     def ping(self) -> str:
-        with self.request("GET", "/_ping") as resp:
+        with self.request(*E.PING.at()) as resp:
             return resp.read().decode("utf-8", "replace")
 
     def version_info(self) -> models.Version:
-        return models.Version.from_api(self.json("GET", "/version") or {})
+        return models.Version.from_api(self.json(*E.VERSION.at()) or {})
 
     def info(self) -> models.Info:
-        return models.Info.from_api(self.json("GET", "/info") or {})
+        return models.Info.from_api(self.json(*E.INFO.at()) or {})
 
     def events(self, since: str | None = None, until: str | None = None) -> Response:
-        return self.request("GET", "/events", {"since": since or None, "until": until or None})
+        return self.request(*E.EVENTS.at(), {"since": since or None, "until": until or None})
 
     def auth(self, auth: models.AuthConfig) -> dict:
-        return self.json("POST", "/auth", body=auth.to_api()) or {}
+        return self.json(*E.AUTH.at(), body=auth.to_api()) or {}
 
     # --- containers --------------------------------------------------------
 
@@ -200,56 +177,56 @@ class Client:
             "since": since or None,
             "before": before or None,
             "size": True if size else None,
-            "filters": json.dumps(filters) if filters else None,
+            "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
         }
         return [models.ContainerSummary.from_api(c)
-                for c in self.json("GET", "/containers/json", params) or []]
+                for c in self.json(*E.CONTAINER_LIST.at(), params) or []]
 
-    def create_container(self, config: models.ContainerConfig,
-                         host_config: models.HostConfig | None = None,
+    def create_container(self, config: ContainerConfig,
+                         host_config: HostConfig | None = None,
                          name: str = "") -> tuple[str, list[str]]:
         body = models.create_body(config, host_config)
-        result = self.json("POST", "/containers/create", {"name": name or None}, body) or {}
+        result = self.json(*E.CONTAINER_CREATE.at(), {"name": name or None}, body) or {}
         return result.get("Id") or "", list(result.get("Warnings") or [])
 
     def inspect_container(self, name: str) -> dict:
-        return self.json("GET", f"/containers/{_name(name)}/json")
+        return self.json(*E.CONTAINER_INSPECT.at(name))
 
-    def start(self, name: str, host_config: models.HostConfig | None = None) -> None:
-        body = host_config.to_api() if host_config is not None else None
-        self.call("POST", f"/containers/{_name(name)}/start", body=body)
+    def start(self, name: str, host_config: HostConfig | None = None) -> None:
+        body = models.host_config_body(host_config) if host_config is not None else None
+        self.call(*E.CONTAINER_START.at(name), body=body)
 
     def stop(self, name: str, timeout: int = 10) -> None:
-        self.call("POST", f"/containers/{_name(name)}/stop", {"t": timeout})
+        self.call(*E.CONTAINER_STOP.at(name), {"t": timeout})
 
     def restart(self, name: str, timeout: int = 10) -> None:
-        self.call("POST", f"/containers/{_name(name)}/restart", {"t": timeout})
+        self.call(*E.CONTAINER_RESTART.at(name), {"t": timeout})
 
     def kill(self, name: str, signal: str | None = None) -> None:
-        self.call("POST", f"/containers/{_name(name)}/kill", {"signal": signal or None})
+        self.call(*E.CONTAINER_KILL.at(name), {"signal": signal or None})
 
     def pause(self, name: str) -> None:
-        self.call("POST", f"/containers/{_name(name)}/pause")
+        self.call(*E.CONTAINER_PAUSE.at(name))
 
     def unpause(self, name: str) -> None:
-        self.call("POST", f"/containers/{_name(name)}/unpause")
+        self.call(*E.CONTAINER_UNPAUSE.at(name))
 
     def wait(self, name: str) -> int:
-        result = self.json("POST", f"/containers/{_name(name)}/wait") or {}
+        result = self.json(*E.CONTAINER_WAIT.at(name)) or {}
         return int(result.get("StatusCode") or 0)
 
     def remove_container(self, name: str, volumes: bool = False, force: bool = False,
                          link: bool = False) -> None:
         params = {"v": True if volumes else None, "force": True if force else None,
                   "link": True if link else None}
-        self.call("DELETE", f"/containers/{_name(name)}", params)
+        self.call(*E.CONTAINER_REMOVE.at(name), params)
 
     def attach(self, name: str, stdin: bool = False, stdout: bool = True, stderr: bool = True,
-               stream: bool = True, logs: bool = False) -> transport.Hijacked:
+               stream: bool = True, logs: bool = False) -> connection.Hijacked:
         params = {"logs": True if logs else None, "stream": True if stream else None,
                   "stdin": True if stdin else None, "stdout": True if stdout else None,
                   "stderr": True if stderr else None}
-        return self.hijack("POST", f"/containers/{_name(name)}/attach", params)
+        return self.hijack(*E.CONTAINER_ATTACH.at(name), params)
 
     def exec_create(self, container: str, cmd: list[str], *, stdin: bool = False, tty: bool = False,
                     user: str = "", env: list[str] | None = None, workdir: str = "",
@@ -257,42 +234,42 @@ class Client:
         body = {"AttachStdin": stdin, "AttachStdout": True, "AttachStderr": True, "Tty": tty,
                 "Cmd": cmd, "User": user, "Env": env or [], "WorkingDir": workdir,
                 "Privileged": privileged}
-        return self.json("POST", f"/containers/{_name(container)}/exec", body=body)["Id"]
+        return self.json(*E.EXEC_CREATE.at(container), body=body)["Id"]
 
-    def exec_start(self, exec_id: str, tty: bool = False) -> transport.Hijacked:
-        return self.hijack("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
+    def exec_start(self, exec_id: str, tty: bool = False) -> connection.Hijacked:
+        return self.hijack(*E.EXEC_START.at(exec_id), body={"Detach": False, "Tty": tty})
 
     def exec_start_detached(self, exec_id: str) -> None:
-        self.call("POST", f"/exec/{exec_id}/start", body={"Detach": True})
+        self.call(*E.EXEC_START.at(exec_id), body={"Detach": True})
 
     def exec_inspect(self, exec_id: str) -> dict:
-        return self.json("GET", f"/exec/{exec_id}/json")
+        return self.json(*E.EXEC_INSPECT.at(exec_id))
 
     def exec_resize(self, exec_id: str, height: int, width: int) -> None:
-        self.call("POST", f"/exec/{exec_id}/resize", {"h": height, "w": width})
+        self.call(*E.EXEC_RESIZE.at(exec_id), {"h": height, "w": width})
 
     def resize(self, name: str, height: int, width: int) -> None:
-        self.call("POST", f"/containers/{_name(name)}/resize", {"h": height, "w": width})
+        self.call(*E.CONTAINER_RESIZE.at(name), {"h": height, "w": width})
 
     def logs(self, name: str, follow: bool = False, timestamps: bool = False, tail: str = "all",
              stdout: bool = True, stderr: bool = True) -> Response:
         params = {"stdout": stdout, "stderr": stderr, "timestamps": True if timestamps else None,
                   "follow": True if follow else None, "tail": tail}
-        return self.request("GET", f"/containers/{_name(name)}/logs", params)
+        return self.request(*E.CONTAINER_LOGS.at(name), params)
 
     def top(self, name: str, ps_args: str = "") -> models.TopResult:
-        data = self.json("GET", f"/containers/{_name(name)}/top", {"ps_args": ps_args or None})
+        data = self.json(*E.CONTAINER_TOP.at(name), {"ps_args": ps_args or None})
         return models.TopResult.from_api(data or {})
 
     def changes(self, name: str) -> list[models.Change]:
         return [models.Change.from_api(c)
-                for c in self.json("GET", f"/containers/{_name(name)}/changes") or []]
+                for c in self.json(*E.CONTAINER_CHANGES.at(name)) or []]
 
     def export(self, name: str) -> Response:
-        return self.request("GET", f"/containers/{_name(name)}/export")
+        return self.request(*E.CONTAINER_EXPORT.at(name))
 
     def copy(self, name: str, resource: str) -> Response:
-        return self.request("POST", f"/containers/{_name(name)}/copy", body={"Resource": resource})
+        return self.request(*E.CONTAINER_COPY.at(name), body={"Resource": resource})
 
     def commit(self, container: str, repo: str = "", tag: str = "", message: str = "",
                author: str = "", pause: bool = True, config: dict | None = None) -> str:
@@ -300,7 +277,7 @@ class Client:
                   # v1.14 documents `m`; Docker's own server read `comment`. Send both.
                   "m": message or None, "comment": message or None,
                   "author": author or None, "pause": None if pause else False}
-        result = self.json("POST", "/commit", params, body=config if config is not None else {})
+        result = self.json(*E.COMMIT.at(), params, body=config if config is not None else {})
         return (result or {}).get("Id") or ""
 
     # --- images ------------------------------------------------------------
@@ -308,61 +285,61 @@ class Client:
     def images(self, all: bool = False, filters: dict | None = None,
                name: str = "", digests: bool = False) -> list[models.ImageSummary]:
         params = {"all": True if all else None,
-                  "filters": json.dumps(filters) if filters else None,
+                  "filters": Filters.of(filters).to_json(self.version or None) if filters else None,
                   "filter": name or None}
         saved = self.version
         if digests and self.version and self.version < "1.18":
             self.version = "1.18"  # RepoDigests came with API v1.18
         try:
-            found = self.json("GET", "/images/json", params) or []
+            found = self.json(*E.IMAGE_LIST.at(), params) or []
         finally:
             self.version = saved
         return [models.ImageSummary.from_api(i) for i in found]
 
     def inspect_image(self, name: str) -> dict:
-        return self.json("GET", f"/images/{_name(name)}/json")
+        return self.json(*E.IMAGE_INSPECT.at(name))
 
     def history(self, name: str) -> list[models.HistoryEntry]:
         return [models.HistoryEntry.from_api(h)
-                for h in self.json("GET", f"/images/{_name(name)}/history") or []]
+                for h in self.json(*E.IMAGE_HISTORY.at(name)) or []]
 
     def tag(self, name: str, repo: str, tag: str = "", force: bool = False) -> None:
-        self.call("POST", f"/images/{_name(name)}/tag",
+        self.call(*E.IMAGE_TAG.at(name),
                   {"repo": repo, "tag": tag or None, "force": True if force else None})
 
     def remove_image(self, name: str, force: bool = False,
                      noprune: bool = False) -> list[models.DeleteItem]:
         params = {"force": True if force else None, "noprune": True if noprune else None}
         return [models.DeleteItem.from_api(d)
-                for d in self.json("DELETE", f"/images/{_name(name)}", params) or []]
+                for d in self.json(*E.IMAGE_REMOVE.at(name), params) or []]
 
     def import_image(self, src: str, repo: str = "", tag: str = "", body: Any = None) -> Response:
         """POST /images/create?fromSrc=: `src` is a URL, or "-" with the tarball as body."""
         params = {"fromSrc": src, "repo": repo or None, "tag": tag or None}
         headers = {"Content-Type": "application/x-tar"} if body is not None else None
-        return self.request("POST", "/images/create", params, body, headers)
+        return self.request(*E.IMAGE_CREATE.at(), params, body, headers)
 
     def pull(self, image: str, tag: str = "", auth: models.AuthConfig | None = None) -> Response:
-        return self.request("POST", "/images/create", {"fromImage": image, "tag": tag or None},
+        return self.request(*E.IMAGE_CREATE.at(), {"fromImage": image, "tag": tag or None},
                             headers=registry_auth(auth))
 
     def push(self, name: str, tag: str = "", auth: models.AuthConfig | None = None) -> Response:
-        return self.request("POST", f"/images/{_name(name)}/push", {"tag": tag or None},
+        return self.request(*E.IMAGE_PUSH.at(name), {"tag": tag or None},
                             headers=registry_auth(auth or models.AuthConfig()))
 
     def search(self, term: str, auth: models.AuthConfig | None = None) -> list[models.SearchResult]:
         return [models.SearchResult.from_api(r)
-                for r in self.json("GET", "/images/search", {"term": term},
+                for r in self.json(*E.IMAGE_SEARCH.at(), {"term": term},
                                    headers=registry_auth(auth)) or []]
 
     def get_image(self, name: str) -> Response:
-        return self.request("GET", f"/images/{_name(name)}/get")
+        return self.request(*E.IMAGE_SAVE.at(name))
 
     def load_image(self, body: Any) -> Response:
-        return self.request("POST", "/images/load", body=body,
+        return self.request(*E.IMAGE_LOAD.at(), body=body,
                             headers={"Content-Type": "application/x-tar"})
 
     def build(self, body: Any, params: Params, headers: Mapping[str, str] | None = None) -> Response:
         all_headers = {"Content-Type": "application/tar"}
         all_headers.update(headers or {})
-        return self.request("POST", "/build", params, body, all_headers)
+        return self.request(*E.BUILD.at(), params, body, all_headers)

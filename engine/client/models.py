@@ -1,16 +1,20 @@
-"""Typed records for what the CLI sends and reads, and the one place where each
-maps to and from the v1.14 API's JSON.
+"""What the client sends and reads, and how it maps to and from the v1.14 API's JSON.
 
-Request records (`ContainerConfig`, `HostConfig`) encode in the field order and
-with the nulls of Docker 1.2's Go structs (a Go nil slice is JSON null), so a
-create body from `pyctr run` reads like the one from `docker run`. Response
-records decode leniently: missing keys and nulls become defaults, unknown keys
-are ignored, since daemons add fields over time."""
+The request records (`ContainerConfig`, `HostConfig`, ...) are the API's own,
+from engine/api/config.py, encoded by its codec for v1.14: Docker 1.2's field
+order and nulls (a Go nil slice is JSON null), so a create body from `pyctr run`
+reads like the one from `docker run`. The response records here are the
+client's view: they decode leniently (missing keys and nulls become defaults,
+unknown keys are ignored), since any daemon, of any version, may answer."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from ..api.codec import to_api
+from ..api.config import ContainerConfig, HostConfig
 
 
 def _list(value: Any) -> list:
@@ -25,145 +29,32 @@ def _int(value: Any) -> int:
 
 
 # --- request side ----------------------------------------------------------
+# The create/start records are the API's own (engine/api/config.py); what is the
+# client's is how Docker 1.2's CLI filled them in.
+
+REQUEST_VERSION = "1.14"   # the API version whose shape the request bodies have
 
 
-@dataclass
-class PortBinding:
-    host_ip: str = ""
-    host_port: str = ""
-
-    def to_api(self) -> dict:
-        return {"HostIp": self.host_ip, "HostPort": self.host_port}
-
-    @classmethod
-    def from_api(cls, data: Any) -> "PortBinding":
-        data = data or {}
-        return cls(data.get("HostIp") or "", str(data.get("HostPort") or ""))
-
-
-@dataclass
-class DeviceMapping:
-    path_on_host: str
-    path_in_container: str
-    cgroup_permissions: str = "rwm"
-
-    def to_api(self) -> dict:
-        return {"PathOnHost": self.path_on_host, "PathInContainer": self.path_in_container,
-                "CgroupPermissions": self.cgroup_permissions}
-
-
-@dataclass
-class RestartPolicy:
-    name: str = ""
-    maximum_retry_count: int = 0
-
-    def to_api(self) -> dict:
-        return {"Name": self.name, "MaximumRetryCount": self.maximum_retry_count}
-
-
-@dataclass
-class ContainerConfig:
-    """The portable part of a container: Docker's `runconfig.Config`."""
-
-    image: str = ""
-    cmd: Optional[list[str]] = None
-    entrypoint: Optional[list[str]] = None
-    hostname: str = ""
-    domainname: str = ""
-    user: str = ""
-    memory: int = 0
-    memory_swap: int = 0
-    cpu_shares: int = 0
-    cpuset: str = ""
-    attach_stdin: bool = False
-    attach_stdout: bool = False
-    attach_stderr: bool = False
-    exposed_ports: dict[str, dict] = field(default_factory=dict)
-    tty: bool = False
-    open_stdin: bool = False
-    stdin_once: bool = False
-    env: list[str] = field(default_factory=list)
-    volumes: dict[str, dict] = field(default_factory=dict)
-    working_dir: str = ""
-    network_disabled: bool = False
-
-    def to_api(self) -> dict:
-        return {
-            "Hostname": self.hostname,
-            "Domainname": self.domainname,
-            "User": self.user,
-            "Memory": self.memory,
-            "MemorySwap": self.memory_swap,
-            "CpuShares": self.cpu_shares,
-            "Cpuset": self.cpuset,
-            "AttachStdin": self.attach_stdin,
-            "AttachStdout": self.attach_stdout,
-            "AttachStderr": self.attach_stderr,
-            "PortSpecs": None,  # deprecated since ExposedPorts; Docker 1.2 sent null
-            "ExposedPorts": dict(self.exposed_ports),
-            "Tty": self.tty,
-            "OpenStdin": self.open_stdin,
-            "StdinOnce": self.stdin_once,
-            "Env": list(self.env),
-            "Cmd": self.cmd,
-            "Image": self.image,
-            "Volumes": dict(self.volumes),
-            "WorkingDir": self.working_dir,
-            "Entrypoint": self.entrypoint,
-            "NetworkDisabled": self.network_disabled,
-            "OnBuild": None,
-        }
-
-
-@dataclass
-class HostConfig:
-    """The host-specific part: Docker's `runconfig.HostConfig`."""
-
-    binds: Optional[list[str]] = None
-    container_id_file: str = ""
-    privileged: bool = False
-    port_bindings: dict[str, list[PortBinding]] = field(default_factory=dict)
-    links: Optional[list[str]] = None
-    publish_all_ports: bool = False
-    dns: Optional[list[str]] = None
-    dns_search: Optional[list[str]] = None
-    volumes_from: Optional[list[str]] = None
-    devices: list[DeviceMapping] = field(default_factory=list)
-    network_mode: str = "bridge"
-    cap_add: Optional[list[str]] = None
-    cap_drop: Optional[list[str]] = None
-    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
-    pids_limit: int = 0   # sent only when set (API 1.23's PidsLimit; not in Docker 1.2)
-
-    def to_api(self) -> dict:
-        body = {
-            "Binds": self.binds,
-            "ContainerIDFile": self.container_id_file,
-            "LxcConf": [],  # no lxc exec driver in pyctr
-            "Privileged": self.privileged,
-            "PortBindings": {port: [b.to_api() for b in bindings]
-                             for port, bindings in self.port_bindings.items()},
-            "Links": self.links,
-            "PublishAllPorts": self.publish_all_ports,
-            "Dns": self.dns,
-            "DnsSearch": self.dns_search,
-            "VolumesFrom": self.volumes_from,
-            "Devices": [d.to_api() for d in self.devices],
-            "NetworkMode": self.network_mode,
-            "CapAdd": self.cap_add,
-            "CapDrop": self.cap_drop,
-            "RestartPolicy": self.restart_policy.to_api(),
-        }
-        if self.pids_limit:
-            body["PidsLimit"] = self.pids_limit
-        return body
+def host_config_body(host_config: HostConfig) -> dict:
+    """A HostConfig as Docker 1.2's CLI sent it: empty LxcConf, PortBindings and
+    Devices rather than null, "bridge" when no network mode was asked for."""
+    filled = dataclasses.replace(
+        host_config,
+        lxc_conf=host_config.lxc_conf if host_config.lxc_conf is not None else [],  # no lxc driver
+        port_bindings=host_config.port_bindings or {},
+        devices=host_config.devices or [],
+        network_mode=host_config.network_mode or "bridge")
+    return to_api(filled, version=REQUEST_VERSION)
 
 
 def create_body(config: ContainerConfig, host_config: HostConfig | None) -> dict:
-    """The POST /containers/create body: the Config fields plus `HostConfig`."""
-    body = config.to_api()
+    """The POST /containers/create body: the Config fields (Docker 1.2's CLI sent
+    empty ExposedPorts, Env and Volumes rather than null) plus `HostConfig`."""
+    filled = dataclasses.replace(config, exposed_ports=config.exposed_ports or {},
+                                 env=config.env or [], volumes=config.volumes or {})
+    body = to_api(filled, version=REQUEST_VERSION)
     if host_config is not None:
-        body["HostConfig"] = host_config.to_api()
+        body["HostConfig"] = host_config_body(host_config)
     return body
 
 

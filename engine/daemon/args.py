@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
+from ..jobs import JobArgs
 from .events import EventFilter
+
+if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
+    from typing import AsyncIterator
+
+    from .records import ContainerRecord
+    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus,
+                          FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
+                          ProcessList, SystemInfo, VersionInfo)
 
 
 @dataclass
-class ImageImport:
+class ImageImport(JobArgs[str]):
+    job: ClassVar[str] = "image_import"
+
     source: str                      # "-" for the request body, else a URL
     repository: str = ""
     tag: str = ""
@@ -19,18 +30,33 @@ class ImageImport:
 
 @dataclass
 class ImageRef:
+    """The args of the jobs that take an image's name and nothing else."""
     name: str
 
 
 @dataclass
-class ImageList:
+class ImageInspect(ImageRef, JobArgs["ImageDetails"]):
+    job: ClassVar[str] = "image_inspect"
+
+
+@dataclass
+class ImageHistory(ImageRef, JobArgs["list[HistoryEntry]"]):
+    job: ClassVar[str] = "image_history"
+
+
+@dataclass
+class ImageList(JobArgs["list[ImageSummary]"]):
+    job: ClassVar[str] = "image_list"
+
     all: bool = False
     dangling: bool | None = None     # the `dangling` filter, when given
     repository: str = ""             # the `filter` parameter (a repository name)
 
 
 @dataclass
-class ImageTag:
+class ImageTag(JobArgs[None]):
+    job: ClassVar[str] = "image_tag"
+
     name: str
     repository: str
     tag: str = ""
@@ -38,14 +64,18 @@ class ImageTag:
 
 
 @dataclass
-class ImageDelete:
+class ImageDelete(JobArgs["list[ImageDeleted]"]):
+    job: ClassVar[str] = "image_delete"
+
     name: str
     force: bool = False
     noprune: bool = False
 
 
 @dataclass
-class ContainerCreate:
+class ContainerCreate(JobArgs["ContainerCreated"]):
+    job: ClassVar[str] = "container_create"
+
     config: ContainerConfig
     host_config: HostConfig
     name: str = ""
@@ -53,35 +83,81 @@ class ContainerCreate:
 
 @dataclass
 class ContainerRef:
+    """The args of the jobs that take a container's name and nothing else."""
     name: str
 
 
 @dataclass
-class ContainerStart:
+class ContainerInspect(ContainerRef, JobArgs["ContainerRecord"]):
+    job: ClassVar[str] = "container_inspect"
+
+
+@dataclass
+class ContainerWait(ContainerRef, JobArgs["ExitStatus"]):
+    job: ClassVar[str] = "container_wait"
+
+
+@dataclass
+class ContainerPause(ContainerRef, JobArgs[None]):
+    job: ClassVar[str] = "container_pause"
+
+
+@dataclass
+class ContainerUnpause(ContainerRef, JobArgs[None]):
+    job: ClassVar[str] = "container_unpause"
+
+
+@dataclass
+class ContainerChanges(ContainerRef, JobArgs["list[FileChange]"]):
+    job: ClassVar[str] = "container_changes"
+
+
+@dataclass
+class ContainerExport(ContainerRef, JobArgs["AsyncIterator[bytes]"]):
+    job: ClassVar[str] = "container_export"
+
+
+@dataclass
+class ContainerStart(JobArgs[None]):
+    job: ClassVar[str] = "container_start"
+
     name: str
     host_config: HostConfig | None = None  # old clients send it with start
 
 
 @dataclass
-class ContainerStop:
+class ContainerStop(JobArgs[None]):
+    job: ClassVar[str] = "container_stop"
+
     name: str
     timeout: int = 10
 
 
 @dataclass
-class ContainerKill:
+class ContainerRestart(ContainerStop):
+    job: ClassVar[str] = "container_restart"
+
+
+@dataclass
+class ContainerKill(JobArgs[None]):
+    job: ClassVar[str] = "container_kill"
+
     name: str
     signal: str = "KILL"
 
 
 @dataclass
-class ContainerRename:
+class ContainerRename(JobArgs[None]):
+    job: ClassVar[str] = "container_rename"
+
     name: str
     new_name: str
 
 
 @dataclass
-class ContainerRemove:
+class ContainerRemove(JobArgs[None]):
+    job: ClassVar[str] = "container_remove"
+
     name: str
     force: bool = False
     volumes: bool = False
@@ -89,7 +165,9 @@ class ContainerRemove:
 
 
 @dataclass
-class ContainerList:
+class ContainerList(JobArgs["list[ContainerSummary]"]):
+    job: ClassVar[str] = "container_list"
+
     all: bool = False
     limit: int = -1
     since: str = ""
@@ -100,7 +178,9 @@ class ContainerList:
 
 
 @dataclass
-class ContainerLogs:
+class ContainerLogs(JobArgs["LogStream"]):
+    job: ClassVar[str] = "container_logs"
+
     name: str
     stdout: bool = True
     stderr: bool = True
@@ -110,7 +190,9 @@ class ContainerLogs:
 
 
 @dataclass
-class AttachArgs:
+class AttachArgs(JobArgs["AttachedSession"]):
+    job: ClassVar[str] = "container_attach"
+
     name: str
     logs: bool = False
     stream: bool = False
@@ -120,20 +202,36 @@ class AttachArgs:
 
 
 @dataclass
-class ContainerTop:
+class ContainerTop(JobArgs["ProcessList"]):
+    job: ClassVar[str] = "container_top"
+
     name: str
     ps_args: str = "-ef"
 
 
 @dataclass
-class EventsQuery:
+class EventsQuery(JobArgs["EventLines"]):
+    job: ClassVar[str] = "events"
+
     since_ns: int = 0                # unix time in ns; 0: only new events
     until_ns: int = 0                # unix time in ns (inclusive); 0: follow forever
     filter: EventFilter = field(default_factory=EventFilter)
 
 
 @dataclass
-class ContainerResize:
+class ContainerResize(JobArgs[None]):
+    job: ClassVar[str] = "container_resize"
+
     name: str
     height: int
     width: int
+
+
+@dataclass
+class VersionQuery(JobArgs["VersionInfo"]):
+    job: ClassVar[str] = "version"
+
+
+@dataclass
+class InfoQuery(JobArgs["SystemInfo"]):
+    job: ClassVar[str] = "info"

@@ -1,47 +1,21 @@
-"""Streams to clients: `logs` (from the json-file log) and `attach` (live output
-plus stdin). The daemon hands back typed sessions; the server owns the wire."""
+"""`attach` (past output, live output and stdin) and the pty's `resize`. The
+daemon hands back a typed session; the server owns the wire."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from ..errors import BadRequest
 from ..jobs import Job
-from . import logs
-from .args import AttachArgs, ContainerLogs, ContainerResize
+from . import jsonfile
+from .args import AttachArgs, ContainerResize
 from .container import Container
-from .logs import LogEntry
 from .streams import write_all
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
-
-
-@dataclass
-class LogStream:
-    tty: bool                 # a TTY container's output is one raw stream
-    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
-
-
-async def container_logs(daemon, job: Job) -> LogStream:
-    args: ContainerLogs = job.args
-    container = daemon.lookup(args.name)
-    wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
-    path = container.record.log_path
-    start = await asyncio.to_thread(logs.tail_offset, path, args.tail)
-    # Taken now, in the same step as the tail: a follower sees every line after it.
-    writer = container.log if args.follow and container.running else None
-    end = None if writer is not None else logs.size(path)
-
-    async def batches() -> AsyncIterator[list[LogEntry]]:
-        async for batch in logs.read(path, start, end, writer):
-            if len(wanted) < 2:
-                batch = [e for e in batch if e.stream in wanted]
-            if batch:
-                yield batch
-
-    return LogStream(container.record.config.tty, batches())
 
 
 class AttachSession:
@@ -53,7 +27,7 @@ class AttachSession:
         self.wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
         path = container.record.log_path
         # The log up to here and the live output from here: nothing twice, nothing missed.
-        self._past = logs.read(path, 0, logs.size(path)) if args.logs else None
+        self._past = jsonfile.read(path, 0, jsonfile.size(path)) if args.logs else None
         self._live = container.output.subscribe() if args.stream else None
         self.stdin = args.stdin and container.record.config.open_stdin
         self._prefix = b""  # a possible first byte of the detach keys
@@ -113,14 +87,14 @@ class AttachSession:
             self.container.output.unsubscribe(self._live)
 
 
-async def container_attach(daemon, job: Job) -> AttachSession:
-    args: AttachArgs = job.args
+async def container_attach(daemon: Daemon, job: Job[AttachArgs]) -> AttachSession:
+    args = job.args
     return AttachSession(daemon.lookup(args.name), args)
 
 
-async def container_resize(daemon, job: Job) -> None:
+async def container_resize(daemon: Daemon, job: Job[ContainerResize]) -> None:
     """Set the pty's window size (a TTY container); ignored otherwise, as Docker does."""
-    args: ContainerResize = job.args
+    args = job.args
     container = daemon.lookup(args.name)
     if args.height < 0 or args.width < 0 or args.height > 65535 or args.width > 65535:
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")

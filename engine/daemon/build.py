@@ -10,19 +10,25 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from ..builder import context
 from ..builder.evaluator import BuildError, Builder, BuildOptions
 from ..builder.parser import DockerfileError, parse
-from ..jobs import Job
-from ..server.wire import progress_line
+from ..api.messages import ProgressMessage
+from ..jobs import Job, JobArgs
+from .builder_backend import DaemonBuilderBackend
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 MAX_DOCKERFILE = 4 << 20
 
 
 @dataclass
-class BuildArgs:
+class BuildArgs(JobArgs[str]):
+    job: ClassVar[str] = "image_build"
+
     body: BinaryIO | None                    # the context tar (a blocking reader)
     options: BuildOptions = field(default_factory=BuildOptions)
     dockerfile: str = "Dockerfile"           # its path inside the context
@@ -32,7 +38,7 @@ class BuildArgs:
 _swept: set[str] = set()
 
 
-def scratch_root(daemon) -> str:
+def scratch_root(daemon: Daemon) -> str:
     """`<data-root>/tmp`, for build contexts, save spools and load scratch. What is there
     when this daemon first uses it was left by one that died mid-build: removed then."""
     path = daemon.config.path("tmp")
@@ -43,11 +49,11 @@ def scratch_root(daemon) -> str:
     return path
 
 
-async def image_build(daemon, job: Job) -> str:
-    args: BuildArgs = job.args
+async def image_build(daemon: Daemon, job: Job[BuildArgs]) -> str:
+    args = job.args
 
     async def emit(text: str) -> None:
-        await job.write(progress_line(stream=text))
+        await job.write(ProgressMessage(stream=text).encode())
 
     scratch = tempfile.mkdtemp(prefix="build-", dir=scratch_root(daemon))
     try:
@@ -68,7 +74,7 @@ async def image_build(daemon, job: Job) -> str:
         except DockerfileError as exc:
             raise BuildError(str(exc)) from None
         await asyncio.to_thread(context.apply_ignore, context_dir, {name})
-        builder = Builder(daemon, context_dir, downloads, args.options, emit, job.write)
+        builder = Builder(DaemonBuilderBackend(daemon), context_dir, downloads, args.options, emit, job.write)
         return await builder.build(instructions)
     except context.ContextError as exc:
         raise BuildError(str(exc)) from None

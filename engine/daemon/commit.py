@@ -8,20 +8,28 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
+from ..builder.config_steps import apply_changes
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
-from ..jobs import Job
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
+from ..jobs import Job, JobArgs
 from .container import Container
 from .create import init_layer_id, merge_image_config
+from .results import ImageCommitted
 from .transport import frozen_for_reading
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
 @dataclass
-class CommitArgs:
+class CommitArgs(JobArgs["ImageCommitted"]):
+    job: ClassVar[str] = "container_commit"
+
     container: str
     repository: str = ""
     tag: str = ""
@@ -41,7 +49,6 @@ def image_config(container: Container, given: ContainerConfig | None,
                  changes: list[str]) -> ContainerConfig:
     """Docker 1.2's runconfig.Merge of the given config over the container's, then
     the `--change` instructions applied on top."""
-    from ..builder.evaluator import apply_changes
     config = copy.deepcopy(given) if given is not None else ContainerConfig()
     merge_image_config(config, copy.deepcopy(container.record.config))
     config.hostname = config.hostname or container.record.config.hostname
@@ -51,7 +58,7 @@ def image_config(container: Container, given: ContainerConfig | None,
     return config
 
 
-async def commit(daemon, container: Container, *, config: ContainerConfig,
+async def commit(daemon: Daemon, container: Container, *, config: ContainerConfig,
                  container_config: ContainerConfig | None = None, comment: str = "",
                  author: str = "", pause: bool = True) -> ImageRecord:
     """Register the container's changes as a new image (no tag)."""
@@ -77,8 +84,8 @@ async def commit(daemon, container: Container, *, config: ContainerConfig,
     return record
 
 
-async def container_commit(daemon, job: Job) -> dict:
-    args: CommitArgs = job.args
+async def container_commit(daemon: Daemon, job: Job[CommitArgs]) -> ImageCommitted:
+    args = job.args
     container = daemon.lookup(args.container)
     if args.repository:  # checked before any work: a bad name must store nothing
         reference.validate_repository(reference.normalize(args.repository))
@@ -94,4 +101,4 @@ async def container_commit(daemon, job: Job) -> dict:
     if args.repository:
         daemon.graph.tag(image.id, args.repository, args.tag, force=True)
     daemon.container_event(container, "commit")
-    return {"Id": image.id}
+    return ImageCommitted(image.id)

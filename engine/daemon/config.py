@@ -23,6 +23,7 @@ class DaemonConfig:
     shutdown_timeout: float = 10           # per container, then SIGKILL
     insecure_registries: list[str] = field(default_factory=list)  # plain HTTP allowed (loopback always)
     registry_mirrors: list[str] = field(default_factory=list)     # tried before Docker Hub for pulls
+    default_registry: str = "docker.io"    # where unqualified names are pulled; "none": nowhere
     # networking (Docker 1.2's bridge driver flags)
     bridge: str = ""                       # "": first free of pyctr0..9; "none": only lo
     bip: str = ""                          # bridge address/prefix; "": a free subnet

@@ -7,7 +7,7 @@ import asyncio
 import datetime
 import os
 
-from .logs import LogWriter
+from .jsonfile import LogWriter
 from .records import ContainerRecord, ZERO_TIME
 from .streams import Broadcaster, ProcessIO
 

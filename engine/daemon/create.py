@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, Conflict
 from ..graph.graph import new_id, now_rfc3339
 from ..jobs import Job
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 from . import limits, names, network
 from .args import ContainerCreate
 from .container import Container
 from .records import ContainerRecord
+from .results import ContainerCreated
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 NETWORK_MODES = ("", "default", "bridge", "none", "host")
 RESTART_POLICIES = ("", "no", "always", "on-failure")
@@ -28,8 +33,8 @@ def init_layer_id(container_id: str) -> str:
     return container_id + "-init"
 
 
-async def container_create(daemon, job: Job) -> dict:
-    args: ContainerCreate = job.args
+async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> ContainerCreated:
+    args = job.args
     config, host_config = args.config, args.host_config
     image = daemon.graph.resolve(config.image)
     warnings = _validate(config, host_config)
@@ -76,7 +81,7 @@ async def container_create(daemon, job: Job) -> dict:
         raise
     daemon.containers[container_id] = container
     daemon.container_event(container, "create")
-    return {"Id": container_id, "Warnings": warnings}
+    return ContainerCreated(container_id, warnings)
 
 
 def merge_image_config(user: ContainerConfig, image: ContainerConfig | None) -> None:

@@ -1,7 +1,8 @@
 """The Daemon: owns the graph, the drivers and the containers, and serves the jobs.
 
 Job handlers live in one module per verb (create.py, start.py, ...); this module
-holds what they share: lookup, persistence, start-up recovery and shutdown.
+holds what they share: lookup, persistence, events; lifecycle.py brings the
+containers back at start-up and stops them at shutdown.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ import secrets
 import subprocess
 import time
 
-from ..codec import from_api, to_api
+from ..api.codec import to_api
 from ..errors import Conflict, NotFound
 from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
 from ..graphdriver import new_driver
+from ..libcontainer.inroot_client import InRoot
+from ..volumedriver import new_volumedriver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
-from .inroot import InRoot
-from .network import DaemonNetwork, start_order
-from .records import ContainerRecord, NetworkSettings
+from .network import DaemonNetwork
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -47,6 +48,7 @@ class Daemon:
         self.instance_id = _instance_id(config.path("engine-id"))
         self._lock_fd = lock_fd
         self.network = DaemonNetwork(config)   # disabled until open() sets up the bridge
+        self.volumes = new_volumedriver("local", config.path("volumes"))
         self.inroot = InRoot()   # every touch of a container's filesystem goes through it
 
     # --- life cycle -----------------------------------------------------
@@ -65,42 +67,16 @@ class Daemon:
             os.close(lock_fd)
             raise
         daemon = cls(config, Graph(driver, db), execdriver, lock_fd)
-        try:   # before _restore: stale veths and rules of a daemon that died go first
+        try:   # before restoring containers: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
         except BaseException:
             db.close()
             os.close(lock_fd)
             raise
-        await daemon._restore()
         return daemon
 
-    async def _restore(self) -> None:
-        """Load containers; those a dead daemon left running are killed and shown exited."""
-        from . import restart, start
-        to_restart = []
-        for data in self.graph.db.container_records():
-            record = from_api(ContainerRecord, data)
-            container = Container(record, self.config.path("containers", record.id))
-            self.containers[record.id] = container
-            if record.state.running or record.state.restarting:
-                log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
-                await asyncio.to_thread(self.execdriver.terminate, record.id)
-                start.mark_stopped(record, exit_code=137, error="pyctrd restarted")
-                record.network_settings = NetworkSettings()
-                self.save(container)
-                if restart.should_restart(container, 137):
-                    to_restart.append(container)
-        for container in start_order(self, to_restart):   # linked-to containers first
-            try:
-                await start.start(self, container)
-            except Exception as exc:  # one bad container must not stop the daemon
-                log.error("restarting %s failed: %s", container.id[:12], exc)
-
-    async def shutdown(self, timeout: float = 10) -> None:
-        from . import stop
-        running = [c for c in self.containers.values() if c.running]
-        await asyncio.gather(*(stop.stop(self, c, timeout) for c in running),
-                             return_exceptions=True)
+    async def shutdown(self) -> None:
+        """Release what the daemon holds; its containers are stopped already (lifecycle.py)."""
         await self.network.shutdown()
         await asyncio.to_thread(self.inroot.close)
         await asyncio.to_thread(self.graph.driver.cleanup)

@@ -26,35 +26,17 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
-from ..codec import api, from_api, to_api
+from ..api.codec import from_api
+from ..api.messages import Actor, Event, encode_event
 
 log = logging.getLogger("pyctr.daemon")
 
 JOURNAL_SIZE = 8 << 20
 LISTENER_BACKLOG = 10_000
 JOURNAL_NAME = "events.jsonl"
-
-
-@dataclass(frozen=True)
-class Actor:
-    id: str = api("ID", default="")
-    attributes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Event:
-    # Docker spells the 1.2 fields in lower case.
-    status: str = api("status")    # create, start, die, stop, kill, destroy, untag, delete, ...
-    id: str = api("id")
-    from_: str = api("from", default="")   # the image, for container events
-    time: int = api("time", default=0)
-    type: str = "container"
-    action: str = ""
-    actor: Actor = field(default_factory=Actor)
-    time_nano: int = api("timeNano", default=0)
 
 
 @dataclass(frozen=True)
@@ -156,7 +138,7 @@ class Journal:
 
     def tail(self, count: int) -> list[Event]:
         """The last `count` events, reading only the end of the files."""
-        from .logs import tail_offset
+        from .jsonfile import tail_offset
         found: list[Event] = []
         for path in (self.path, self.path + ".1"):
             if len(found) >= count:
@@ -175,10 +157,6 @@ def _decode(line: bytes) -> Event | None:
         return from_api(Event, json.loads(line))
     except (ValueError, TypeError):
         return None  # a line torn by a crash
-
-
-def encode(event: Event) -> bytes:
-    return json.dumps(to_api(event), separators=(",", ":")).encode() + b"\n"
 
 
 class EventBus:
@@ -200,7 +178,7 @@ class EventBus:
             attributes.setdefault("image", image)
         event = Event(status, object_id, image, now // 1_000_000_000, type, status,
                       Actor(object_id, attributes), now)
-        item = Published(event, encode(event))
+        item = Published(event, encode_event(event))
         self.history.append(event)
         if self.journal is not None:
             try:

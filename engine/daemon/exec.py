@@ -13,15 +13,19 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
-from ..codec import api
+from ..api.codec import api
 from ..errors import BadRequest, Conflict, NotFound, ServerError
 from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
-from ..jobs import Job
+from ..jobs import Job, JobArgs
 from .container import Container
 from .start import capabilities
 from .streams import Broadcaster, ProcessIO, write_all
+from .results import ExecCreated
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 KEEP_FINISHED = 300.0
 
@@ -52,7 +56,9 @@ class ExecRecord:
 
 
 @dataclass
-class ExecCreate:
+class ExecCreate(JobArgs["ExecCreated"]):
+    job: ClassVar[str] = "exec_create"
+
     container: str
     cmd: list[str]
     env: list[str] = field(default_factory=list)
@@ -66,18 +72,24 @@ class ExecCreate:
 
 
 @dataclass
-class ExecStart:
+class ExecStart(JobArgs["ExecSession | None"]):
+    job: ClassVar[str] = "exec_start"
+
     exec_id: str
     detach: bool = False
 
 
 @dataclass
-class ExecRef:
+class ExecInspect(JobArgs[ExecRecord]):
+    job: ClassVar[str] = "exec_inspect"
+
     exec_id: str
 
 
 @dataclass
-class ExecResize:
+class ExecResize(JobArgs[None]):
+    job: ClassVar[str] = "exec_resize"
+
     exec_id: str
     height: int
     width: int
@@ -101,7 +113,7 @@ class ExecSession:
     calls `begin()` once it has taken over the connection: as Docker does, the
     process starts only then, so no output races the client's reading of 101."""
 
-    def __init__(self, daemon, instance: ExecInstance) -> None:
+    def __init__(self, daemon: Daemon, instance: ExecInstance) -> None:
         self.daemon = daemon
         self.instance = instance
         self.tty = instance.process.tty
@@ -135,7 +147,7 @@ class ExecSession:
         self.instance.output.unsubscribe(self._queue)
 
 
-def _prune(daemon) -> None:
+def _prune(daemon: Daemon) -> None:
     now = time.monotonic()
     for exec_id, instance in list(daemon.execs.items()):
         gone = instance.container.id not in daemon.containers
@@ -143,7 +155,7 @@ def _prune(daemon) -> None:
             del daemon.execs[exec_id]
 
 
-def _lookup(daemon, exec_id: str) -> ExecInstance:
+def _lookup(daemon: Daemon, exec_id: str) -> ExecInstance:
     _prune(daemon)
     instance = daemon.execs.get(exec_id)
     if instance is None:
@@ -151,8 +163,8 @@ def _lookup(daemon, exec_id: str) -> ExecInstance:
     return instance
 
 
-async def exec_create(daemon, job: Job) -> dict:
-    args: ExecCreate = job.args
+async def exec_create(daemon: Daemon, job: Job[ExecCreate]) -> ExecCreated:
+    args = job.args
     container = daemon.lookup(args.container)
     if not container.running:
         raise Conflict(f"Container {args.container} is not running")
@@ -179,13 +191,13 @@ async def exec_create(daemon, job: Job) -> dict:
                                          process.user))
     daemon.execs[record.id] = ExecInstance(record, container, process)
     daemon.container_event(container, f"exec_create: {' '.join(args.cmd)}")
-    return {"Id": record.id}
+    return ExecCreated(record.id)
 
 
-async def exec_start(daemon, job: Job) -> ExecSession | None:
+async def exec_start(daemon: Daemon, job: Job[ExecStart]) -> ExecSession | None:
     """Detached: start the exec now. Attached: return the session (subscribed to the
     output, so nothing is missed) for the server to `begin()` once it has the connection."""
-    args: ExecStart = job.args
+    args = job.args
     instance = _lookup(daemon, args.exec_id)
     if instance.started:
         raise Conflict(f"Exec {args.exec_id[:12]} has already been started")
@@ -199,14 +211,14 @@ async def exec_start(daemon, job: Job) -> ExecSession | None:
     return ExecSession(daemon, instance)
 
 
-async def _launch(daemon, instance: ExecInstance) -> None:
+async def _launch(daemon: Daemon, instance: ExecInstance) -> None:
     """Start the process; return once it runs, or raise why it could not."""
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     asyncio.create_task(_run(daemon, instance, started))
     await started
 
 
-async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) -> None:
+async def _run(daemon: Daemon, instance: ExecInstance, started: asyncio.Future[None]) -> None:
     record, container = instance.record, instance.container
     io = instance.io = ProcessIO(instance.process.tty, record.open_stdin)
 
@@ -240,13 +252,13 @@ async def _run(daemon, instance: ExecInstance, started: asyncio.Future[None]) ->
     daemon.container_event(container, "exec_die", execID=record.id, exitCode=str(exit_code))
 
 
-async def exec_inspect(daemon, job: Job) -> ExecRecord:
-    args: ExecRef = job.args
+async def exec_inspect(daemon: Daemon, job: Job[ExecInspect]) -> ExecRecord:
+    args = job.args
     return _lookup(daemon, args.exec_id).record
 
 
-async def exec_resize(daemon, job: Job) -> None:
-    args: ExecResize = job.args
+async def exec_resize(daemon: Daemon, job: Job[ExecResize]) -> None:
+    args = job.args
     instance = _lookup(daemon, args.exec_id)
     if not (0 <= args.height <= 65535 and 0 <= args.width <= 65535):
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")

@@ -1,62 +1,82 @@
-"""The daemon's jobs: the name each is known by in the engine, and its handler."""
+"""The daemon's jobs: each job's args type and the handler that runs it.
+
+The engine dispatches on the args' type; each args class names its job (the
+name the trace shows) and the record its handler returns (JobArgs[R])."""
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from ..jobs import Engine
-from . import attach, create, images, inspect, names, ps, pull, push, registry_jobs, remove, start, stats, stop, system
+from ..jobs import Engine, Job, JobArgs
+from . import (attach, build, commit, create, images, inspect, kill, logs, pause, ps, pull, push,
+               registry_jobs, remove, rename, start, stats, stop, system, top, transport, wait)
 from . import exec as exec_jobs
-from . import build, commit, transport
+from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExport, ContainerInspect,
+                   ContainerKill, ContainerList, ContainerLogs, ContainerPause, ContainerRemove,
+                   ContainerRename, ContainerResize, ContainerRestart, ContainerStart, ContainerStop,
+                   ContainerTop, ContainerUnpause, ContainerWait, EventsQuery, ImageDelete, ImageHistory,
+                   ImageImport, ImageInspect, ImageList, ImageTag, InfoQuery, VersionQuery)
+from .build import BuildArgs
+from .commit import CommitArgs
+from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
+from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
+from .stats import ContainerStatsArgs
+from .transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 
-JOBS = {
-    "version": system.version,
-    "info": system.info,
-    "events": system.events,
-    "image_import": images.image_import,
-    "image_list": images.image_list,
-    "image_inspect": images.image_inspect,
-    "image_history": images.image_history,
-    "image_tag": images.image_tag,
-    "image_delete": images.image_delete,
-    "image_pull": pull.image_pull,
-    "image_push": push.image_push,
-    "image_search": registry_jobs.image_search,
-    "registry_login": registry_jobs.registry_login,
-    "container_create": create.container_create,
-    "container_start": start.container_start,
-    "container_stop": stop.container_stop,
-    "container_kill": stop.container_kill,
-    "container_restart": stop.container_restart,
-    "container_wait": stop.container_wait,
-    "container_pause": stop.container_pause,
-    "container_unpause": stop.container_unpause,
-    "container_remove": remove.container_remove,
-    "container_rename": names.container_rename,
-    "container_list": ps.container_list,
-    "container_inspect": inspect.container_inspect,
-    "container_top": inspect.container_top,
-    "container_logs": attach.container_logs,
-    "container_attach": attach.container_attach,
-    "container_resize": attach.container_resize,
-    "exec_create": exec_jobs.exec_create,
-    "exec_start": exec_jobs.exec_start,
-    "exec_inspect": exec_jobs.exec_inspect,
-    "exec_resize": exec_jobs.exec_resize,
-    "container_stats": stats.container_stats,
-    "image_build": build.image_build,
-    "container_commit": commit.container_commit,
-    "container_changes": transport.container_changes,
-    "container_export": transport.container_export,
-    "container_copy": transport.container_copy,
-    "container_archive_stat": transport.container_archive_stat,
-    "container_archive_get": transport.container_archive_get,
-    "container_archive_put": transport.container_archive_put,
-    "image_save": transport.image_save,
-    "image_load": transport.image_load,
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+DaemonHandler = Callable[["Daemon", Job[Any]], Awaitable[Any]]
+
+JOBS: dict[type[JobArgs], DaemonHandler] = {
+    VersionQuery: system.version,
+    InfoQuery: system.info,
+    EventsQuery: system.events,
+    ImageImport: images.image_import,
+    ImageList: images.image_list,
+    ImageInspect: images.image_inspect,
+    ImageHistory: images.image_history,
+    ImageTag: images.image_tag,
+    ImageDelete: images.image_delete,
+    RegistryPull: pull.image_pull,
+    RegistryPush: push.image_push,
+    RegistrySearch: registry_jobs.image_search,
+    RegistryLogin: registry_jobs.registry_login,
+    ContainerCreate: create.container_create,
+    ContainerStart: start.container_start,
+    ContainerStop: stop.container_stop,
+    ContainerKill: kill.container_kill,
+    ContainerRestart: stop.container_restart,
+    ContainerWait: wait.container_wait,
+    ContainerPause: pause.container_pause,
+    ContainerUnpause: pause.container_unpause,
+    ContainerRemove: remove.container_remove,
+    ContainerRename: rename.container_rename,
+    ContainerList: ps.container_list,
+    ContainerInspect: inspect.container_inspect,
+    ContainerTop: top.container_top,
+    ContainerLogs: logs.container_logs,
+    AttachArgs: attach.container_attach,
+    ContainerResize: attach.container_resize,
+    ExecCreate: exec_jobs.exec_create,
+    ExecStart: exec_jobs.exec_start,
+    ExecInspect: exec_jobs.exec_inspect,
+    ExecResize: exec_jobs.exec_resize,
+    ContainerStatsArgs: stats.container_stats,
+    BuildArgs: build.image_build,
+    CommitArgs: commit.container_commit,
+    ContainerChanges: transport.container_changes,
+    ContainerExport: transport.container_export,
+    CopyArgs: transport.container_copy,
+    PathStatArgs: transport.container_archive_stat,
+    ArchiveGetArgs: transport.container_archive_get,
+    PutArchiveArgs: transport.container_archive_put,
+    SaveArgs: transport.image_save,
+    LoadArgs: transport.image_load,
 }
 
 
-def install(engine: Engine, daemon) -> None:
-    for name, handler in JOBS.items():
-        engine.register(name, functools.partial(handler, daemon))
+def install(engine: Engine, daemon: Daemon) -> None:
+    for args_type, handler in JOBS.items():
+        engine.register(args_type, functools.partial(handler, daemon))

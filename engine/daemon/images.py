@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -15,40 +15,14 @@ from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.records import ImageRecord
 from ..jobs import Job
-from .args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
+from .args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
 from .container import parse_time
+from .results import HistoryEntry, ImageDeleted, ImageDetails, ImageSummary
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 NONE_TAG = "<none>:<none>"
-
-
-@dataclass
-class ImageSummary:
-    repo_tags: list[str]
-    id: str
-    parent_id: str
-    created: int
-    size: int
-    virtual_size: int
-    repo_digests: list[str] = field(default_factory=list)  # "repo@sha256:..." (v1.18's field)
-
-
-@dataclass
-class HistoryEntry:
-    id: str
-    created: int
-    created_by: str
-    tags: list[str] | None
-    size: int
-    comment: str = ""
-
-
-@dataclass
-class ImageDetails:
-    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
-    record: ImageRecord
-    virtual_size: int
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
 
 
 def _unix(rfc3339: str) -> int:
@@ -56,8 +30,8 @@ def _unix(rfc3339: str) -> int:
     return int(parsed.timestamp()) if parsed else 0
 
 
-async def image_import(daemon, job: Job) -> str:
-    args: ImageImport = job.args
+async def image_import(daemon: Daemon, job: Job[ImageImport]) -> str:
+    args = job.args
     if args.repository:
         reference.validate_repository(reference.normalize(args.repository))
         reference.validate_tag(args.tag or reference.DEFAULT_TAG)
@@ -83,7 +57,7 @@ async def image_import(daemon, job: Job) -> str:
     return record.id
 
 
-async def _download(daemon, url: str) -> str:
+async def _download(daemon: Daemon, url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"Invalid import source {url!r}: give - (the request body) or an http(s) URL")
     fd, path = tempfile.mkstemp(dir=daemon.config.path("graph"), prefix="import-")
@@ -109,8 +83,8 @@ def _version() -> str:
     return __version__
 
 
-async def image_list(daemon, job: Job) -> list[ImageSummary]:
-    args: ImageList = job.args
+async def image_list(daemon: Daemon, job: Job[ImageList]) -> list[ImageSummary]:
+    args = job.args
     graph = daemon.graph
     rows = {row.id: row for row in graph.rows()}
     tags: dict[str, list[str]] = {}
@@ -154,8 +128,8 @@ async def image_list(daemon, job: Job) -> list[ImageSummary]:
     return out
 
 
-async def image_inspect(daemon, job: Job) -> ImageDetails:
-    args: ImageRef = job.args
+async def image_inspect(daemon: Daemon, job: Job[ImageInspect]) -> ImageDetails:
+    args = job.args
     image = daemon.graph.resolve(args.name)
     refs = daemon.graph.tags(image.id)
     tags = [f"{t.repository}:{t.tag}" for t in refs if not t.is_digest]
@@ -163,8 +137,8 @@ async def image_inspect(daemon, job: Job) -> ImageDetails:
     return ImageDetails(image, daemon.graph.virtual_size(image.id), tags, digests)
 
 
-async def image_history(daemon, job: Job) -> list[HistoryEntry]:
-    args: ImageRef = job.args
+async def image_history(daemon: Daemon, job: Job[ImageHistory]) -> list[HistoryEntry]:
+    args = job.args
     graph = daemon.graph
     image_id = graph.resolve_id(args.name)
     out = []
@@ -177,21 +151,21 @@ async def image_history(daemon, job: Job) -> list[HistoryEntry]:
     return out
 
 
-async def image_tag(daemon, job: Job) -> None:
-    args: ImageTag = job.args
+async def image_tag(daemon: Daemon, job: Job[ImageTag]) -> None:
+    args = job.args
     image_id = daemon.graph.resolve_id(args.name)
     daemon.graph.tag(image_id, args.repository, args.tag, args.force)
     daemon.events.publish("tag", image_id, type="image")
 
 
-async def image_delete(daemon, job: Job) -> list[dict]:
+async def image_delete(daemon: Daemon, job: Job[ImageDelete]) -> list[ImageDeleted]:
     """Docker 1.2's rules: a tag name untags; the image goes when no tag, child or
     container holds it; untagged parents left without children go too (unless noprune)."""
-    args: ImageDelete = job.args
+    args = job.args
     graph = daemon.graph
     image_id = graph.resolve_id(args.name)
     image_tags = graph.tags(image_id)
-    report: list[dict] = []
+    report: list[ImageDeleted] = []
 
     repo, tag = reference.split_tag(args.name)
     by_tag = graph.db.tag(repo, tag or reference.DEFAULT_TAG)
@@ -219,25 +193,25 @@ async def image_delete(daemon, job: Job) -> list[dict]:
 
     for t in to_untag:
         graph.untag(t.repository, t.tag)
-        report.append({"Untagged": f"{t.repository}:{t.tag}"})
+        report.append(ImageDeleted(untagged=f"{t.repository}:{t.tag}"))
         daemon.events.publish("untag", image_id, type="image")
     if remaining or users or graph.children(image_id):
         return report  # still held: untagging was all that could be done
 
     parent = (graph.db.image(image_id) or ImageRecord(id="")).parent
     await graph.delete(image_id)
-    report.append({"Deleted": image_id})
+    report.append(ImageDeleted(deleted=image_id))
     daemon.events.publish("delete", image_id, type="image")
     while parent and not args.noprune and _prunable(daemon, parent):
         next_parent = (graph.db.image(parent) or ImageRecord(id="")).parent
         await graph.delete(parent)
-        report.append({"Deleted": parent})
+        report.append(ImageDeleted(deleted=parent))
         daemon.events.publish("delete", parent, type="image")
         parent = next_parent
     return report
 
 
-def _prunable(daemon, image_id: str) -> bool:
+def _prunable(daemon: Daemon, image_id: str) -> bool:
     graph = daemon.graph
     return (not graph.tags(image_id) and not graph.children(image_id)
             and not graph.db.containers_using_image(image_id))

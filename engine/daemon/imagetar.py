@@ -25,11 +25,11 @@ from typing import BinaryIO, Iterator
 
 from ..archive import ArchiveError, decompressed, unpack
 from ..archive.tarformat import DIR, REG, TarEntry, encode_header, END_OF_ARCHIVE
-from ..codec import from_api, to_api
+from ..api.codec import from_api, to_api
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.records import ImageRecord
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1 << 20

@@ -1,47 +1,17 @@
-"""`inspect` and `top` of containers."""
+"""`inspect` of a container: its record."""
 
 from __future__ import annotations
 
-import asyncio
-import shlex
+from typing import TYPE_CHECKING
 
-from ..errors import BadRequest, Conflict, ServerError
 from ..jobs import Job
-from .args import ContainerRef, ContainerTop
+from .args import ContainerInspect
 from .records import ContainerRecord
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
-async def container_inspect(daemon, job: Job) -> ContainerRecord:
-    args: ContainerRef = job.args
+
+async def container_inspect(daemon: Daemon, job: Job[ContainerInspect]) -> ContainerRecord:
+    args = job.args
     return daemon.lookup(args.name).record
-
-
-async def container_top(daemon, job: Job) -> dict:
-    """Run the host's `ps` and keep the container's processes (Docker 1.2's way)."""
-    args: ContainerTop = job.args
-    container = daemon.lookup(args.name)
-    if not container.running:
-        raise Conflict(f"Container {args.name} is not running")
-    pids = set(await asyncio.to_thread(daemon.execdriver.pids, container.id))
-    try:
-        ps_args = shlex.split(args.ps_args or "-ef")
-    except ValueError as exc:
-        raise BadRequest(f"Invalid ps arguments: {exc}") from None
-    proc = await asyncio.create_subprocess_exec(
-        "ps", *ps_args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise ServerError(f"Error running ps: {err.decode().strip() or proc.returncode}")
-    lines = out.decode().splitlines()
-    if not lines:
-        raise ServerError("ps printed nothing")
-    titles = lines[0].split()
-    if "PID" not in titles:
-        raise BadRequest(f"Couldn't find PID field in ps output ({args.ps_args})")
-    pid_col = titles.index("PID")
-    processes = []
-    for line in lines[1:]:
-        fields = line.split(None, len(titles) - 1)
-        if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
-            processes.append(fields)
-    return {"Titles": titles, "Processes": processes}

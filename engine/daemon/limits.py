@@ -22,7 +22,7 @@ from ..errors import BadRequest
 from ..execdriver import CAPABILITIES
 from ..libcontainer import capabilities as caps
 from ..libcontainer import cgroups
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.config import ContainerConfig, HostConfig
 
 MIN_MEMORY = 4 * 1024 * 1024          # Docker 1.2's floor; the kernel takes less, uselessly
 CPUSET_SYNTAX = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")

@@ -4,46 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..codec import api
+from ..api.codec import api
 from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time
 from .create import init_layer_id
 from .records import mounts, networks
+from .results import ContainerSummary, PortSummary
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
-@dataclass
-class PortSummary:
-    private_port: int
-    type: str = "tcp"
-    ip: str = api("IP", omit_none=True, default=None)
-    public_port: int | None = api(omit_none=True, default=None)
-
-
-@dataclass
-class ContainerSummary:
-    id: str
-    image: str
-    command: str
-    created: int                       # unix seconds
-    status: str
-    ports: list[PortSummary] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    size_rw: int | None = api(omit_none=True, default=None)
-    size_root_fs: int | None = api(omit_none=True, default=None)
-    # Later API versions' fields (engine/server/shapes.py leaves them out for older clients).
-    labels: dict[str, str] = field(default_factory=dict)
-    image_id: str = api("ImageID", default="")
-    state: str = ""
-    mounts: list[dict] = field(default_factory=list)
-    network_settings: dict = field(default_factory=dict)
-    host_config: dict = field(default_factory=dict)
-
-
-async def container_list(daemon, job: Job) -> list[ContainerSummary]:
-    args: ContainerList = job.args
+async def container_list(daemon: Daemon, job: Job[ContainerList]) -> list[ContainerSummary]:
+    args = job.args
     containers = sorted(daemon.containers.values(), key=lambda c: c.record.created, reverse=True)
     show_all = args.all or args.limit > 0 or bool(args.since) or bool(args.before)
     if args.before:
@@ -72,7 +48,7 @@ async def container_list(daemon, job: Job) -> list[ContainerSummary]:
     return summaries
 
 
-def _names_by_id(daemon) -> dict[str, list[str]]:
+def _names_by_id(daemon: Daemon) -> dict[str, list[str]]:
     """Each container's name, plus "/parent/alias" for every link to it (Docker 1.2's ps)."""
     names = {c.id: [c.name] for c in daemon.containers.values()}
     for parent_id, child_id, alias in daemon.graph.db.all_links():  # one query, not one per container
@@ -82,7 +58,7 @@ def _names_by_id(daemon) -> dict[str, list[str]]:
     return names
 
 
-def image_display_name(daemon, container: Container, resolved: dict[str, str | None] | None = None) -> str:
+def image_display_name(daemon: Daemon, container: Container, resolved: dict[str, str | None] | None = None) -> str:
     """What the user asked for, while it still names the same image; else the short id.
     `resolved` caches name -> image id across one listing."""
     wanted = container.record.config.image
@@ -97,7 +73,7 @@ def image_display_name(daemon, container: Container, resolved: dict[str, str | N
     return container.record.image[:12]
 
 
-def _summary(daemon, container: Container, names: list[str], now,
+def _summary(daemon: Daemon, container: Container, names: list[str], now,
              resolved: dict[str, str | None]) -> ContainerSummary:
     record = container.record
     created = parse_time(record.created) or now
@@ -130,14 +106,14 @@ def port_summaries(ports: dict | None) -> list[PortSummary]:
     return out
 
 
-async def _sizes_frozen(daemon, container: Container) -> tuple[int, int]:
+async def _sizes_frozen(daemon: Daemon, container: Container) -> tuple[int, int]:
     """A running container's layer is walked frozen (see transport.frozen_for_reading)."""
     from .transport import frozen_for_reading
     async with frozen_for_reading(daemon, container):
         return await asyncio.to_thread(_sizes, daemon, container)
 
 
-def _sizes(daemon, container: Container) -> tuple[int, int]:
+def _sizes(daemon: Daemon, container: Container) -> tuple[int, int]:
     driver = daemon.graph.driver
     rw = driver.diff_size(container.id, init_layer_id(container.id))
     return rw, rw + daemon.graph.virtual_size(container.record.image)

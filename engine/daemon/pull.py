@@ -18,6 +18,7 @@ import os
 import tempfile
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -32,6 +33,9 @@ from ..registry.client import RegistryClient, new_session
 from ..registry.endpoints import RepositoryInfo, repository_info
 from ..registry.errors import DigestMismatch, NoMatchingPlatform, RegistryError
 from .registry_jobs import Progress, RegistryPull, registry_config
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 log = logging.getLogger("pyctr.pull")
 
@@ -61,8 +65,8 @@ class LayerPlan:
     stream: bool = False      # unpacked straight from the registry's response
 
 
-async def image_pull(daemon, job: Job) -> None:
-    args: RegistryPull = job.args
+async def image_pull(daemon: Daemon, job: Job[RegistryPull]) -> None:
+    args = job.args
     info = repository_info(args.name)
     ref = args.tag
     if ref.startswith("sha256:"):
@@ -70,9 +74,12 @@ async def image_pull(daemon, job: Job) -> None:
             raise BadRequest(f"invalid digest format: {ref}")
     elif ref:
         reference.validate_tag(ref)
+    config = registry_config(daemon)
+    config.require_registry(info.index, f"{info.local_name}@{ref}" if ref.startswith("sha256:")
+                            else f"{info.local_name}:{ref}" if ref else info.local_name)
     progress = Progress(job)
     async with new_session() as session:
-        client = RegistryClient(session, registry_config(daemon), info.index, args.credentials,
+        client = RegistryClient(session, config, info.index, args.credentials,
                                 info.remote_name, "pull")
         await client.authorize()
         if ref:
@@ -86,7 +93,7 @@ async def image_pull(daemon, job: Job) -> None:
             await _pull_one(daemon, client, info, tag, progress)
 
 
-async def _pull_one(daemon, client: RegistryClient, info: RepositoryInfo, ref: str,
+async def _pull_one(daemon: Daemon, client: RegistryClient, info: RepositoryInfo, ref: str,
                     progress: Progress) -> None:
     graph = daemon.graph
     by_digest = ref.startswith("sha256:")
@@ -188,7 +195,7 @@ async def _fetch_config(client: RegistryClient, desc: manifest.Descriptor) -> im
     return imageconfig.parse(buf.getvalue())
 
 
-def _plan(daemon, config: imageconfig.ImageConfig, image_id: str,
+def _plan(daemon: Daemon, config: imageconfig.ImageConfig, image_id: str,
           blobs: list[manifest.Descriptor]) -> list[LayerPlan]:
     graph = daemon.graph
     chains = imageconfig.chain_ids(config.diff_ids)
@@ -205,7 +212,7 @@ def _plan(daemon, config: imageconfig.ImageConfig, image_id: str,
     return plans
 
 
-async def _download(daemon, client: RegistryClient, plan: LayerPlan, sem: asyncio.Semaphore,
+async def _download(daemon: Daemon, client: RegistryClient, plan: LayerPlan, sem: asyncio.Semaphore,
                     progress: Progress, temps: list[str]) -> None:
     ident = plan.blob.short
     if sem.locked():
@@ -363,7 +370,7 @@ class _StreamedBlob(io.RawIOBase):
                                  f"(the registry sent {got})")
 
 
-async def _apply(daemon, plan: LayerPlan, record: ImageRecord,
+async def _apply(daemon: Daemon, plan: LayerPlan, record: ImageRecord,
                  config: imageconfig.ImageConfig | None, progress: Progress,
                  client: RegistryClient) -> bool:
     """Register one layer; False if another pull registered it meanwhile. Never leaves a
@@ -461,7 +468,7 @@ async def _shielded(task: asyncio.Future, abort=None) -> None:
         raise
 
 
-async def _rollback(daemon, added: list[str]) -> None:
+async def _rollback(daemon: Daemon, added: list[str]) -> None:
     graph = daemon.graph
     for image_id in reversed(added):
         try:
@@ -471,7 +478,7 @@ async def _rollback(daemon, added: list[str]) -> None:
             log.warning("pull rollback: could not remove %s: %s", image_id[:12], exc)
 
 
-async def _schema1(daemon, client: RegistryClient, parsed: manifest.ImageManifest,
+async def _schema1(daemon: Daemon, client: RegistryClient, parsed: manifest.ImageManifest,
                    progress: Progress, temps: list[str]):
     """Download a schema 1 image's layers first: its diff ids (and so its config digest,
     the image id) come from their content."""
@@ -503,7 +510,7 @@ async def _schema1(daemon, client: RegistryClient, parsed: manifest.ImageManifes
     return fresh, config, image_id
 
 
-async def _finish(daemon, info: RepositoryInfo, ref: str, image_id: str, repo_digest: str,
+async def _finish(daemon: Daemon, info: RepositoryInfo, ref: str, image_id: str, repo_digest: str,
                   progress: Progress, fresh: bool) -> None:
     graph = daemon.graph
     if ref.startswith("sha256:"):

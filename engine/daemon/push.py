@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import NotFound
 from ..graph.graphdb import LayerRow
@@ -25,6 +26,9 @@ from ..registry import imageconfig, manifest
 from ..registry.client import RegistryClient, new_session
 from ..registry.endpoints import RepositoryInfo, repository_info, split_index
 from .registry_jobs import Progress, RegistryPush, registry_config
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 try:
     from isal import igzip as _fast_gzip
@@ -43,8 +47,8 @@ class LayerBlob:
     path: str = ""       # the packed blob when this push made it
 
 
-async def image_push(daemon, job: Job) -> None:
-    args: RegistryPush = job.args
+async def image_push(daemon: Daemon, job: Job[RegistryPush]) -> None:
+    args = job.args
     graph = daemon.graph
     info = repository_info(args.name)
     if args.tag:
@@ -67,7 +71,7 @@ async def image_push(daemon, job: Job) -> None:
             await _push_one(daemon, client, info, row.tag, row.image_id, progress)
 
 
-async def _push_one(daemon, client: RegistryClient, info: RepositoryInfo, tag: str, image_id: str,
+async def _push_one(daemon: Daemon, client: RegistryClient, info: RepositoryInfo, tag: str, image_id: str,
                     progress: Progress) -> None:
     graph = daemon.graph
     chain = [graph.db.image(row.id) for row in reversed(graph.history(image_id))]
@@ -101,7 +105,7 @@ async def _push_one(daemon, client: RegistryClient, info: RepositoryInfo, tag: s
                 pass
     graph.db.set_tag(info.local_name, tag, image_id, digest)
     await progress.status(f"{tag}: digest: {digest} size: {len(raw)}")
-    await progress.send(progressDetail={}, aux={"Tag": tag, "Digest": digest, "Size": len(raw)})
+    await progress.aux({"Tag": tag, "Digest": digest, "Size": len(raw)})
     daemon.events.publish("push", f"{info.local_name}:{tag}", type="image")
 
 
@@ -109,7 +113,7 @@ def _short(digest: str) -> str:
     return digest.split(":", 1)[-1][:12]
 
 
-async def _layer_blob(daemon, record: ImageRecord, parent: str | None, temps: list[str]) -> LayerBlob:
+async def _layer_blob(daemon: Daemon, record: ImageRecord, parent: str | None, temps: list[str]) -> LayerBlob:
     """The layer's blob as the registry will know it: from the graph DB when pull or an
     earlier push recorded it, else packed and gzipped now (and recorded)."""
     graph = daemon.graph
@@ -119,7 +123,7 @@ async def _layer_blob(daemon, record: ImageRecord, parent: str | None, temps: li
     return await _pack(daemon, record, parent, temps)
 
 
-async def _pack(daemon, record: ImageRecord, parent: str | None, temps: list[str]) -> LayerBlob:
+async def _pack(daemon: Daemon, record: ImageRecord, parent: str | None, temps: list[str]) -> LayerBlob:
     graph = daemon.graph
     fd, path = tempfile.mkstemp(dir=daemon.config.path("graph"), prefix="push-")
     temps.append(path)
@@ -167,7 +171,7 @@ def _pack_layer(driver, layer_id: str, parent: str | None, fd: int) -> tuple[str
     return "sha256:" + tar_hash.hexdigest(), "sha256:" + out.hash.hexdigest(), out.size
 
 
-def _mount_sources(daemon, info: RepositoryInfo, image_id: str) -> dict[str, list[str]]:
+def _mount_sources(daemon: Daemon, info: RepositoryInfo, image_id: str) -> dict[str, list[str]]:
     """Layer id -> other repositories of the same registry whose images contain it."""
     graph = daemon.graph
     out: dict[str, list[str]] = {}
@@ -182,7 +186,7 @@ def _mount_sources(daemon, info: RepositoryInfo, image_id: str) -> dict[str, lis
     return out
 
 
-async def _send_layer(daemon, client: RegistryClient, blob: LayerBlob, sources: dict[str, list[str]],
+async def _send_layer(daemon: Daemon, client: RegistryClient, blob: LayerBlob, sources: dict[str, list[str]],
                       progress: Progress, temps: list[str]) -> None:
     ident = _short(blob.digest)
     if await client.blob_exists(blob.digest):
@@ -214,7 +218,7 @@ async def _send_layer(daemon, client: RegistryClient, blob: LayerBlob, sources: 
     await progress.layer(ident, "Pushed")
 
 
-def _config_for(daemon, records: list[ImageRecord], blobs: list[LayerBlob]) -> bytes:
+def _config_for(daemon: Daemon, records: list[ImageRecord], blobs: list[LayerBlob]) -> bytes:
     """The pulled config when it still describes these layers, else one made from the records."""
     diff_ids = [b.diff_id for b in blobs]
     top = daemon.graph.db.layer(records[-1].id) if records else None

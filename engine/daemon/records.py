@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..codec import api
-from ..runconfig import ContainerConfig, HostConfig
+from ..api.codec import api
+from ..api.config import ContainerConfig, HostConfig
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -4,39 +4,51 @@ push share: their job arguments, the registry settings and the progress messages
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
-from ..codec import api
-from ..jobs import Job
+from ..api.codec import api
+from ..api.messages import ProgressMessage
+from ..jobs import Job, JobArgs
 from ..registry import endpoints
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient, new_session
 from ..registry.endpoints import RegistryConfig
 
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
 
 @dataclass
-class RegistryPull:
+class RegistryPull(JobArgs[None]):
+    job: ClassVar[str] = "image_pull"
+
     name: str                        # repository, maybe with a registry host: "127.0.0.1:5000/busybox"
     tag: str = ""                    # a tag, a digest "sha256:...", or "" for every tag
     credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass
-class RegistryPush:
+class RegistryPush(JobArgs[None]):
+    job: ClassVar[str] = "image_push"
+
     name: str
     tag: str = ""                    # "" pushes every tag of the repository
     credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass
-class RegistryLogin:
+class RegistryLogin(JobArgs["LoginResult"]):
+    job: ClassVar[str] = "registry_login"
+
     credentials: Credentials
 
 
 @dataclass
-class RegistrySearch:
+class RegistrySearch(JobArgs["list[SearchResult]"]):
+    job: ClassVar[str] = "image_search"
+
     term: str
     credentials: Credentials = field(default_factory=Credentials)
 
@@ -56,8 +68,9 @@ class LoginResult:
     status: str
 
 
-def registry_config(daemon) -> RegistryConfig:
-    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors))
+def registry_config(daemon: Daemon) -> RegistryConfig:
+    return RegistryConfig(list(daemon.config.insecure_registries), list(daemon.config.registry_mirrors),
+                          default_registry=daemon.config.default_registry != "none")
 
 
 # --- progress messages ------------------------------------------------------------------
@@ -89,17 +102,14 @@ class Progress:
         self.interval = interval
         self._last: dict[str, float] = {}
 
-    async def send(self, **message) -> None:
-        await self.job.write(json.dumps(message).encode() + b"\r\n")
+    async def send(self, message: ProgressMessage) -> None:
+        await self.job.write(message.encode())
 
-    async def status(self, status: str, ident: str = "", **extra) -> None:
-        message = {"status": status, **extra}
-        if ident:
-            message["id"] = ident
-        await self.send(**message)
+    async def status(self, status: str, ident: str = "") -> None:
+        await self.send(ProgressMessage(status=status, id=ident or None))
 
     async def layer(self, ident: str, status: str) -> None:
-        await self.send(status=status, progressDetail={}, id=ident)
+        await self.send(ProgressMessage(status=status, progress_detail={}, id=ident))
 
     async def bytes(self, ident: str, status: str, current: int, total: int,
                     force: bool = False) -> None:
@@ -108,14 +118,18 @@ class Progress:
             return
         self._last[ident] = now
         detail = {"current": current, "total": total} if total else {"current": current}
-        await self.send(status=status, progressDetail=detail,
-                        progress=progress_bar(current, total), id=ident)
+        await self.send(ProgressMessage(status=status, progress_detail=detail,
+                                        progress=progress_bar(current, total), id=ident))
+
+    async def aux(self, record: dict) -> None:
+        """A message that carries a record instead of a status (push's digest)."""
+        await self.send(ProgressMessage(progress_detail={}, aux=record))
 
 
 # --- jobs -------------------------------------------------------------------------------
 
-async def registry_login(daemon, job: Job) -> LoginResult:
-    args: RegistryLogin = job.args
+async def registry_login(daemon: Daemon, job: Job[RegistryLogin]) -> LoginResult:
+    args = job.args
     creds = args.credentials
     if not creds.username and not creds.identity_token:
         from ..errors import BadRequest
@@ -128,10 +142,10 @@ async def registry_login(daemon, job: Job) -> LoginResult:
     return LoginResult("Login Succeeded")
 
 
-async def image_search(daemon, job: Job) -> list[SearchResult]:
+async def image_search(daemon: Daemon, job: Job[RegistrySearch]) -> list[SearchResult]:
     """`term` is `[registry/]words`: the v1 search endpoint where the registry has one,
     else the registry's catalog filtered by the words (substring match, as v1 did)."""
-    args: RegistrySearch = job.args
+    args = job.args
     term = args.term.strip()
     index, words = endpoints.split_index(term) if "/" in term else (endpoints.HUB_INDEX, term)
     async with new_session() as session:

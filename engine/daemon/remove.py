@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound
 from ..jobs import Job
-from . import restart, volumes
+from . import monitor, volumes
 from .network import sync_link_record
 from .args import ContainerRemove
 from .create import remove_layers
-from .stop import _signal
+from .signals import deliver_blocking
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
-async def container_remove(daemon, job: Job) -> None:
-    args: ContainerRemove = job.args
+async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
+    args = job.args
     if args.link:
         _remove_link(daemon, args.name)
         return
@@ -25,9 +29,9 @@ async def container_remove(daemon, job: Job) -> None:
         raise Conflict(
             f"Conflict, You cannot remove a running container {container.id[:12]}. "
             "Stop the container before attempting removal or use -f")
-    restart.cancel(daemon, container)
+    monitor.cancel_restart(daemon, container)
     if container.running:
-        _signal(daemon, container, signal.SIGKILL)
+        deliver_blocking(daemon, container, signal.SIGKILL)
         await container.stopped.wait()
     if container.monitor is not None:
         await asyncio.shield(container.monitor)
@@ -43,13 +47,12 @@ async def container_remove(daemon, job: Job) -> None:
                 daemon.save(daemon.containers[parent_id])
         await asyncio.to_thread(daemon.execdriver.terminate, container.id)
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
-        if args.volumes:
-            await asyncio.to_thread(volumes.remove_anonymous, daemon, container)
+        await asyncio.to_thread(volumes.release, daemon, container, args.volumes)
         await asyncio.to_thread(shutil.rmtree, container.root, True)
     daemon.container_event(container, "destroy")
 
 
-def _remove_link(daemon, name: str) -> None:
+def _remove_link(daemon: Daemon, name: str) -> None:
     """`rm -l /web/db`: drop the link `db` of container `web`."""
     parent_name, _, alias = name.strip("/").rpartition("/")
     if not parent_name:

@@ -1,33 +1,30 @@
-"""`start`: mount the container's filesystem, wire its streams, hand it to the exec
-driver, and monitor it until it exits (then record why, and clean up)."""
+"""`start`: mount the container's filesystem, prepare its volumes and network, build
+the exec driver's Command, and hand the run to the monitor (monitor.py), which
+records the exit and applies the restart policy."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+from typing import TYPE_CHECKING
 
-from ..errors import BadRequest, NotFound, NotModified, ServerError
-from ..execdriver.driver import (Command, Device, ExecError, ExitStatus, Mount, Network,
-                                 ProcessConfig, Resources, StartedProcess)
+from ..errors import BadRequest, NotModified
+from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig, Resources
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
-from ..graph.graph import now_rfc3339
 from ..jobs import Job
-from . import netfiles, restart, volumes
+from . import monitor, netfiles, volumes
 from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
-from .container import Container, parse_time
+from .container import Container
 from .create import _validate
-from .logs import LogWriter
-from .records import State
-from .streams import ProcessIO
 
-log = logging.getLogger("pyctr.daemon")
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-async def container_start(daemon, job: Job) -> None:
-    args: ContainerStart = job.args
+async def container_start(daemon: Daemon, job: Job[ContainerStart]) -> None:
+    args = job.args
     container = daemon.lookup(args.name)
     if args.host_config is not None:
         _validate(container.record.config, args.host_config)
@@ -38,7 +35,7 @@ async def container_start(daemon, job: Job) -> None:
     await start(daemon, container)
 
 
-async def start(daemon, container: Container) -> None:
+async def start(daemon: Daemon, container: Container) -> None:
     async with container.lock:
         if container.running:
             raise NotModified("Container already started")
@@ -49,7 +46,7 @@ async def start(daemon, container: Container) -> None:
         await _start_locked(daemon, container)
 
 
-async def _start_locked(daemon, container: Container) -> None:
+async def _start_locked(daemon: Daemon, container: Container) -> None:
     record = container.record
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
@@ -65,11 +62,11 @@ async def _start_locked(daemon, container: Container) -> None:
         await asyncio.to_thread(driver.put, container.id)
         raise
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    container.monitor = asyncio.create_task(_monitor(daemon, container, command, started))
+    container.monitor = asyncio.create_task(monitor.watch(daemon, container, command, started, start))
     await started
 
 
-def _command(daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
+def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network: Network) -> Command:
     record = container.record
     config, host = record.config, record.host_config
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": config.hostname}
@@ -127,7 +124,7 @@ def capabilities(add: list[str], drop: list[str]) -> list[str]:
     return caps
 
 
-def _network(daemon, mode: str) -> Network:
+def _network(daemon: Daemon, mode: str) -> Network:
     if mode == "host":
         return Network("host")
     if mode.startswith("container:"):
@@ -138,82 +135,3 @@ def _network(daemon, mode: str) -> Network:
     if mode != "none" and daemon.network.enabled:
         return Network("bridge")   # the veth goes in from on_created
     return Network("none")
-
-
-async def _monitor(daemon, container: Container, command: Command,
-                   started: asyncio.Future[None]) -> None:
-    record = container.record
-    io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
-    container.log = LogWriter(record.log_path)
-
-    def output(stream: str):
-        def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
-            container.log.write(stream, data)
-            return container.output.publish(stream, data)
-        return deliver
-
-    async def on_created(process: StartedProcess) -> None:
-        await daemon.network.connect(container, process.pid)   # first: nothing to undo here
-        io.running(process.console_fd, output, container.output.wait_for_room)
-        record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),
-                             exit_code=0)
-        container.stopped.clear()
-        container.started.set()
-        daemon.save(container)
-        daemon.container_event(container, "start")
-        started.set_result(None)
-
-    status = ExitStatus(exit_code=-1)
-    try:
-        status = await daemon.execdriver.run(command, io.stdio, on_created)
-    except BaseException as exc:
-        if not started.done():
-            io.abandon()
-            container.log.close()
-            container.log = None
-            record.state.error = str(exc)
-            await daemon.network.release(container)
-            daemon.save(container)
-            await asyncio.to_thread(daemon.graph.driver.put, container.id)
-            message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
-            started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
-            return
-        log.exception("monitor of %s failed", container.id[:12])
-    await _finish(daemon, container, status)
-
-
-async def _finish(daemon, container: Container, status: ExitStatus) -> None:
-    record = container.record
-    # Leftover processes (daemons the command started) keep the pipes open: end them first.
-    await asyncio.to_thread(daemon.execdriver.terminate, container.id)
-    await daemon.network.release(container)
-    container.output.release()  # what is left is at most a pipe's worth: no more pausing
-    await container.io.finish()
-    container.started.clear()
-    if container.log is not None:
-        container.log.close()
-    container.output.close()
-    mark_stopped(record, status.exit_code, oom_killed=status.oom_killed,
-                 restarting=restart.should_restart(container, status.exit_code))
-    daemon.save(container)
-    await asyncio.to_thread(daemon.graph.driver.put, container.id)
-    daemon.container_event(container, "die", exitCode=str(status.exit_code))
-    container.stopped.set()
-    restart.after_exit(daemon, container, status.exit_code, _ran_for(record))
-
-
-def _ran_for(record) -> float:
-    started, finished = parse_time(record.state.started_at), parse_time(record.state.finished_at)
-    return (finished - started).total_seconds() if started and finished else 0.0
-
-
-def mark_stopped(record, exit_code: int, error: str = "", oom_killed: bool = False,
-                 restarting: bool = False) -> None:
-    state = record.state
-    state.running = state.paused = False
-    state.restarting = restarting
-    state.pid = 0
-    state.exit_code = exit_code
-    state.finished_at = now_rfc3339()
-    state.oom_killed = oom_killed
-    state.error = error

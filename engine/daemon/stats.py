@@ -13,18 +13,23 @@ import asyncio
 import datetime
 import os
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
-from ..codec import api
+from ..api.codec import api
 from ..errors import Conflict
 from ..execdriver.driver import ExecError
-from ..jobs import Job
+from ..jobs import Job, JobArgs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 INTERVAL = 1.0   # seconds between readings of a stream, as Docker
 
 
 @dataclass
-class ContainerStatsArgs:
+class ContainerStatsArgs(JobArgs["AsyncIterator[ContainerStats]"]):
+    job: ClassVar[str] = "container_stats"
+
     name: str
     stream: bool = True
 
@@ -125,7 +130,7 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def read_stats(daemon, container, previous: CpuStats, host_mem: int,
+def read_stats(daemon: Daemon, container, previous: CpuStats, host_mem: int,
                share_host_net: bool) -> ContainerStats:
     """One reading (blocking: call it in a thread)."""
     usage = daemon.execdriver.stats(container.id)
@@ -143,10 +148,10 @@ def read_stats(daemon, container, previous: CpuStats, host_mem: int,
         cpu_stats=cpu, precpu_stats=previous)
 
 
-async def container_stats(daemon, job: Job) -> AsyncIterator[ContainerStats]:
+async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> AsyncIterator[ContainerStats]:
     """Checks the container now (so a bad name is a 404 before the stream starts);
     the readings come from the returned iterator."""
-    args: ContainerStatsArgs = job.args
+    args = job.args
     container = daemon.lookup(args.name)
     if not container.running:
         raise Conflict(f"Container {args.name} is not running")

@@ -6,51 +6,16 @@ import asyncio
 import os
 import platform
 import time
-from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
-from ..codec import api
+from ..api.codec import api
+from ..api.messages import encode_event
 from ..jobs import Job
-from .args import EventsQuery
-from .events import encode
+from .args import EventsQuery, InfoQuery, VersionQuery
+from .results import SystemInfo, VersionInfo
 
-
-@dataclass
-class VersionInfo:
-    version: str
-    api_version: str
-    min_api_version: str = api("MinAPIVersion", default="")
-    git_commit: str = "pyctr"
-    go_version: str = ""
-    os: str = api("Os", default="linux")
-    arch: str = "amd64"
-    kernel_version: str = ""
-
-
-@dataclass
-class SystemInfo:
-    id: str = api("ID", default="")
-    containers: int = 0
-    images: int = 0
-    driver: str = ""
-    driver_status: list[list[str]] = field(default_factory=list)
-    execution_driver: str = ""
-    kernel_version: str = ""
-    operating_system: str = ""
-    ncpu: int = api("NCPU", default=0)
-    mem_total: int = 0
-    name: str = ""
-    debug: bool = False
-    n_fd: int = api("NFd", default=0)
-    n_goroutines: int = api("NGoroutines", default=0)
-    n_events_listener: int = api("NEventsListener", default=0)
-    init_path: str = ""
-    index_server_address: str = ""
-    memory_limit: bool = True
-    swap_limit: bool = True
-    ipv4_forwarding: bool = api("IPv4Forwarding", default=False)
-    docker_root_dir: str = ""
-    server_version: str = ""
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
 def _arch() -> str:
@@ -58,9 +23,9 @@ def _arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
-async def version(daemon, job: Job) -> VersionInfo:
+async def version(daemon: Daemon, job: Job[VersionQuery]) -> VersionInfo:
     from .. import __version__
-    from ..server.versions import CURRENT, MIN_VERSION
+    from ..api.versions import CURRENT, MIN_VERSION
     return VersionInfo(version=__version__, api_version=str(CURRENT), min_api_version=str(MIN_VERSION),
                        go_version=f"python{platform.python_version()}", arch=_arch(),
                        kernel_version=platform.release())
@@ -93,7 +58,7 @@ def _read(path: str) -> str:
         return ""
 
 
-async def info(daemon, job: Job) -> SystemInfo:
+async def info(daemon: Daemon, job: Job[InfoQuery]) -> SystemInfo:
     from .. import __version__
     driver_status = [list(kv) for kv in daemon.graph.driver.status()]
     return SystemInfo(
@@ -138,7 +103,7 @@ class EventStream:
             until = min(self._seen, args.until_ns or self._seen)
             for event in await self._bus.past(args.since_ns, until):
                 if wanted(event):
-                    yield encode(event)
+                    yield encode_event(event)
         if args.until_ns and args.until_ns <= time.time_ns():
             return
         while True:
@@ -158,5 +123,5 @@ class EventStream:
         self._bus.unsubscribe(self._listener)
 
 
-async def events(daemon, job: Job) -> EventStream:
+async def events(daemon: Daemon, job: Job[EventsQuery]) -> EventStream:
     return EventStream(daemon.events, job.args)

@@ -9,56 +9,68 @@ layer) when closed, also when the client goes away half-way.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime
-import json
 import os
 import shutil
 import stat
 import tempfile
 import weakref
 from dataclasses import dataclass
-from typing import AsyncIterator, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, BinaryIO, Callable, ClassVar, Iterator
 
+from ..api.messages import PathStat
 from ..errors import BadRequest, NotFound
-from ..jobs import Job
+from ..jobs import Job, JobArgs
+from ..libcontainer.inroot_client import open_root
+from .args import ContainerChanges, ContainerExport
 from . import imagetar
 from .create import init_layer_id
-from .inroot import open_root
+from .results import FileChange
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 KINDS = {"C": 0, "A": 1, "D": 2}
 
 
 @dataclass
-class CopyArgs:
+class PathArgs:
+    """A path inside a container."""
     name: str
     resource: str
 
 
 @dataclass
-class SaveArgs:
+class CopyArgs(PathArgs, JobArgs["CopySource"]):
+    """API 1.2's `copy`: a path's content as a tar, under the name it resolves to."""
+    job: ClassVar[str] = "container_copy"
+
+
+@dataclass
+class ArchiveGetArgs(PathArgs, JobArgs["CopySource"]):
+    """GET of the archive endpoint: a path's content as a tar, a symlink as the link."""
+    job: ClassVar[str] = "container_archive_get"
+
+
+@dataclass
+class PathStatArgs(PathArgs, JobArgs["PathStat"]):
+    """HEAD of the archive endpoint: the path's stat alone."""
+    job: ClassVar[str] = "container_archive_stat"
+
+
+@dataclass
+class SaveArgs(JobArgs["AsyncIterator[bytes]"]):
+    job: ClassVar[str] = "image_save"
+
     names: list[str]
 
 
 @dataclass
-class LoadArgs:
+class LoadArgs(JobArgs["list[str]"]):
+    job: ClassVar[str] = "image_load"
+
     body: BinaryIO
-
-
-@dataclass
-class PathStat:
-    """`X-Docker-Container-Path-Stat` of the archive endpoint (Go's os.FileMode bits)."""
-    name: str
-    size: int
-    mode: int
-    mtime: str
-    link_target: str = ""
-
-    def header(self) -> str:
-        data = {"name": self.name, "size": self.size, "mode": self.mode, "mtime": self.mtime,
-                "linkTarget": self.link_target}
-        return base64.b64encode(json.dumps(data).encode()).decode()
 
 
 @dataclass
@@ -92,7 +104,7 @@ _freezes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # containe
 
 
 @contextlib.asynccontextmanager
-async def frozen_for_reading(daemon, container) -> AsyncIterator[None]:
+async def frozen_for_reading(daemon: Daemon, container) -> AsyncIterator[None]:
     """Keep a running container frozen (its cgroup's freezer) while its layer is walked
     on the host: a process that swaps a directory for a symlink to `/` between the
     walker's lstat and its listdir would lead the walk into the host's files. Nested
@@ -119,15 +131,15 @@ async def frozen_for_reading(daemon, container) -> AsyncIterator[None]:
                 await asyncio.to_thread(daemon.execdriver.unpause, container.id)
 
 
-async def container_changes(daemon, job: Job) -> list[dict]:
+async def container_changes(daemon: Daemon, job: Job[ContainerChanges]) -> list[FileChange]:
     container = daemon.lookup(job.args.name)
     async with frozen_for_reading(daemon, container):
         changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
                                           init_layer_id(container.id))
-    return [{"Path": c.path, "Kind": KINDS[c.kind]} for c in changes]
+    return [FileChange(c.path, KINDS[c.kind]) for c in changes]
 
 
-async def container_export(daemon, job: Job) -> AsyncIterator[bytes]:
+async def container_export(daemon: Daemon, job: Job[ContainerExport]) -> AsyncIterator[bytes]:
     """The container's filesystem (no volumes), tarred inside it by the helper: a running
     container that swaps a directory for a symlink to `/` only changes what is tarred."""
     container = daemon.lookup(job.args.name)
@@ -222,7 +234,7 @@ class _Opened:
     read_only: str                # why it takes no copies ("" if it does)
 
 
-async def _open_path(daemon, name: str, resource: str) -> _Opened:
+async def _open_path(daemon: Daemon, name: str, resource: str) -> _Opened:
     """Mount the container's filesystem and open the root that holds `resource`; keep the
     caller's trailing `/` or `/.` on the inner path (it says: follow the last link)."""
     path = _clean(resource)
@@ -241,10 +253,10 @@ async def _open_path(daemon, name: str, resource: str) -> _Opened:
                    place.read_only)
 
 
-async def container_copy(daemon, job: Job) -> CopySource:
+async def container_copy(daemon: Daemon, job: Job[CopyArgs]) -> CopySource:
     """The tar of one path under the base name of what it resolves to (its top entry), as
     1.2's /copy did."""
-    args: CopyArgs = job.args
+    args = job.args
     opened = await _open_path(daemon, args.name, args.resource)
     try:
         info, chunks = await asyncio.to_thread(daemon.inroot.pack, opened.root_fd,
@@ -256,10 +268,10 @@ async def container_copy(daemon, job: Job) -> CopySource:
                       stream_chunks(chunks, opened.release))
 
 
-async def container_archive_get(daemon, job: Job) -> CopySource:
+async def container_archive_get(daemon: Daemon, job: Job[ArchiveGetArgs]) -> CopySource:
     """`GET /containers/(id)/archive` (API 1.20+): the tar of one path under its own base
     name; a symlink is the link itself unless the path ends in `/` or `/.`."""
-    args: CopyArgs = job.args
+    args = job.args
     opened = await _open_path(daemon, args.name, args.resource)
     name = _base_name(args.resource, opened.path)
     try:
@@ -277,8 +289,8 @@ def _base_name(resource: str, path: str) -> str:
     return "." if resource.endswith("/.") and path != "/" else os.path.basename(path)
 
 
-async def container_archive_stat(daemon, job: Job) -> PathStat:
-    args: CopyArgs = job.args
+async def container_archive_stat(daemon: Daemon, job: Job[PathStatArgs]) -> PathStat:
+    args = job.args
     opened = await _open_path(daemon, args.name, args.resource)
     try:
         info = await asyncio.to_thread(daemon.inroot.stat, opened.root_fd, opened.inner,
@@ -289,17 +301,19 @@ async def container_archive_stat(daemon, job: Job) -> PathStat:
 
 
 @dataclass
-class PutArchiveArgs:
+class PutArchiveArgs(JobArgs[None]):
+    job: ClassVar[str] = "container_archive_put"
+
     name: str
     path: str
     body: BinaryIO           # a blocking reader of the tar (used from a worker thread)
 
 
-async def container_archive_put(daemon, job: Job) -> None:
+async def container_archive_put(daemon: Daemon, job: Job[PutArchiveArgs]) -> None:
     """`PUT /containers/(id)/archive` (API 1.20+, today's `docker cp HOST CONTAINER:DIR`):
     unpack a tar into an existing directory of the container, inside it (the helper's
     chroot), so nothing lands outside it whatever the container does meanwhile."""
-    args: PutArchiveArgs = job.args
+    args = job.args
     opened = await _open_path(daemon, args.name, args.path)
     try:
         if opened.read_only:
@@ -311,23 +325,23 @@ async def container_archive_put(daemon, job: Job) -> None:
 
 # --- save / load -----------------------------------------------------------------------
 
-def _spool_dir(daemon) -> str:
+def _spool_dir(daemon: Daemon) -> str:
     from .build import scratch_root
     return scratch_root(daemon)
 
 
-async def image_save(daemon, job: Job) -> AsyncIterator[bytes]:
-    args: SaveArgs = job.args
+async def image_save(daemon: Daemon, job: Job[SaveArgs]) -> AsyncIterator[bytes]:
+    args = job.args
     if not args.names:
         raise BadRequest("give at least one image name")
     what = imagetar.save_set(daemon.graph, args.names)  # NotFound before any byte is sent
     return stream_chunks(imagetar.write_save(daemon.graph, what, _spool_dir(daemon)))
 
 
-async def image_load(daemon, job: Job) -> list[str]:
+async def image_load(daemon: Daemon, job: Job[LoadArgs]) -> list[str]:
     """Unpack the archive into a scratch directory, plan, then register layer by layer;
     on any failure remove what this load registered. Returns what was loaded."""
-    args: LoadArgs = job.args
+    args = job.args
     graph = daemon.graph
     scratch = tempfile.mkdtemp(prefix="load-", dir=_spool_dir(daemon))
     registered: list[str] = []

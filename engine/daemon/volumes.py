@@ -1,23 +1,24 @@
-"""Volumes: bind mounts from the host (`-v /host:/ctr[:ro]`), anonymous volumes
-(`-v /ctr`, and `VOLUME` in the image) kept under <data_root>/volumes, and
-`--volumes-from`. Decided once, at the first start, and kept in the record so a
-restarted container finds its data again. Blocking: run in a thread."""
+"""A container's volumes, through the volume driver: bind mounts from the host
+(`-v /host:/ctr[:ro]`), anonymous volumes (`-v /ctr`, and `VOLUME` in the image,
+seeded with what the image has there), and `--volumes-from`. Decided once, at the
+first start, and kept in the record (destination -> host path) so a restarted
+container finds its data again; the driver counts which containers hold each volume,
+so `rm -v` deletes only what no other container uses. Blocking: run in a thread."""
 
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 
 from ..errors import BadRequest, NotFound
 from ..execdriver.driver import Mount
+from ..volumedriver import VolumeError
 from .create import parse_bind
 
 
 def prepare(daemon, container, rootfs: str) -> list[Mount]:
+    driver = daemon.volumes
     record = container.record
     volumes, writable = dict(record.volumes), dict(record.volumes_rw)
-    volume_root = daemon.config.path("volumes")
 
     for spec in record.host_config.volumes_from or []:
         source_name, _, mode = spec.partition(":")
@@ -33,37 +34,46 @@ def prepare(daemon, container, rootfs: str) -> list[Mount]:
 
     for spec in record.host_config.binds or []:
         host, dest, rw = parse_bind(spec)
-        os.makedirs(host, exist_ok=True)  # Docker 1.2 created a missing host directory
-        volumes[dest], writable[dest] = host, rw
+        volumes[dest], writable[dest] = driver.bind(host).path, rw
 
     for dest in record.config.volumes or {}:
         dest = os.path.normpath(dest)
         if dest in volumes:
             continue
-        path = os.path.join(volume_root, secrets.token_hex(32))
-        os.makedirs(path)
-        _copy_image_content(rootfs, dest, path)
-        volumes[dest], writable[dest] = path, True
+        volumes[dest] = driver.create(seed_from=_image_content(rootfs, dest)).path
+        writable[dest] = True
 
+    for path in set(record.volumes.values()) - set(volumes.values()):   # a start that changed binds
+        driver.unmount(driver.at(path), container.id)
     record.volumes, record.volumes_rw = volumes, writable
-    return [Mount(source, dest, writable[dest]) for dest, source in sorted(volumes.items())]
+    return [Mount(driver.mount(driver.at(source), container.id), dest, writable[dest])
+            for dest, source in sorted(volumes.items())]
 
 
-def _copy_image_content(rootfs: str, dest: str, volume: str) -> None:
-    """A new volume starts with what the image has at that path, as in Docker 1.2."""
+def _image_content(rootfs: str, dest: str) -> str | None:
+    """What the image has at `dest`, which a new volume starts with (as in Docker 1.2)."""
     real_root = os.path.realpath(rootfs)
     source = os.path.realpath(os.path.join(rootfs, dest.lstrip("/")))
     if not source.startswith(real_root + "/") or not os.path.isdir(source):
-        return
-    shutil.copytree(source, volume, symlinks=True, dirs_exist_ok=True)
-    shutil.copystat(source, volume)
+        return None
+    return source
 
 
-def remove_anonymous(daemon, container) -> None:
-    """`rm -v`: delete this container's volumes under the data root that no other container uses."""
-    volume_root = os.path.realpath(daemon.config.path("volumes")) + "/"
-    used = {p for c in daemon.containers.values() if c is not container
-            for p in c.record.volumes.values()}
+def restore(daemon, container) -> None:
+    """At daemon start: the container holds the volumes its record names again."""
     for path in container.record.volumes.values():
-        if path.startswith(volume_root) and path not in used:
-            shutil.rmtree(path, ignore_errors=True)
+        daemon.volumes.mount(daemon.volumes.at(path), container.id)
+
+
+def release(daemon, container, remove_anonymous: bool) -> None:
+    """`rm`: the container holds its volumes no more; with `-v`, its anonymous volumes
+    that no other container holds are deleted (host binds never are)."""
+    driver = daemon.volumes
+    for path in set(container.record.volumes.values()):
+        volume = driver.at(path)
+        driver.unmount(volume, container.id)
+        if remove_anonymous and not volume.host_bind and not driver.users(volume):
+            try:
+                driver.remove(volume.name)
+            except (VolumeError, OSError):
+                pass   # already gone, or taken again meanwhile: as before, rm does not fail on it

@@ -1,7 +1,8 @@
 """The exec driver interface: how a container's process is started and watched.
 
 The daemon builds a `Command` (everything the kernel needs to know) and calls
-`ExecDriver.run`, which returns when the container's first process has exited.
+`ExecDriver.run`, which returns when the container's first process has exited;
+while it runs, the daemon may kill, pause, exec into it and read its `stats`.
 The driver never knows about HTTP, jobs or the graph: only paths, ids and fds.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
+
+from ..libcontainer.cgroups.manager import CgroupUsage
 
 
 class ExecError(Exception):
@@ -148,6 +151,12 @@ class ExecDriver(abc.ABC):
     @abc.abstractmethod
     def pids(self, container_id: str) -> list[int]:
         """Host pids of every process in the container (from its cgroup)."""
+
+    @abc.abstractmethod
+    def stats(self, container_id: str) -> CgroupUsage:
+        """CPU, memory and pids used by a running container (its cgroup's counters).
+
+        ExecError when the container is not running."""
 
     @abc.abstractmethod
     def terminate(self, container_id: str) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..libcontainer import capabilities, cgroups, console, devices, namespaces, syscalls
-from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, DeviceRule
+from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, CgroupUsage, DeviceRule
 from ..libcontainer.exec_helper import ExecSpec
 from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
 from .driver import (Command, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
@@ -67,7 +67,7 @@ class NativeDriver(ExecDriver):
         $PYCTR_CGROUP_DRIVER, else v1 when its hierarchies are mounted)."""
         self.root = root
         os.makedirs(root, 0o700, exist_ok=True)
-        self.cgroup_driver = cgroups.manager.choose_driver(cgroup_driver)
+        self.cgroup_driver = cgroups.choose_driver(cgroup_driver)
         # Container inits are orphaned when their helper exits; as a subreaper the
         # daemon inherits them and can wait for them without a thread per container.
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
@@ -156,7 +156,10 @@ class NativeDriver(ExecDriver):
             master_handed_over = True   # the caller owns it from on_created on
             await on_created(StartedProcess(pid=pid, console_fd=master))
 
-            os.write(release_w, b"\x01")
+            try:
+                os.write(release_w, b"\x01")
+            except BrokenPipeError:
+                pass   # killed from on_created before its release: its exit status follows
             exit_code = await self._wait_exit(pid, pidfd)
             pid = None   # reaped
             return ExitStatus(exit_code=exit_code, oom_killed=cgroup.oom_killed())
@@ -393,14 +396,10 @@ class NativeDriver(ExecDriver):
         cgroup = self._cgroup(container_id)
         return cgroup.pids() if cgroup is not None else []
 
-    def stats(self, container_id: str) -> "CgroupUsage":
-        """CPU, memory and pids of a running container, read from its cgroup (v1 or v2)."""
-        cgroup = self._require_cgroup(container_id)
+    def stats(self, container_id: str) -> CgroupUsage:
         try:
-            if cgroup.driver == "v1":
-                return _usage_v1(cgroup.paths)   # type: ignore[attr-defined]
-            return _usage_v2(cgroup.path)        # type: ignore[attr-defined]
-        except FileNotFoundError:
+            return self._require_cgroup(container_id).usage()
+        except (CgroupError, FileNotFoundError):
             raise ExecError(f"container {container_id} is not running") from None
 
     def terminate(self, container_id: str) -> None:
@@ -427,81 +426,3 @@ def _start_time(pid: int) -> int | None:
             return int(f.read().rsplit(")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
-
-
-@dataclass
-class CgroupUsage:
-    """One reading of a container's cgroup, in Docker's units (ns, bytes)."""
-    cpu_total: int = 0
-    cpu_percpu: list[int] | None = None
-    cpu_user: int = 0
-    cpu_system: int = 0
-    throttle_periods: int = 0
-    throttled_periods: int = 0
-    throttled_time: int = 0
-    memory_usage: int = 0
-    memory_max_usage: int = 0
-    memory_limit: int = 0          # 0: no limit of its own
-    memory_failcnt: int = 0
-    memory_stat: dict[str, int] | None = None
-    pids: int = 0
-
-
-def _read_int(path: str, default: int = 0) -> int:
-    try:
-        text = cgroups.manager.read(path).strip()
-    except FileNotFoundError:
-        return default
-    return default if text in ("", "max") else int(text)
-
-
-def _read_keyed(path: str) -> dict[str, int]:
-    try:
-        lines = cgroups.manager.read(path).splitlines()
-    except FileNotFoundError:
-        return {}
-    return {k: int(v) for k, _, v in (line.partition(" ") for line in lines) if v.strip().isdigit()}
-
-
-def _usage_v1(paths: dict[str, str]) -> CgroupUsage:
-    cpu, mem, pids = paths.get("cpuacct", ""), paths.get("memory", ""), paths.get("pids", "")
-    # USER_HZ ticks when the kernel lacks cpuacct.usage_user/_sys
-    ticks = _read_keyed(os.path.join(cpu, "cpuacct.stat"))
-    tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    throttling = _read_keyed(os.path.join(paths.get("cpu", cpu), "cpu.stat"))
-    limit = _read_int(os.path.join(mem, "memory.limit_in_bytes"))
-    return CgroupUsage(
-        cpu_total=_read_int(os.path.join(cpu, "cpuacct.usage")),
-        cpu_percpu=[int(x) for x in cgroups.manager.read(
-            os.path.join(cpu, "cpuacct.usage_percpu")).split()],
-        cpu_user=_read_int(os.path.join(cpu, "cpuacct.usage_user"), ticks.get("user", 0) * tick_ns),
-        cpu_system=_read_int(os.path.join(cpu, "cpuacct.usage_sys"), ticks.get("system", 0) * tick_ns),
-        throttle_periods=throttling.get("nr_periods", 0),
-        throttled_periods=throttling.get("nr_throttled", 0),
-        throttled_time=throttling.get("throttled_time", 0),
-        memory_usage=_read_int(os.path.join(mem, "memory.usage_in_bytes")),
-        memory_max_usage=_read_int(os.path.join(mem, "memory.max_usage_in_bytes")),
-        memory_limit=0 if limit >= 1 << 62 else limit,   # "unlimited" is a huge page-aligned number
-        memory_failcnt=_read_int(os.path.join(mem, "memory.failcnt")),
-        memory_stat=_read_keyed(os.path.join(mem, "memory.stat")),
-        pids=_read_int(os.path.join(pids, "pids.current")) if pids else len(
-            cgroups.manager.read_pids(os.path.join(cpu, "cgroup.procs"))))
-
-
-def _usage_v2(path: str) -> CgroupUsage:
-    cpu = _read_keyed(os.path.join(path, "cpu.stat"))
-    events = _read_keyed(os.path.join(path, "memory.events"))
-    return CgroupUsage(
-        cpu_total=cpu.get("usage_usec", 0) * 1000,
-        cpu_user=cpu.get("user_usec", 0) * 1000,
-        cpu_system=cpu.get("system_usec", 0) * 1000,
-        throttle_periods=cpu.get("nr_periods", 0),
-        throttled_periods=cpu.get("nr_throttled", 0),
-        throttled_time=cpu.get("throttled_usec", 0) * 1000,
-        memory_usage=_read_int(os.path.join(path, "memory.current")),
-        memory_max_usage=_read_int(os.path.join(path, "memory.peak")),
-        memory_limit=_read_int(os.path.join(path, "memory.max")),
-        memory_failcnt=events.get("max", 0),
-        memory_stat=_read_keyed(os.path.join(path, "memory.stat")),
-        pids=_read_int(os.path.join(path, "pids.current"),
-                       len(cgroups.manager.read_pids(os.path.join(path, "cgroup.procs")))))

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from ..codec import from_api, to_api
+from ..api.codec import from_api, to_api
 from .records import ImageRecord
 
 SCHEMA_VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 
 
 @dataclass

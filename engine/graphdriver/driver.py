@@ -9,8 +9,9 @@ the daemon calls them from worker threads, never on the event loop.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import BinaryIO, Iterator
+
+from ..archive.changes import Change  # what `changes` returns: computed by archive/
 
 
 class DriverError(Exception):
@@ -23,14 +24,6 @@ class LayerNotFound(DriverError):
 
 class LayerExists(DriverError):
     pass
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of `docker diff`: kind is "A" (added), "C" (changed) or "D" (deleted)."""
-
-    kind: str
-    path: str  # absolute inside the container, e.g. "/etc/motd"
 
 
 class GraphDriver(abc.ABC):

@@ -3,7 +3,8 @@ anything else is Docker Hub) and which base URLs to try for a registry.
 
 Loopback registries and those given with `--insecure-registry` may be plain HTTP
 (HTTPS is still tried first, as Docker does); `--registry-mirror` is tried before
-Docker Hub for pulls."""
+Docker Hub for pulls. With `--default-registry none` an unqualified name never leaves
+the machine: asking for Docker Hub's endpoints is refused (NoDefaultRegistry)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..graph import reference
+from .errors import NoDefaultRegistry
 
 HUB_INDEX = "docker.io"
 HUB_REGISTRY = "https://registry-1.docker.io"
@@ -69,6 +71,16 @@ class Endpoint:
 class RegistryConfig:
     insecure: list[str] = field(default_factory=list)   # hosts, host:port or CIDRs
     mirrors: list[str] = field(default_factory=list)    # URLs, for Docker Hub pulls
+    default_registry: bool = True                       # False: Docker Hub (and its mirrors) off
+
+    def require_registry(self, index: str, shown: str) -> None:
+        """Refuse `shown` (a name as the user gave it) when it names Docker Hub and the
+        default registry is off."""
+        if index == HUB_INDEX and not self.default_registry:
+            raise NoDefaultRegistry(
+                f"{shown}: not found, and pyctrd has no default registry (--default-registry none), "
+                f"so an unqualified name is never looked up; name the registry, as in "
+                f"127.0.0.1:5000/{shown}")
 
     def is_insecure(self, index: str) -> bool:
         if index.startswith("["):          # [::1]:5000
@@ -98,6 +110,9 @@ class RegistryConfig:
 
     def endpoints(self, index: str, for_pull: bool = True) -> list[Endpoint]:
         if index == HUB_INDEX:
+            if not self.default_registry:   # every way to the Hub (search, login too) passes here
+                raise NoDefaultRegistry("pyctrd has no default registry (--default-registry none): "
+                                        "Docker Hub is never contacted; name a registry (host[:port]/name)")
             mirrors = [Endpoint(m.rstrip("/"), False, mirror=True) for m in self.mirrors] if for_pull else []
             return mirrors + [Endpoint(HUB_REGISTRY, False)]
         if self.is_insecure(index):

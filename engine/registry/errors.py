@@ -28,3 +28,8 @@ class DigestMismatch(RegistryError):
 
 class NoMatchingPlatform(NotFound):
     pass
+
+
+class NoDefaultRegistry(NotFound):
+    """An unqualified name ("busybox") while pyctrd runs with `--default-registry none`:
+    refused before any DNS query or connection."""

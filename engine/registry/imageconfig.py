@@ -12,9 +12,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from ..codec import from_api, to_api
+from ..api.codec import from_api, to_api
 from ..graph.records import ImageRecord
-from ..runconfig import ContainerConfig
+from ..api.config import ContainerConfig
 from .errors import RegistryError
 
 

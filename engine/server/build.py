@@ -12,7 +12,7 @@ from aiohttp import web
 from ..builder.evaluator import BuildError, BuildOptions
 from ..daemon.build import BuildArgs
 from ..errors import EngineError
-from .app import Routes, engine_of
+from .router import engine_of
 from .wire import BodyReader, flag, progress_line
 
 
@@ -43,7 +43,7 @@ async def build(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     with contextlib.suppress(ConnectionResetError):
         try:
-            await engine_of(request).run("image_build", args, _ResponseOutput(response))
+            await engine_of(request).run(args, _ResponseOutput(response))
         except BuildError as exc:
             await response.write(_error_line(exc.message, exc.code))
         except EngineError as exc:
@@ -51,7 +51,3 @@ async def build(request: web.Request) -> web.StreamResponse:
         except Exception as exc:  # already answering 200: the stream is the only place left
             await response.write(_error_line(f"{type(exc).__name__}: {exc}"))
     return response
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/build", build)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
 
 from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, ContainerList,
-                           ContainerLogs, ContainerRef, ContainerRemove, ContainerRename, ContainerResize,
-                           ContainerStart, ContainerStop, ContainerTop)
+                           ContainerInspect, ContainerLogs, ContainerPause, ContainerRemove, ContainerRename,
+                           ContainerResize, ContainerRestart, ContainerStart, ContainerStop, ContainerTop,
+                           ContainerUnpause, ContainerWait)
 from ..errors import BadRequest
-from ..runconfig import ContainerConfig, HostConfig
-from .app import Routes, engine_of
+from ..api.config import ContainerConfig, HostConfig
+from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
+from .router import engine_of
 from .streaming import while_connected
 from .wire import RAW_STREAM, decode, flag, frame, integer, json_body, no_content, respond, shapes
 
@@ -40,7 +41,7 @@ async def list_containers(request: web.Request) -> web.Response:
     args = ContainerList(all=flag(request, "all"), limit=integer(request, "limit", -1),
                          since=request.query.get("since", ""), before=request.query.get("before", ""),
                          size=flag(request, "size"), exited=exited, status=status)
-    return respond(shapes(request).container_summaries(await engine_of(request).run("container_list", args)))
+    return respond(shapes(request).container_summaries(await engine_of(request).run(args)))
 
 
 async def create_container(request: web.Request) -> web.Response:
@@ -52,63 +53,63 @@ async def create_container(request: web.Request) -> web.Response:
     if not config.image:
         raise BadRequest("Config.Image is required")
     args = ContainerCreate(config, host_config, request.query.get("name", ""))
-    return respond(await engine_of(request).run("container_create", args), status=201)
+    return respond(await engine_of(request).run(args), status=201)
 
 
 async def inspect_container(request: web.Request) -> web.Response:
-    record = await engine_of(request).run("container_inspect", ContainerRef(_name(request)))
+    record = await engine_of(request).run(ContainerInspect(_name(request)))
     return respond(shapes(request).container(record))
 
 
 async def top(request: web.Request) -> web.Response:
     args = ContainerTop(_name(request), request.query.get("ps_args", "") or "-ef")
-    return respond(await engine_of(request).run("container_top", args))
+    return respond(await engine_of(request).run(args))
 
 
 async def start(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     shapes(request).start_body_allowed(body)
     host_config = decode(HostConfig, body, "HostConfig") if body else None
-    await engine_of(request).run("container_start", ContainerStart(_name(request), host_config))
+    await engine_of(request).run(ContainerStart(_name(request), host_config))
     return no_content()
 
 
 async def stop(request: web.Request) -> web.Response:
     args = ContainerStop(_name(request), integer(request, "t", 10))
-    await engine_of(request).run("container_stop", args)
+    await engine_of(request).run(args)
     return no_content()
 
 
 async def restart(request: web.Request) -> web.Response:
-    args = ContainerStop(_name(request), integer(request, "t", 10))
-    await engine_of(request).run("container_restart", args)
+    args = ContainerRestart(_name(request), integer(request, "t", 10))
+    await engine_of(request).run(args)
     return no_content()
 
 
 async def kill(request: web.Request) -> web.Response:
     args = ContainerKill(_name(request), request.query.get("signal", "") or "KILL")
-    await engine_of(request).run("container_kill", args)
+    await engine_of(request).run(args)
     return no_content()
 
 
 async def pause(request: web.Request) -> web.Response:
-    await engine_of(request).run("container_pause", ContainerRef(_name(request)))
+    await engine_of(request).run(ContainerPause(_name(request)))
     return no_content()
 
 
 async def unpause(request: web.Request) -> web.Response:
-    await engine_of(request).run("container_unpause", ContainerRef(_name(request)))
+    await engine_of(request).run(ContainerUnpause(_name(request)))
     return no_content()
 
 
 async def wait(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("container_wait", ContainerRef(_name(request))))
+    return respond(await engine_of(request).run(ContainerWait(_name(request))))
 
 
 async def remove(request: web.Request) -> web.Response:
     args = ContainerRemove(_name(request), force=flag(request, "force"), volumes=flag(request, "v"),
                            link=flag(request, "link"))
-    await engine_of(request).run("container_remove", args)
+    await engine_of(request).run(args)
     return no_content()
 
 
@@ -116,13 +117,13 @@ async def rename(request: web.Request) -> web.Response:
     new_name = request.query.get("name", "")
     if not new_name:
         raise BadRequest("the new name is required (?name=)")
-    await engine_of(request).run("container_rename", ContainerRename(_name(request), new_name))
+    await engine_of(request).run(ContainerRename(_name(request), new_name))
     return no_content()
 
 
 async def resize(request: web.Request) -> web.Response:
     args = ContainerResize(_name(request), integer(request, "h", 0), integer(request, "w", 0))
-    await engine_of(request).run("container_resize", args)
+    await engine_of(request).run(args)
     return web.Response(status=200)
 
 
@@ -135,7 +136,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
                          tail=-1 if tail_text == "all" else int(tail_text))
     if not (args.stdout or args.stderr):
         raise BadRequest("You must choose at least one stream (stdout or stderr)")
-    stream = await engine_of(request).run("container_logs", args)
+    stream = await engine_of(request).run(args)
     response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
     await response.prepare(request)
 
@@ -160,7 +161,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     args = AttachArgs(_name(request), logs=flag(request, "logs"), stream=flag(request, "stream"),
                       stdin=flag(request, "stdin"), stdout=flag(request, "stdout"),
                       stderr=flag(request, "stderr"))
-    session = await engine_of(request).run("container_attach", args)
+    session = await engine_of(request).run(args)
     try:
         if not wants_upgrade(request):  # old style: output only, over a plain response
             response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
@@ -173,54 +174,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             await while_connected(request, copy())
             return response
         conn, response = await hijack(request)
-        await _serve_attach(session, conn)
+        await serve_attach(session, conn)
         return response
     finally:
         session.close()
-
-
-async def _serve_attach(session, conn) -> None:
-    async def send_output() -> None:
-        async for name, data in session.output():
-            await conn.write(data if session.tty else frame(name, data))
-
-    async def receive_input() -> None:
-        while True:
-            data = await conn.reader.read(65536)
-            if not data:
-                session.stdin_eof()
-                # Half-closed (stdin's EOF): output goes on until the client is gone.
-                await conn.lost.wait()
-                return
-            if not await session.write_stdin(data):
-                return  # detach keys
-
-    sender = asyncio.create_task(send_output())
-    receiver = asyncio.create_task(receive_input())
-    try:
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sender, receiver):
-            task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
-        conn.close()
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/containers/json", list_containers)
-    routes.add("POST", "/containers/create", create_container)
-    routes.add("GET", "/containers/{name}/json", inspect_container)
-    routes.add("GET", "/containers/{name}/top", top)
-    routes.add("GET", "/containers/{name}/logs", logs)
-    routes.add("POST", "/containers/{name}/start", start)
-    routes.add("POST", "/containers/{name}/stop", stop)
-    routes.add("POST", "/containers/{name}/restart", restart)
-    routes.add("POST", "/containers/{name}/kill", kill)
-    routes.add("POST", "/containers/{name}/pause", pause)
-    routes.add("POST", "/containers/{name}/unpause", unpause)
-    routes.add("POST", "/containers/{name}/wait", wait)
-    routes.add("POST", "/containers/{name}/resize", resize)
-    routes.add("POST", "/containers/{name}/rename", rename)
-    routes.add("POST", "/containers/{name}/attach", attach)
-    # A name, or a link ("/web/db", as `rm -l` sends it); no wider, or other paths would 405.
-    routes.add("DELETE", r"/containers/{name:/?[^/]+(?:/[^/]+)?}", remove)

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..daemon.exec import ExecCreate, ExecRef, ExecResize, ExecStart
+from ..daemon.exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from ..errors import EngineError
-from .app import Routes, engine_of
-from .containers import _serve_attach
+from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
+from .router import engine_of
 from .wire import RAW_STREAM, decode, frame, integer, json_body, respond
 
 
@@ -39,12 +39,12 @@ async def create(request: web.Request) -> web.Response:
     body = decode(ExecConfigBody, await json_body(request), "exec config")
     args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
                       body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
-    return respond(await engine_of(request).run("exec_create", args), status=201)
+    return respond(await engine_of(request).run(args), status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
     body = decode(ExecStartBody, await json_body(request, required=False), "exec start")
-    session = await engine_of(request).run("exec_start", ExecStart(request.match_info["id"], body.detach))
+    session = await engine_of(request).run(ExecStart(request.match_info["id"], body.detach))
     if session is None:
         return web.Response(status=200)
     try:
@@ -62,7 +62,7 @@ async def start(request: web.Request) -> web.StreamResponse:
             await conn.write(exc.message.encode() + b"\n" if session.tty else frame("stderr", exc.message.encode() + b"\n"))
             conn.close()
             return response
-        await _serve_attach(session, conn)
+        await serve_attach(session, conn)
         return response
     finally:
         session.close()
@@ -70,16 +70,9 @@ async def start(request: web.Request) -> web.StreamResponse:
 
 async def resize(request: web.Request) -> web.Response:
     args = ExecResize(request.match_info["id"], integer(request, "h", 0), integer(request, "w", 0))
-    await engine_of(request).run("exec_resize", args)
+    await engine_of(request).run(args)
     return web.Response(status=201)
 
 
 async def inspect(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("exec_inspect", ExecRef(request.match_info["id"])))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/containers/{name}/exec", create)
-    routes.add("POST", "/exec/{id}/start", start)
-    routes.add("POST", "/exec/{id}/resize", resize)
-    routes.add("GET", "/exec/{id}/json", inspect)
+    return respond(await engine_of(request).run(ExecInspect(request.match_info["id"])))

@@ -7,9 +7,10 @@ import json
 
 from aiohttp import web
 
-from ..daemon.args import ImageDelete, ImageImport, ImageList, ImageRef, ImageTag
+from ..daemon.args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
 from ..errors import BadRequest
-from .app import Routes, engine_of
+from . import registry
+from .router import engine_of
 from .wire import BodyReader, flag, progress_line, respond, shapes
 
 
@@ -37,15 +38,14 @@ async def list_images(request: web.Request) -> web.Response:
         raise BadRequest(f"invalid filter: {', '.join(filters)}")
     args = ImageList(all=flag(request, "all"), dangling=dangling,
                      repository=request.query.get("filter", ""))
-    return respond(shapes(request).image_summaries(await engine_of(request).run("image_list", args)))
+    return respond(shapes(request).image_summaries(await engine_of(request).run(args)))
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:
     """`fromSrc` imports a tarball; `fromImage` pulls from a registry."""
     query = request.query
     if "fromImage" in query:
-        from . import registry  # the pull half lives with the other registry routes
-        return await registry.pull(request)
+        return await registry.pull(request)  # the pull half lives with the other registry routes
     source = query.get("fromSrc")
     if not source:
         raise BadRequest("give fromSrc (import) or fromImage (pull)")
@@ -53,17 +53,17 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     if ":" in repo.rsplit("/", 1)[-1] and not tag:  # `docker import - repo:tag` sends it in repo
         repo, tag = repo.rsplit(":", 1)
     body = BodyReader(request, asyncio.get_running_loop()) if source == "-" else None
-    image_id = await engine_of(request).run("image_import", ImageImport(source, repo, tag, body))
+    image_id = await engine_of(request).run(ImageImport(source, repo, tag, body))
     return web.Response(body=progress_line(status=image_id), content_type="application/json")
 
 
 async def inspect_image(request: web.Request) -> web.Response:
-    details = await engine_of(request).run("image_inspect", ImageRef(request.match_info["name"]))
+    details = await engine_of(request).run(ImageInspect(request.match_info["name"]))
     return respond(shapes(request).image(details))
 
 
 async def image_history(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("image_history", ImageRef(request.match_info["name"])))
+    return respond(await engine_of(request).run(ImageHistory(request.match_info["name"])))
 
 
 async def tag_image(request: web.Request) -> web.Response:
@@ -72,19 +72,10 @@ async def tag_image(request: web.Request) -> web.Response:
         raise BadRequest("repo is required")
     args = ImageTag(request.match_info["name"], repo, request.query.get("tag", ""),
                     flag(request, "force"))
-    await engine_of(request).run("image_tag", args)
+    await engine_of(request).run(args)
     return web.Response(status=201)
 
 
 async def delete_image(request: web.Request) -> web.Response:
     args = ImageDelete(request.match_info["name"], flag(request, "force"), flag(request, "noprune"))
-    return respond(await engine_of(request).run("image_delete", args))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/images/json", list_images)
-    routes.add("POST", "/images/create", create_image)
-    routes.add("GET", "/images/{name:.+}/json", inspect_image)
-    routes.add("GET", "/images/{name:.+}/history", image_history)
-    routes.add("POST", "/images/{name:.+}/tag", tag_image)
-    routes.add("DELETE", "/images/{name:.+}", delete_image)
+    return respond(await engine_of(request).run(args))

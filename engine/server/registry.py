@@ -17,8 +17,9 @@ from aiohttp import web
 from ..daemon.registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from ..errors import BadRequest, EngineError
 from ..graph import reference
+from ..jobs import JobArgs
 from ..registry.auth import credentials_from_json, decode_header
-from .app import Routes, engine_of
+from .router import engine_of
 from .wire import json_body, respond
 
 log = logging.getLogger("pyctr.server")
@@ -47,10 +48,10 @@ def error_line(message: str, code: int | None = None) -> bytes:
     return json.dumps({"error": message, "errorDetail": detail}).encode() + b"\r\n"
 
 
-async def stream_job(request: web.Request, name: str, args) -> web.StreamResponse:
+async def stream_job(request: web.Request, args: JobArgs[None]) -> web.StreamResponse:
     out = JSONStream(request)
     try:
-        await engine_of(request).run(name, args, out)
+        await engine_of(request).run(args, out)
     except EngineError as exc:
         if out.response is None:
             raise
@@ -60,7 +61,7 @@ async def stream_job(request: web.Request, name: str, args) -> web.StreamRespons
     except Exception as exc:
         if out.response is None:
             raise
-        log.exception("%s failed", name)
+        log.exception("%s failed", args.job)
         await out.write(error_line(f"{type(exc).__name__}: {exc}"))
     if out.response is None:
         return web.Response(status=200, content_type="application/json")
@@ -89,7 +90,7 @@ def pull_args(request: web.Request) -> RegistryPull:
 
 
 async def pull(request: web.Request) -> web.StreamResponse:
-    return await stream_job(request, "image_pull", pull_args(request))
+    return await stream_job(request, pull_args(request))
 
 
 async def push(request: web.Request) -> web.StreamResponse:
@@ -101,12 +102,12 @@ async def push(request: web.Request) -> web.StreamResponse:
             raise BadRequest(f"two tags given: {own_tag} in the name and {tag}")
         name, tag = repo, own_tag
     args = RegistryPush(name, tag, decode_header(request.headers.get("X-Registry-Auth")))
-    return await stream_job(request, "image_push", args)
+    return await stream_job(request, args)
 
 
 async def auth(request: web.Request) -> web.Response:
     creds = credentials_from_json(await json_body(request))
-    return respond(await engine_of(request).run("registry_login", RegistryLogin(creds)))
+    return respond(await engine_of(request).run(RegistryLogin(creds)))
 
 
 async def search(request: web.Request) -> web.Response:
@@ -114,10 +115,4 @@ async def search(request: web.Request) -> web.Response:
     if not term:
         raise BadRequest("term is required")
     args = RegistrySearch(term, decode_header(request.headers.get("X-Registry-Auth")))
-    return respond(await engine_of(request).run("image_search", args))
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/auth", auth)
-    routes.add("GET", "/images/search", search)
-    routes.add("POST", "/images/{name:.+}/push", push)
+    return respond(await engine_of(request).run(args))

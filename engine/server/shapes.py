@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import to_api
+from ..api.codec import to_api
 from ..daemon.records import ContainerRecord, mounts, networks
 from ..errors import BadRequest
-from .versions import APIVersion
+from ..api.versions import APIVersion
 
 # shape -> dotted JSON path -> the API version that introduced it.
 FIELDS_SINCE: dict[str, dict[str, str]] = {

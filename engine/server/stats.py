@@ -9,15 +9,15 @@ import json
 
 from aiohttp import web
 
-from ..codec import to_api
+from ..api.codec import to_api
 from ..daemon.stats import ContainerStatsArgs
-from .app import Routes, engine_of
+from .router import engine_of
 from .wire import flag, respond
 
 
 async def stats(request: web.Request) -> web.StreamResponse:
     args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True))
-    readings = await engine_of(request).run("container_stats", args)
+    readings = await engine_of(request).run(args)
     if not args.stream:
         async for reading in readings:
             return respond(reading)
@@ -28,7 +28,3 @@ async def stats(request: web.Request) -> web.StreamResponse:
         async for reading in readings:
             await response.write(json.dumps(to_api(reading)).encode() + b"\n")
     return response
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/containers/{name}/stats", stats)

@@ -6,11 +6,11 @@ import json
 
 from aiohttp import web
 
-from ..daemon.args import EventsQuery
+from ..daemon.args import EventsQuery, InfoQuery, VersionQuery
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
-from .app import Routes, engine_of
-from .versions import CURRENT
+from ..api.versions import CURRENT
+from .router import engine_of
 from .streaming import while_connected
 from .wire import respond, shapes
 
@@ -26,11 +26,11 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def version(request: web.Request) -> web.Response:
-    return respond(shapes(request).version_info(await engine_of(request).run("version")))
+    return respond(shapes(request).version_info(await engine_of(request).run(VersionQuery())))
 
 
 async def info(request: web.Request) -> web.Response:
-    return respond(await engine_of(request).run("info"))
+    return respond(await engine_of(request).run(InfoQuery()))
 
 
 async def jobs(request: web.Request) -> web.Response:
@@ -78,7 +78,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     query = EventsQuery(since_ns=_unix_time_ns(request, "since"),
                         until_ns=_unix_time_ns(request, "until", end_of_second=True),
                         filter=_event_filter(request))
-    stream = await engine_of(request).run("events", query)
+    stream = await engine_of(request).run(query)
     try:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
@@ -91,11 +91,3 @@ async def events(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         stream.close()
-
-
-def setup(routes: Routes) -> None:
-    routes.add("GET", "/_ping", ping)
-    routes.add("GET", "/version", version)
-    routes.add("GET", "/info", info)
-    routes.add("GET", "/events", events)
-    routes.add("GET", "/pyctr/jobs", jobs)

@@ -9,16 +9,16 @@ import contextlib
 from aiohttp import web
 
 from ..daemon.commit import CommitArgs
-from ..daemon.args import ContainerRef
-from ..daemon.transport import CopyArgs, LoadArgs, PutArchiveArgs, SaveArgs
+from ..daemon.args import ContainerChanges, ContainerExport
+from ..daemon.transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
-from ..runconfig import ContainerConfig
-from .app import Routes, engine_of
+from ..api.config import ContainerConfig
+from .router import engine_of
 from .wire import decode as _decode
 from .wire import BodyReader, flag, json_body, progress_line, respond
+from ..api.messages import PATH_STAT_HEADER as STAT_HEADER
 
 TAR = "application/x-tar"
-STAT_HEADER = "X-Docker-Container-Path-Stat"
 
 
 async def _send_stream(request: web.Request, chunks, headers: dict[str, str]) -> web.StreamResponse:
@@ -46,17 +46,17 @@ async def commit(request: web.Request) -> web.Response:
     args = CommitArgs(container, repo, tag, comment=query.get("comment") or query.get("m", ""),
                       author=query.get("author", ""), pause=flag(request, "pause", True),
                       config=config, changes=[c for c in query.getall("changes", []) if c.strip()])
-    return respond(await engine_of(request).run("container_commit", args), status=201)
+    return respond(await engine_of(request).run(args), status=201)
 
 
 async def changes(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    return respond(await engine_of(request).run("container_changes", ContainerRef(name)))
+    return respond(await engine_of(request).run(ContainerChanges(name)))
 
 
 async def export(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    chunks = await engine_of(request).run("container_export", ContainerRef(name))
+    chunks = await engine_of(request).run(ContainerExport(name))
     return await _send_stream(request, chunks, {})
 
 
@@ -65,17 +65,17 @@ async def copy(request: web.Request) -> web.StreamResponse:
     resource = body.get("Resource") if isinstance(body, dict) else None
     if not isinstance(resource, str) or not resource:
         raise BadRequest("Path cannot be empty: give {\"Resource\": \"/path/in/container\"}")
-    source = await engine_of(request).run("container_copy", CopyArgs(request.match_info["name"], resource))
+    source = await engine_of(request).run(CopyArgs(request.match_info["name"], resource))
     return await _send_stream(request, source.chunks, {})
 
 
 async def archive(request: web.Request) -> web.StreamResponse:
     """Today's `docker cp` (GET, and HEAD for the stat alone)."""
-    args = CopyArgs(request.match_info["name"], request.query.get("path", ""))
+    name, path = request.match_info["name"], request.query.get("path", "")
     if request.method == "HEAD":
-        info = await engine_of(request).run("container_archive_stat", args)
+        info = await engine_of(request).run(PathStatArgs(name, path))
         return web.Response(headers={STAT_HEADER: info.header(), "Content-Type": TAR})
-    source = await engine_of(request).run("container_archive_get", args)
+    source = await engine_of(request).run(ArchiveGetArgs(name, path))
     return await _send_stream(request, source.chunks, {STAT_HEADER: source.stat.header()})
 
 
@@ -83,35 +83,23 @@ async def put_archive(request: web.Request) -> web.Response:
     """Today's `docker cp HOST CONTAINER:DIR`: the body is a tar for the directory `path`."""
     body = BodyReader(request, asyncio.get_running_loop())
     args = PutArchiveArgs(request.match_info["name"], request.query.get("path", ""), body)
-    await engine_of(request).run("container_archive_put", args)
+    await engine_of(request).run(args)
     return web.Response(status=200)
 
 
 async def save_one(request: web.Request) -> web.StreamResponse:
-    chunks = await engine_of(request).run("image_save", SaveArgs([request.match_info["name"]]))
+    chunks = await engine_of(request).run(SaveArgs([request.match_info["name"]]))
     return await _send_stream(request, chunks, {})
 
 
 async def save_many(request: web.Request) -> web.StreamResponse:
     names = [n for n in request.query.getall("names", []) if n]
-    chunks = await engine_of(request).run("image_save", SaveArgs(names))
+    chunks = await engine_of(request).run(SaveArgs(names))
     return await _send_stream(request, chunks, {})
 
 
 async def load(request: web.Request) -> web.Response:
     body = BodyReader(request, asyncio.get_running_loop())
-    loaded = await engine_of(request).run("image_load", LoadArgs(body))
+    loaded = await engine_of(request).run(LoadArgs(body))
     data = b"".join(progress_line(stream=line + "\n") for line in loaded)
     return web.Response(body=data, content_type="application/json")
-
-
-def setup(routes: Routes) -> None:
-    routes.add("POST", "/commit", commit)
-    routes.add("GET", "/containers/{name}/changes", changes)
-    routes.add("GET", "/containers/{name}/export", export)
-    routes.add("POST", "/containers/{name}/copy", copy)
-    routes.add("GET", "/containers/{name}/archive", archive)
-    routes.add("PUT", "/containers/{name}/archive", put_archive)
-    routes.add("GET", "/images/get", save_many)
-    routes.add("GET", "/images/{name:.+}/get", save_one)
-    routes.add("POST", "/images/load", load)

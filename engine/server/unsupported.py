@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import NotSupported
-from .app import Routes
+from .router import Handler, Route
 
 FAMILIES = {
     "/networks": "user-defined networks (API 1.21+); containers use --net=bridge|none|host|container:",
@@ -19,17 +19,15 @@ FAMILIES = {
 }
 
 
-def _unsupported(what: str):
+def unsupported(what: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         raise NotSupported(f"{what} is not implemented by pyctr, a Docker 1.2 engine")
     return handler
 
 
-def setup(routes: Routes) -> None:
-    for prefix, what in FAMILIES.items():
-        for method in ("GET", "POST", "PUT", "DELETE"):
-            routes.add(method, prefix, _unsupported(what))
-            routes.add(method, prefix + "/{rest:.*}", _unsupported(what))
-    routes.add("POST", "/containers/{name}/update", _unsupported("updating a container's resources (API 1.22)"))
-    routes.add("POST", "/containers/prune", _unsupported("pruning (API 1.25)"))
-    routes.add("POST", "/images/prune", _unsupported("pruning (API 1.25)"))
+def unsupported_families() -> list[Route]:
+    """Every method on each family's path and everything under it."""
+    return [Route(method, path, unsupported(what))
+            for prefix, what in FAMILIES.items()
+            for method in ("GET", "POST", "PUT", "DELETE")
+            for path in (prefix, prefix + "/{rest:.*}")]

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ..codec import from_api, to_api
+from ..api.codec import from_api, to_api
+from ..api.messages import progress_line  # noqa: F401  (server modules write progress with it)
 from ..errors import BadRequest
 from .shapes import Shapes
-from .versions import CURRENT, APIVersion
+from ..api.versions import CURRENT, APIVersion
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 T = TypeVar("T")
@@ -98,11 +99,6 @@ def frame(stream: str, data: bytes) -> bytes:
     bytes, a big-endian 32-bit length, then the data."""
     sid = 2 if stream == "stderr" else 1
     return bytes((sid, 0, 0, 0)) + len(data).to_bytes(4, "big") + data
-
-
-def progress_line(**message: Any) -> bytes:
-    """One message of a JSON progress stream (import, pull, push, build)."""
-    return json.dumps(message).encode() + b"\r\n"
 
 
 class BodyReader(io.RawIOBase):

@@ -9,7 +9,7 @@ import tarfile
 
 from pyctr.engine.archive import (Whiteouts, changes_dirs, changes_size, overlay_changes, pack_changes,
                                   pack_dir, unpack, write_to)
-from pyctr.engine.graphdriver.driver import Change
+from pyctr.engine.archive import Change
 from tarhelpers import snapshot
 
 

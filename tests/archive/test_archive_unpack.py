@@ -267,7 +267,7 @@ def test_corrupt_header_raises(layout):
     (b"this is not a tar file at all" * 40, "checksum|not a tar"),
     (gzip.compress(b"x" * 5000)[:-12], "corrupt|unexpected end"),
     (gzip.compress(b"x" * 5000), "checksum|not a tar"),
-])
+], ids=["empty", "text", "truncated-gzip", "gzip-of-no-tar"])  # gzip's mtime: ids must not vary (xdist)
 def test_garbage_raises(layout, data, msg):
     dest, _ = layout
     with pytest.raises(ArchiveError, match=msg):

@@ -13,7 +13,7 @@ import pytest
 from pyctr.engine.builder import context
 from pyctr.engine.builder.context import ContextError
 from pyctr.engine.builder.copier import copy_source, is_archive
-from pyctr.engine.daemon.inroot import InRoot
+from pyctr.engine.libcontainer.inroot_client import InRoot
 
 
 def write(path, data="x"):

@@ -1,7 +1,7 @@
 import pytest
 
 from pyctr.shell import commands
-from pyctr.shell.flags import Command, Flag, HelpRequested, UsageError
+from pyctr.engine.client.frontend.flags import Command, Flag, HelpRequested, UsageError
 
 
 def cmd(**kw):

@@ -4,7 +4,7 @@ import pytest
 
 from pyctr.engine.client.models import create_body
 from pyctr.shell import commands
-from pyctr.shell.runconfig import SpecError, build_spec, parse_memory, parse_port_specs
+from pyctr.engine.client.frontend.runflags import SpecError, build_spec, parse_memory, parse_port_specs
 
 
 def body(*argv, environ=None, command="run"):

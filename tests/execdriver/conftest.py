@@ -1,9 +1,11 @@
-"""Fixtures for the native exec driver tests: a busybox rootfs, a driver with its
-own state dir and cgroup parent, and a check that every test leaves nothing behind."""
+"""Fixtures for the exec driver tests: a busybox rootfs, a driver with its own state
+dir and cgroup parent (the native one, or each implementation for the conformance
+suite), and a check that every test leaves nothing behind."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 import uuid
@@ -14,7 +16,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rootfs import make_busybox_rootfs  # noqa: E402
 
-from pyctr.engine.execdriver.driver import (Command, ExitStatus, ProcessConfig,  # noqa: E402
+from pyctr.engine.execdriver import DRIVERS  # noqa: E402
+from pyctr.engine.execdriver.driver import (Command, ExecDriver, ExitStatus, ProcessConfig,  # noqa: E402
                                             StartedProcess, Stdio)
 from pyctr.engine.execdriver.native import NativeDriver  # noqa: E402
 from pyctr.engine.libcontainer.cgroups import manager as cgmanager  # noqa: E402
@@ -75,17 +78,50 @@ def _children() -> list[int]:
     return out
 
 
+# The conformance suite runs against every driver in DRIVERS; to show that it catches
+# a broken one, this names other classes instead ("module:Class,module:Class").
+IMPLEMENTATIONS_ENV = "PYCTR_TEST_EXECDRIVERS"
+
+
+def implementations() -> dict[str, type[ExecDriver]]:
+    named = os.environ.get(IMPLEMENTATIONS_ENV, "")
+    if not named:
+        return dict(DRIVERS)
+    out = {}
+    for spec in named.split(","):
+        module, _, cls = spec.partition(":")
+        out[cls] = getattr(importlib.import_module(module), cls)
+    return out
+
+
 @pytest.fixture
 def driver(tmp_path, cgroup_parent, busybox_rootfs):
     state = tmp_path / "state"
+    before = set(_children())
     drv = NativeDriver(root=str(state))
     yield drv
-    # Nothing may be left: no mount, no cgroup, no process, no state file.
+    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs, before)
+
+
+@pytest.fixture(params=sorted(implementations()))
+def any_driver(request, tmp_path, cgroup_parent, busybox_rootfs):
+    """Each implementation of the interface in turn, made as the daemon makes it."""
+    state = tmp_path / "state"
+    before = set(_children())
+    drv = implementations()[request.param](root=str(state))
+    yield drv
+    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs, before)
+
+
+def _assert_nothing_left(state, tmp_path, cgroup_parent: str, busybox_rootfs: str,
+                         children_before: set[int]) -> None:
+    """No mount, no cgroup, no process, no state file may outlive a test. Processes are those the
+    test started: a pytest-xdist worker also holds other files' session fixtures (registries)."""
     left_cgroups = [os.path.join(d, s) for d in cgroup_dirs_named(cgroup_parent) for s in os.listdir(d)
                     if os.path.isdir(os.path.join(d, s))]
     left_mounts = _mounts_under(str(tmp_path)) + _mounts_under(busybox_rootfs)
-    left_procs = _children()
-    left_state = os.listdir(state) if state.exists() else []
+    left_procs = [pid for pid in _children() if pid not in children_before]
+    left_state = [os.path.join(d, f) for d, _, files in os.walk(state) for f in files]
     for c in left_cgroups:   # clean up before failing, so one failure does not cascade
         for pid in cgmanager.read_pids(os.path.join(c, "cgroup.procs")):
             os.kill(pid, 9)
@@ -113,7 +149,7 @@ class Result:
 class Container:
     """One container run in the background, for tests that act on it while it runs."""
 
-    driver: NativeDriver
+    driver: ExecDriver
     cmd: Command
     created: asyncio.Event = field(default_factory=asyncio.Event)
     started: StartedProcess | None = None
@@ -128,7 +164,7 @@ def make_command(rootfs: str, args: list[str], cgroup_parent: str, **kw) -> Comm
                    process=process, cgroup_parent=cgroup_parent, **kw)
 
 
-async def run_capture(driver: NativeDriver, cmd: Command, on_created=None) -> Result:
+async def run_capture(driver: ExecDriver, cmd: Command, on_created=None) -> Result:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     seen: list[StartedProcess] = []
@@ -155,7 +191,7 @@ def _drain(fd: int) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-async def start_background(driver: NativeDriver, cmd: Command) -> Container:
+async def start_background(driver: ExecDriver, cmd: Command) -> Container:
     c = Container(driver, cmd)
 
     async def created(sp: StartedProcess) -> None:

@@ -26,7 +26,7 @@ import pytest
 
 from pyctr.engine.builder import context
 from pyctr.engine.builder.copier import copy_source
-from pyctr.engine.daemon.inroot import InRoot
+from pyctr.engine.libcontainer.inroot_client import InRoot
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 

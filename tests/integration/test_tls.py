@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from certs import issue, make_ca
-from harness import DaemonProcess
+from harness import DOCKER, DaemonProcess
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -69,7 +69,7 @@ def run(cmd: list[str], env=None) -> subprocess.CompletedProcess:
 
 
 def test_docker_cli_over_tls(tls_daemon, pki, busybox_tar):
-    docker = ["/usr/local/bin/docker", "-H", tls_daemon.tcp, *tls_flags(pki)]
+    docker = [DOCKER, "-H", tls_daemon.tcp, *tls_flags(pki)]
     version = run([*docker, "version"])
     assert version.returncode == 0 and b"API version:      1.24" in version.stdout, version.stdout
     with open(busybox_tar, "rb") as f:

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from harness import mounts_under
+from harness import DOCKER, mounts_under, wait_for
 from pyctr.engine.client.errors import APIError
 from test_build import build
 
@@ -87,6 +87,8 @@ def test_commit_message_author_and_run_config(daemon, changed, motd):
 def test_commit_pauses_a_running_container_and_resumes_it(daemon):
     cid = out(daemon.docker("run", "-d", "busybox", "sh", "-c", "echo live > /live; exec sleep 1000")).strip()
     try:
+        # `run -d` returns once it started, maybe before the shell wrote /live (under load)
+        wait_for(lambda: daemon.docker("exec", cid, "cat", "/live", check=False).stdout == b"live\n")
         running_before = len(daemon.client().json("GET", "/containers/json"))
         image_id = daemon.client().commit(cid, repo="test/live")
         state = daemon.client().inspect_container(cid)["State"]
@@ -168,7 +170,7 @@ def test_export_import_round_trip(daemon, changed, tmp_path):
     assert imported.returncode == 0, imported.stderr
     assert out(daemon.pyctr("run", "--rm", "test/flat:1", "cat", "/new")) == "x\n"
     assert len(daemon.client().json("GET", "/images/test/flat:1/history")) == 1  # flattened
-    docker_export = subprocess.run(["/usr/local/bin/docker", "export", changed], capture_output=True,
+    docker_export = subprocess.run([DOCKER, "export", changed], capture_output=True,
                                    env=daemon.env())
     assert docker_export.returncode == 0 and members(docker_export.stdout)["new"] == b"x\n"
 
@@ -360,7 +362,7 @@ def test_images_move_between_pyctr_and_docker(daemon, saved, busybox_tar, tmp_pa
         env = {**engine.env(), "DOCKER_BUILDKIT": "0"}
 
         def docker(*args):
-            result = subprocess.run(["/usr/local/bin/docker", *args], capture_output=True, env=env, timeout=120)
+            result = subprocess.run([DOCKER, *args], capture_output=True, env=env, timeout=120)
             assert result.returncode == 0, result.stderr.decode()
             return result.stdout.decode()
         docker("import", busybox_tar, "busybox:latest")

@@ -16,7 +16,7 @@ from pyctr.engine.libcontainer.cgroups.v2 import shares_to_weight
 if os.geteuid() != 0:
     pytest.skip("cgroups need root", allow_module_level=True)
 
-HAS_V1 = cgmanager.v1_available()
+HAS_V1 = cgroups.v1_available()
 HAS_V2 = any(m.fstype == "cgroup2" for m in cgmanager.cgroup_mounts())
 
 
@@ -117,9 +117,40 @@ def test_shares_to_weight():
 
 
 def test_choose_driver(monkeypatch):
-    monkeypatch.setenv(cgmanager.DRIVER_ENV, "v2")
-    assert cgmanager.choose_driver() == "v2"
-    assert cgmanager.choose_driver("v1") == "v1"
-    monkeypatch.setenv(cgmanager.DRIVER_ENV, "v9")
+    monkeypatch.setenv(cgroups.DRIVER_ENV, "v2")
+    assert cgroups.choose_driver() == "v2"
+    assert cgroups.choose_driver("v1") == "v1"
+    monkeypatch.setenv(cgroups.DRIVER_ENV, "v9")
     with pytest.raises(cgroups.CgroupError):
-        cgmanager.choose_driver()
+        cgroups.choose_driver()
+
+
+@pytest.mark.parametrize("driver", [pytest.param("v1", marks=pytest.mark.skipif(not HAS_V1, reason="no v1")),
+                                    pytest.param("v2", marks=pytest.mark.skipif(not HAS_V2, reason="no v2"))])
+def test_usage_reader_of_each_version(driver, parent, sleeper):
+    m = cgroups.new(CgroupConfig(name="c4", parent=parent, memory=64 << 20), driver)
+    m.create()
+    try:
+        p = sleeper()
+        join(m, p.pid)
+        usage = m.usage()
+        assert isinstance(usage, cgroups.CgroupUsage)
+        assert usage.pids == 1
+        if driver == "v1":   # v1 counts per CPU and always has the memory controller here
+            assert usage.cpu_percpu is not None and len(usage.cpu_percpu) >= 1
+            assert usage.memory_limit == 64 << 20
+        elif os.path.exists(os.path.join(m.path, "memory.max")):   # v2 with its memory controller
+            assert usage.memory_limit == 64 << 20
+    finally:
+        m.destroy()
+    with pytest.raises(cgroups.CgroupError, match="gone"):
+        m.usage()
+
+
+def test_manager_module_knows_no_version():
+    # The interface stays below its implementations: only the factory imports v1 and v2.
+    import ast
+    source = open(cgmanager.__file__).read()
+    imported = {node.module for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"v1", "v2", "factory"}, imported

@@ -12,7 +12,7 @@ import tarfile
 
 import pytest
 
-from pyctr.engine.daemon.inroot import InRoot, InRootError, open_root
+from pyctr.engine.libcontainer.inroot_client import InRoot, InRootError, open_root
 from pyctr.engine.errors import BadRequest, NotFound
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
@@ -111,7 +111,7 @@ def test_the_helper_comes_back_after_it_died(helper, root):
 
 def test_a_failure_in_the_helper_is_an_error_not_a_hang(helper, root):
     _, _, fd = root
-    from pyctr.engine.daemon.inroot import _Request
+    from pyctr.engine.libcontainer.inroot_client import _Request
     req = _Request(helper, fd, {"op": "no-such-operation"}, False)
     try:
         req.close_data()

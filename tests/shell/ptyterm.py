@@ -21,6 +21,8 @@ CPR = b"\x1b[6n"
 PROMPT_START, PROMPT_END = b"\x1b[?2004h", b"\x1b[?2004l"
 
 
+# Every timeout here only bounds a hang (a loaded machine may take tens of seconds for what
+# takes one alone): the tests wait for states, never for a number of seconds.
 class Terminal:
     def __init__(self, args: list[str], env: dict[str, str], rows: int = 30, cols: int = 120):
         self.rows, self.cols = rows, cols
@@ -67,7 +69,7 @@ class Terminal:
         return ("--- screen ---\n" + "\n".join(self.display) +
                 "\n--- output ---\n" + self.text[-3000:])
 
-    def wait(self, predicate, what: str, timeout: float = 20) -> None:
+    def wait(self, predicate, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while True:
             if predicate():
@@ -77,7 +79,7 @@ class Terminal:
             if not self.pump(0.1) and not predicate():
                 raise AssertionError(f"pyctr-shell exited while waiting for {what}\n{self.dump()}")
 
-    def expect(self, pattern: str, timeout: float = 20) -> re.Match:
+    def expect(self, pattern: str, timeout: float = 60) -> re.Match:
         """Wait for `pattern` (a regex) in the output after the last match."""
         found: list[re.Match] = []
 
@@ -105,7 +107,7 @@ class Terminal:
         self.rpos = found[0] + len(marker)
         return found[0]
 
-    def prompt(self, timeout: float = 20) -> None:
+    def prompt(self, timeout: float = 60) -> None:
         """Wait for the next prompt. prompt-toolkit turns bracketed paste on when a
         prompt starts and off when a line is accepted: exact markers, where the
         text "pyctr>" is redrawn on every toolbar refresh."""
@@ -115,7 +117,7 @@ class Terminal:
         self.wait(lambda: self.display[self.screen.cursor.y].startswith("pyctr>"),
                   "the prompt to be drawn", timeout)
 
-    def screen_has(self, pattern: str, timeout: float = 20) -> None:
+    def screen_has(self, pattern: str, timeout: float = 60) -> None:
         regex = re.compile(pattern)
         self.wait(lambda: any(regex.search(line) for line in self.display),
                   f"{pattern!r} on the screen", timeout)
@@ -130,7 +132,7 @@ class Terminal:
         self.type(text)
         self.type("\r")
 
-    def run(self, text: str, timeout: float = 60) -> str:
+    def run(self, text: str, timeout: float = 120) -> str:
         """Type a line at the prompt; return what it printed before the next prompt."""
         self.line(text)
         start = self._marker(PROMPT_END, "the line to be accepted", timeout)
@@ -148,7 +150,7 @@ class Terminal:
 
     # --- ending ---------------------------------------------------------------
 
-    def exit_status(self, timeout: float = 20) -> int:
+    def exit_status(self, timeout: float = 60) -> int:
         deadline = time.monotonic() + timeout
         while self.pump(0.1):
             if time.monotonic() > deadline:

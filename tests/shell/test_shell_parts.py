@@ -118,7 +118,7 @@ def complete(completer: PyctrCompleter, text: str) -> list[str]:
 @pytestmark_root
 def test_completer_against_the_daemon(daemon):
     client = daemon.client()
-    from pyctr.engine.client.models import ContainerConfig
+    from pyctr.engine.api.config import ContainerConfig
 
     state = DaemonState(daemon.host)
     completer = PyctrCompleter(state, lambda: ["name", "nine", "other"])
@@ -157,7 +157,7 @@ def test_completer_against_the_daemon(daemon):
 @pytestmark_root
 def test_completer_offers_a_containers_ports(daemon):
     client = daemon.client()
-    from pyctr.engine.client.models import ContainerConfig, HostConfig, PortBinding
+    from pyctr.engine.api.config import ContainerConfig, HostConfig, PortBinding
 
     config = ContainerConfig(image="busybox", cmd=["sleep", "100"],
                              exposed_ports={"8080/tcp": {}})

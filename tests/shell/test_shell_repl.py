@@ -72,7 +72,7 @@ def test_toolbar_follows_events_without_typing(daemon, term_for, cleanup):
     term.wait(lambda: f"pyctrd {version}  {running} running" in term.toolbar(), "the toolbar")
     assert daemon.host in term.toolbar()
     cleanup.append("shtest-toolbar")
-    from pyctr.engine.client.models import ContainerConfig
+    from pyctr.engine.api.config import ContainerConfig
 
     cid, _ = client.create_container(ContainerConfig(image="busybox", cmd=["sleep", "100"]),
                                      name="shtest-toolbar")
@@ -167,7 +167,7 @@ def test_daemon_down_then_back(tmp_path, term_for):
         assert "Cannot connect to the pyctr daemon" in out and "Is pyctrd running?" in out
         assert "alive" in term.run("py 'alive'")
         d.start()
-        term.wait(lambda: "pyctrd" in term.toolbar(), "the toolbar to reconnect", timeout=30)
+        term.wait(lambda: "pyctrd" in term.toolbar(), "the toolbar to reconnect", timeout=90)
         assert "CONTAINER ID" in term.run("ps")
         term.eof()
         assert term.exit_status() == 0

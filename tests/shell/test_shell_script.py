@@ -57,7 +57,7 @@ def test_c_passes_the_exit_code_through(daemon):
     assert "Traceback" not in unknown.stderr + missing.stderr + quotes.stderr
 
 
-AGO = re.compile(r"(Less than a second|About a minute|About an hour|\d+ (seconds|minutes))")
+AGO = re.compile(r"(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes?|hours?))")
 
 
 def same_text(a: str) -> str:

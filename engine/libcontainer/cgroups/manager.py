@@ -1,8 +1,10 @@
-"""The cgroup manager interface, and the choice between cgroup v1 and v2.
+"""The cgroup manager interface, its records, and the file helpers v1 and v2 share.
 
 A manager owns one container's cgroup: `create` makes it and applies limits,
-the helper process writes itself into `procs_files()`, and `destroy` kills what
-is left and removes it. `state()`/`load()` let a fresh daemon find it again.
+the helper process writes itself into `procs_files()`, `usage` reads what it
+uses, and `destroy` kills what is left and removes it. `state()` (and the
+factory's `load`) let a fresh daemon find it again. Which version serves a
+host is the factory's choice (factory.py): this module knows neither.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 
 CGROUP_ROOT = "/sys/fs/cgroup"
-DRIVER_ENV = "PYCTR_CGROUP_DRIVER"
 
 
 class CgroupError(Exception):
@@ -113,6 +114,24 @@ def wait_until(pred, timeout: float, what: str) -> None:
         delay = min(delay * 2, 0.05)
 
 
+def read_int(path: str, default: int = 0) -> int:
+    """A one-number file; `default` when it is missing, empty or "max"."""
+    try:
+        text = read(path).strip()
+    except FileNotFoundError:
+        return default
+    return default if text in ("", "max") else int(text)
+
+
+def read_keyed(path: str) -> dict[str, int]:
+    """A "key value" per line file (cpu.stat, memory.stat); {} when it is missing."""
+    try:
+        lines = read(path).splitlines()
+    except FileNotFoundError:
+        return {}
+    return {k: int(v) for k, _, v in (line.partition(" ") for line in lines) if v.strip().isdigit()}
+
+
 def counter(path: str, key: str) -> int:
     """The value of `key` in a "key value" per line file (memory.events,
     memory.oom_control); 0 when the file or the key is not there."""
@@ -142,8 +161,34 @@ def remove_dir(path: str) -> None:
     wait_until(attempt, 5.0, f"rmdir {path}")
 
 
+@dataclass
+class CgroupUsage:
+    """One reading of a container's cgroup, in Docker's units (ns, bytes)."""
+    cpu_total: int = 0
+    cpu_percpu: list[int] | None = None   # None where the version does not count per CPU (v2)
+    cpu_user: int = 0
+    cpu_system: int = 0
+    throttle_periods: int = 0
+    throttled_periods: int = 0
+    throttled_time: int = 0
+    memory_usage: int = 0
+    memory_max_usage: int = 0
+    memory_limit: int = 0          # 0: no limit of its own
+    memory_failcnt: int = 0
+    memory_stat: dict[str, int] | None = None
+    pids: int = 0
+
+
 class CgroupManager(abc.ABC):
     driver: str = ""
+
+    @abc.abstractmethod
+    def __init__(self, config: CgroupConfig) -> None: ...
+
+    @classmethod
+    @abc.abstractmethod
+    def from_state(cls, state: dict) -> "CgroupManager":
+        """The manager of a cgroup that `state()` described."""
 
     @abc.abstractmethod
     def create(self) -> list[str]:
@@ -164,6 +209,10 @@ class CgroupManager(abc.ABC):
 
     @abc.abstractmethod
     def oom_killed(self) -> bool: ...
+
+    @abc.abstractmethod
+    def usage(self) -> CgroupUsage:
+        """CPU, memory and pids used so far. CgroupError when the cgroup is gone."""
 
     @abc.abstractmethod
     def destroy(self) -> None:
@@ -210,48 +259,8 @@ def parse_cpu_list(text: str) -> set[int]:
     return out
 
 
-def host_support(driver: str | None = None) -> HostSupport:
-    kind = choose_driver(driver)
-    if kind == "v1":
-        from .v1 import probe
-    else:
-        from .v2 import probe
-    return probe()
-
-
 def online_cpus() -> set[int]:
     try:
         return parse_cpu_list(read("/sys/devices/system/cpu/online"))
     except (OSError, ValueError):
         return set(range(os.cpu_count() or 1))
-
-
-def v1_available() -> bool:
-    return any(m.fstype == "cgroup" and "name=systemd" not in m.options for m in cgroup_mounts())
-
-
-def choose_driver(forced: str | None = None) -> str:
-    """v1 when v1 controller hierarchies are mounted, else v2; PYCTR_CGROUP_DRIVER or `forced` override."""
-    choice = forced or os.environ.get(DRIVER_ENV, "")
-    if choice in ("v1", "v2"):
-        return choice
-    if choice:
-        raise CgroupError(f"unknown cgroup driver {choice!r} (want v1 or v2)")
-    return "v1" if v1_available() else "v2"
-
-
-def new(config: CgroupConfig, driver: str | None = None) -> CgroupManager:
-    kind = choose_driver(driver)
-    if kind == "v1":
-        from .v1 import V1Manager
-        return V1Manager(config)
-    from .v2 import V2Manager
-    return V2Manager(config)
-
-
-def load(state: dict) -> CgroupManager:
-    if state.get("driver") == "v1":
-        from .v1 import V1Manager
-        return V1Manager.from_state(state)
-    from .v2 import V2Manager
-    return V2Manager.from_state(state)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import signal
 
-from .manager import (CgroupConfig, CgroupError, CgroupManager, HostSupport, cgroup_mounts, counter,
-                      host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_pids,
-                      remove_dir, wait_until, write)
+from .manager import (CgroupConfig, CgroupError, CgroupManager, CgroupUsage, HostSupport, cgroup_mounts,
+                      counter, host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_int,
+                      read_keyed, read_pids, remove_dir, wait_until, write)
 
 # The hierarchies a container joins. name=systemd is left alone: the container stays
 # in the daemon's systemd unit, as with Docker 1.2.
@@ -187,6 +187,34 @@ class V1Manager(CgroupManager):
     def oom_killed(self) -> bool:
         mem = self.paths.get("memory")
         return bool(mem) and counter(os.path.join(mem, "memory.oom_control"), "oom_kill") > 0
+
+    def usage(self) -> CgroupUsage:
+        p = self.paths
+        cpu, mem, pids = p.get("cpuacct", ""), p.get("memory", ""), p.get("pids", "")
+        # USER_HZ ticks when the kernel lacks cpuacct.usage_user/_sys
+        ticks = read_keyed(os.path.join(cpu, "cpuacct.stat"))
+        tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+        throttling = read_keyed(os.path.join(p.get("cpu", cpu), "cpu.stat"))
+        try:
+            percpu = [int(x) for x in read(os.path.join(cpu, "cpuacct.usage_percpu")).split()]
+        except FileNotFoundError:
+            raise CgroupError(f"cgroup {cpu} is gone") from None
+        limit = read_int(os.path.join(mem, "memory.limit_in_bytes"))
+        return CgroupUsage(
+            cpu_total=read_int(os.path.join(cpu, "cpuacct.usage")),
+            cpu_percpu=percpu,
+            cpu_user=read_int(os.path.join(cpu, "cpuacct.usage_user"), ticks.get("user", 0) * tick_ns),
+            cpu_system=read_int(os.path.join(cpu, "cpuacct.usage_sys"), ticks.get("system", 0) * tick_ns),
+            throttle_periods=throttling.get("nr_periods", 0),
+            throttled_periods=throttling.get("nr_throttled", 0),
+            throttled_time=throttling.get("throttled_time", 0),
+            memory_usage=read_int(os.path.join(mem, "memory.usage_in_bytes")),
+            memory_max_usage=read_int(os.path.join(mem, "memory.max_usage_in_bytes")),
+            memory_limit=0 if limit >= 1 << 62 else limit,   # "unlimited" is a huge page-aligned number
+            memory_failcnt=read_int(os.path.join(mem, "memory.failcnt")),
+            memory_stat=read_keyed(os.path.join(mem, "memory.stat")),
+            pids=read_int(os.path.join(pids, "pids.current")) if pids else len(
+                read_pids(os.path.join(cpu, "cgroup.procs"))))
 
     def destroy(self) -> None:
         procs = self.procs_files()

@@ -4,6 +4,11 @@ Records use snake_case fields; the API spells them in CamelCase. The name is
 derived (`memory_swap` -> `MemorySwap`) unless a field says otherwise with
 `api("ContainerIDFile")`. Records are stored on disk in the same shape, as
 Docker stores config.json, so one codec serves the API and persistence.
+
+A field may say which API version introduced it (`api(since="1.18")`). Encoding
+for a version (`to_api(record, version="1.14")`, what a client speaking v1.14
+sends) leaves such a newer field out unless it is set, so a record carries a
+newer option only when it is asked for.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def api(name: str = "", omit_none: bool = False, **kwargs: Any) -> Any:
-    """A dataclass field whose API name is not the derived CamelCase one, or that
-    is left out of the JSON when None (Go's `omitempty`)."""
-    metadata = dict(kwargs.pop("metadata", {}) or {}, api=name, omit_none=omit_none)
+def api(name: str = "", omit_none: bool = False, since: str = "", **kwargs: Any) -> Any:
+    """A dataclass field whose API name is not the derived CamelCase one, that
+    is left out of the JSON when None (Go's `omitempty`), or that came with API
+    version `since`."""
+    metadata = dict(kwargs.pop("metadata", {}) or {}, api=name, omit_none=omit_none,
+                    since=since)
     return dataclasses.field(metadata=metadata, **kwargs)
 
 
@@ -41,8 +48,11 @@ def _fields(cls: type) -> tuple[tuple[str, str, Any, bool], ...]:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def to_api(value: Any) -> Any:
-    """Encode a record (recursively) as API JSON values."""
+def to_api(value: Any, version: str | None = None) -> Any:
+    """Encode a record (recursively) as API JSON values; for `version`, without
+    the unset fields that came after it."""
+    if version is not None:
+        return _to_api_for(value, _version_key(version))
     # Most values are plain: check those first (this runs per field of every record of
     # a listing, so `ps` with hundreds of containers feels it).
     if isinstance(value, _PLAIN):
@@ -71,6 +81,45 @@ def _dataclass_fields(cls: type) -> tuple[tuple[str, str, bool], ...] | None:
     if not dataclasses.is_dataclass(cls):
         return None
     return tuple((name, key, omit_none) for name, key, _, omit_none in _fields(cls))
+
+
+def _version_key(version: str) -> tuple[int, int]:
+    major, _, minor = version.partition(".")
+    return int(major), int(minor or 0)
+
+
+def _to_api_for(value: Any, version: tuple[int, int]) -> Any:
+    """`to_api` for a version (request bodies: small, so no fast path)."""
+    if isinstance(value, dict):
+        return {k: _to_api_for(v, version) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_api_for(v, version) for v in value]
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    out = {}
+    for f, key, omit_none in _versioned_fields(type(value)):
+        item = getattr(value, f.name)
+        since = f.metadata.get("since")
+        if since and version < _version_key(since) and item == _default(f):
+            continue
+        if item is None and omit_none:
+            continue
+        out[key] = _to_api_for(item, version)
+    return out
+
+
+@functools.cache
+def _versioned_fields(cls: type) -> tuple[tuple[dataclasses.Field, str, bool], ...]:
+    return tuple((f, f.metadata.get("api") or _camel(f.name), bool(f.metadata.get("omit_none")))
+                 for f in dataclasses.fields(cls))
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
 
 def from_api(cls: type[T], data: Any) -> T:

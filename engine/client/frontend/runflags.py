@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Mapping
 
-from pyctr.engine.client.models import (ContainerConfig, DeviceMapping, HostConfig, PortBinding,
-                                        RestartPolicy)
+from pyctr.engine.api.config import (ContainerConfig, DeviceMapping, HostConfig, PortBinding,
+                                     RestartPolicy)
 
 from .flags import Flag
 

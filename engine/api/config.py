@@ -1,7 +1,7 @@
 """What a container is asked to be: Config (portable, also an image's config) and
 HostConfig (host-specific), as Docker 1.2's `runconfig` package.
 
-Field names map to the API's by `engine.codec`. Both are stored as-is in the
+Field names map to the API's by `engine.api.codec`. Both are stored as-is in the
 graph DB, so they are also the on-disk format.
 """
 
@@ -38,8 +38,8 @@ class ContainerConfig:
     entrypoint: list[str] | None = None
     network_disabled: bool = False
     on_build: list[str] | None = None
-    labels: dict[str, str] | None = None      # API 1.18+
-    stop_signal: str = ""                     # API 1.21+
+    labels: dict[str, str] | None = api(since="1.18", default=None)
+    stop_signal: str = api(since="1.21", default="")
 
 
 @dataclass
@@ -57,7 +57,7 @@ class DeviceMapping:
 
 @dataclass
 class PortBinding:
-    host_ip: str = api("HostIp", default="")
+    host_ip: str = api("HostIp", default="")   # Docker spells it so
     host_port: str = ""
 
 
@@ -79,17 +79,18 @@ class HostConfig:
     dns: list[str] | None = None
     dns_search: list[str] | None = None
     volumes_from: list[str] | None = None
+    devices: list[DeviceMapping] | None = None
+    network_mode: str = ""
     cap_add: list[str] | None = None
     cap_drop: list[str] | None = None
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
-    network_mode: str = ""
-    devices: list[DeviceMapping] | None = None
-    log_config: LogConfig = field(default_factory=LogConfig)   # API 1.18+
+    # The fields above are Docker 1.2's HostConfig, in its order.
+    log_config: LogConfig = api(since="1.18", default_factory=LogConfig)
     # Resource limits moved here from Config in later API versions; today's
     # clients send them here even when they speak v1.14.
-    memory: int = 0
-    memory_swap: int = 0
-    cpu_shares: int = 0
-    cpuset_cpus: str = ""
-    readonly_rootfs: bool = False
-    pids_limit: int = 0     # API 1.23's PidsLimit (pids cgroup); 0 or -1 = unlimited
+    memory: int = api(since="1.19", default=0)
+    memory_swap: int = api(since="1.19", default=0)
+    cpu_shares: int = api(since="1.19", default=0)
+    cpuset_cpus: str = api(since="1.19", default="")
+    readonly_rootfs: bool = api(since="1.17", default=False)
+    pids_limit: int = api(since="1.23", default=0)   # pids cgroup; 0 or -1 = unlimited

@@ -1,6 +1,7 @@
-"""The daemon's side of the confined-filesystem helper (libcontainer/inroot.py): every
-read or write inside a container's filesystem goes through it, chrooted there, so a
-container that swaps directories for symlinks cannot lead the daemon out of its root.
+"""The engine's side of the confined-filesystem helper (inroot.py): every read or write
+the daemon or the builder makes inside a container's filesystem goes through it,
+chrooted there, so a container that swaps directories for symlinks cannot lead the
+daemon out of its root.
 
 The helper is started once, on first use, and forks one child per request. Calls here
 block (pipes to the child): the jobs run them in worker threads, as the tar code before.
@@ -20,8 +21,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import BadRequest, NotFound
 
-HELPER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "libcontainer", "init.py")
+HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "init.py")
 PIPE_CHUNK = 1 << 16
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
+from .text import tabwrite
+
 PROG = "pyctr"
 
 
@@ -196,8 +198,6 @@ class Command:
 
 def flag_table(flags: Sequence[Flag]) -> str:
     """Flags as mflag's PrintDefaults laid them out (a tabwriter, minwidth 20)."""
-    from .render import tabwrite
-
     rows = []
     for flag in flags:
         lines = flag.help.split("\n")

@@ -1,0 +1,171 @@
+"""A container's life once the exec driver has it (as moby's monitor.go): record it
+running, wait for its exit, record why, clean up, emit `die`, and apply the restart
+policy.
+
+Restart policies (Docker 1.2): `no`, `on-failure[:max]`, `always`. After an exit that
+the policy covers, the container waits a back-off that starts at 100 ms and doubles
+with each restart, and goes back to 100 ms once a run has lasted at least 10 s. A
+stop, kill or rm by the user never triggers a restart.
+
+start.py prepares a run (filesystem, volumes, network, the Command) and hands it
+here together with itself as `start_again`: the monitor restarts a container through
+that, so it never imports start.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from ..errors import BadRequest, NotFound, ServerError
+from ..execdriver.driver import Command, ExecError, ExitStatus, StartedProcess
+from ..graph.graph import now_rfc3339
+from .container import Container, parse_time
+from .jsonfile import LogWriter
+from .records import State
+from .streams import ProcessIO
+
+log = logging.getLogger("pyctr.daemon")
+
+FIRST_BACKOFF = 0.1
+RESET_AFTER = 10.0
+
+# How the monitor starts a container again: start.start(daemon, container).
+StartAgain = Callable[..., Awaitable[None]]
+
+
+async def watch(daemon, container: Container, command: Command, started: asyncio.Future[None],
+                start_again: StartAgain) -> None:
+    """The container's monitor task: runs `command`, settles `started` once the process
+    runs (or with the reason it could not start), then handles its exit."""
+    record = container.record
+    io = container.io = ProcessIO(record.config.tty, record.config.open_stdin)
+    container.log = LogWriter(record.log_path)
+
+    def output(stream: str):
+        def deliver(data: bytes) -> bool:  # True: an attached client is behind, pause
+            container.log.write(stream, data)
+            return container.output.publish(stream, data)
+        return deliver
+
+    async def on_created(process: StartedProcess) -> None:
+        await daemon.network.connect(container, process.pid)   # first: nothing to undo here
+        io.running(process.console_fd, output, container.output.wait_for_room)
+        record.state = State(running=True, pid=process.pid, started_at=now_rfc3339(),
+                             exit_code=0)
+        container.stopped.clear()
+        container.started.set()
+        daemon.save(container)
+        daemon.container_event(container, "start")
+        started.set_result(None)
+
+    status = ExitStatus(exit_code=-1)
+    try:
+        status = await daemon.execdriver.run(command, io.stdio, on_created)
+    except BaseException as exc:
+        if not started.done():
+            io.abandon()
+            container.log.close()
+            container.log = None
+            record.state.error = str(exc)
+            await daemon.network.release(container)
+            daemon.save(container)
+            await asyncio.to_thread(daemon.graph.driver.put, container.id)
+            message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
+            started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
+            return
+        log.exception("monitor of %s failed", container.id[:12])
+    await _exited(daemon, container, status, start_again)
+
+
+async def _exited(daemon, container: Container, status: ExitStatus, start_again: StartAgain) -> None:
+    record = container.record
+    # Leftover processes (daemons the command started) keep the pipes open: end them first.
+    await asyncio.to_thread(daemon.execdriver.terminate, container.id)
+    await daemon.network.release(container)
+    container.output.release()  # what is left is at most a pipe's worth: no more pausing
+    await container.io.finish()
+    container.started.clear()
+    if container.log is not None:
+        container.log.close()
+    container.output.close()
+    mark_stopped(record, status.exit_code, oom_killed=status.oom_killed,
+                 restarting=should_restart(container, status.exit_code))
+    daemon.save(container)
+    await asyncio.to_thread(daemon.graph.driver.put, container.id)
+    daemon.container_event(container, "die", exitCode=str(status.exit_code))
+    container.stopped.set()
+    _after_exit(daemon, container, status.exit_code, _ran_for(record), start_again)
+
+
+def _ran_for(record) -> float:
+    started, finished = parse_time(record.state.started_at), parse_time(record.state.finished_at)
+    return (finished - started).total_seconds() if started and finished else 0.0
+
+
+def mark_stopped(record, exit_code: int, error: str = "", oom_killed: bool = False,
+                 restarting: bool = False) -> None:
+    state = record.state
+    state.running = state.paused = False
+    state.restarting = restarting
+    state.pid = 0
+    state.exit_code = exit_code
+    state.finished_at = now_rfc3339()
+    state.oom_killed = oom_killed
+    state.error = error
+
+
+# ---- the restart policy -------------------------------------------------------------
+
+def should_restart(container: Container, exit_code: int) -> bool:
+    policy = container.record.host_config.restart_policy
+    if container.stop_requested:
+        return False
+    if policy.name == "always":
+        return True
+    if policy.name == "on-failure" and exit_code != 0:
+        limit = policy.maximum_retry_count
+        return limit == 0 or container.record.restart_count < limit
+    return False
+
+
+def _after_exit(daemon, container: Container, exit_code: int, ran_for: float,
+                start_again: StartAgain) -> None:
+    """Once a container has stopped and been recorded: schedule its restart, if due."""
+    if not should_restart(container, exit_code):
+        container.backoff = 0.0
+        return
+    container.backoff = FIRST_BACKOFF if ran_for >= RESET_AFTER or not container.backoff \
+        else container.backoff * 2
+    container.record.state.restarting = True
+    daemon.save(container)
+    container.restart_task = asyncio.create_task(
+        _restart_later(daemon, container, container.backoff, start_again))
+
+
+async def _restart_later(daemon, container: Container, delay: float, start_again: StartAgain) -> None:
+    await asyncio.sleep(delay)
+    container.restart_task = None
+    if container.id not in daemon.containers or container.stop_requested:
+        return
+    container.record.restart_count += 1
+    try:
+        await start_again(daemon, container)
+    except Exception as exc:
+        log.error("restarting %s failed: %s", container.id[:12], exc)
+        container.record.state.restarting = False
+        container.record.state.error = str(exc)
+        daemon.save(container)
+
+
+def cancel_restart(daemon, container: Container) -> bool:
+    """Drop a pending restart (user stop/rm); True if there was one."""
+    container.stop_requested = True
+    task, container.restart_task = container.restart_task, None
+    if task is None:
+        return False
+    task.cancel()
+    container.record.state.restarting = False
+    daemon.save(container)
+    return True

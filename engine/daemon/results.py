@@ -1,0 +1,180 @@
+"""What jobs return, besides a container's own record (records.py): the records
+of version, info, ps, images, create, commit, exec create, wait, top, changes
+and rmi, which the server writes as JSON (shapes.py, by the codec's CamelCase),
+and the live results of logs, attach, exec start and events, which it streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Protocol
+
+from ..api.codec import api
+from ..graph.records import ImageRecord
+from .jsonfile import LogEntry
+
+
+@dataclass
+class ContainerCreated:
+    id: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImageCommitted:
+    id: str
+
+
+@dataclass
+class ExecCreated:
+    id: str
+
+
+@dataclass
+class ExitStatus:
+    status_code: int
+
+
+@dataclass
+class ProcessList:
+    """`top`: ps's column titles and one row of fields per process."""
+    titles: list[str] = field(default_factory=list)
+    processes: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class FileChange:
+    """One path that differs from the image: Kind 0 modified, 1 added, 2 deleted."""
+    path: str
+    kind: int
+
+
+@dataclass
+class ImageDeleted:
+    """One line of `rmi`'s report: a tag taken off, or an image deleted."""
+    untagged: str | None = api(omit_none=True, default=None)
+    deleted: str | None = api(omit_none=True, default=None)
+
+
+@dataclass
+class VersionInfo:
+    version: str
+    api_version: str
+    min_api_version: str = api("MinAPIVersion", default="")
+    git_commit: str = "pyctr"
+    go_version: str = ""
+    os: str = api("Os", default="linux")
+    arch: str = "amd64"
+    kernel_version: str = ""
+
+
+@dataclass
+class SystemInfo:
+    id: str = api("ID", default="")
+    containers: int = 0
+    images: int = 0
+    driver: str = ""
+    driver_status: list[list[str]] = field(default_factory=list)
+    execution_driver: str = ""
+    kernel_version: str = ""
+    operating_system: str = ""
+    ncpu: int = api("NCPU", default=0)
+    mem_total: int = 0
+    name: str = ""
+    debug: bool = False
+    n_fd: int = api("NFd", default=0)
+    n_goroutines: int = api("NGoroutines", default=0)
+    n_events_listener: int = api("NEventsListener", default=0)
+    init_path: str = ""
+    index_server_address: str = ""
+    memory_limit: bool = True
+    swap_limit: bool = True
+    ipv4_forwarding: bool = api("IPv4Forwarding", default=False)
+    docker_root_dir: str = ""
+    server_version: str = ""
+
+
+@dataclass
+class ImageSummary:
+    repo_tags: list[str]
+    id: str
+    parent_id: str
+    created: int
+    size: int
+    virtual_size: int
+    repo_digests: list[str] = field(default_factory=list)  # "repo@sha256:..." (v1.18's field)
+
+
+@dataclass
+class HistoryEntry:
+    id: str
+    created: int
+    created_by: str
+    tags: list[str] | None
+    size: int
+    comment: str = ""
+
+
+@dataclass
+class ImageDetails:
+    """`GET /images/(name)/json`: the stored record plus what the graph derives."""
+    record: ImageRecord
+    virtual_size: int
+    repo_tags: list[str] = field(default_factory=list)
+    repo_digests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PortSummary:
+    private_port: int
+    type: str = "tcp"
+    ip: str = api("IP", omit_none=True, default=None)
+    public_port: int | None = api(omit_none=True, default=None)
+
+
+@dataclass
+class ContainerSummary:
+    id: str
+    image: str
+    command: str
+    created: int                       # unix seconds
+    status: str
+    ports: list[PortSummary] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    size_rw: int | None = api(omit_none=True, default=None)
+    size_root_fs: int | None = api(omit_none=True, default=None)
+    # Later API versions' fields (engine/server/shapes.py leaves them out for older clients).
+    labels: dict[str, str] = field(default_factory=dict)
+    image_id: str = api("ImageID", default="")
+    state: str = ""
+    mounts: list[dict] = field(default_factory=list)
+    network_settings: dict = field(default_factory=dict)
+    host_config: dict = field(default_factory=dict)
+
+
+@dataclass
+class LogStream:
+    tty: bool                 # a TTY container's output is one raw stream
+    batches: AsyncIterator[list[LogEntry]]   # entries, a file chunk's worth at a time
+
+
+class AttachedSession(Protocol):
+    """An attached client of a container (attach) or of an exec (exec start): its
+    output as (stream name, data) pairs, and its stdin."""
+
+    tty: bool
+
+    def output(self) -> AsyncIterator[tuple[str, bytes]]: ...
+
+    async def write_stdin(self, data: bytes) -> bool: ...   # False: the client detached
+
+    def stdin_eof(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EventLines(Protocol):
+    """One `GET /events` client's events, each the JSON line to send."""
+
+    def lines(self) -> AsyncIterator[bytes]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,75 @@
+"""The route table of the API server: every (method, path, handler) in one list.
+
+Each route is registered unversioned and under `/vX.Y/` (router.py); a GET
+answers HEAD too. The handlers parse the request into a job's typed args, run
+the job on the engine, and write its record as JSON (shapes.py) or a stream.
+The list is grouped for the reader: no two patterns match the same request, so
+the order does not change what answers."""
+
+from __future__ import annotations
+
+from . import build, containers, exec, images, registry, stats, system, transport
+from .router import Route
+from .unsupported import unsupported, unsupported_families
+
+ROUTES: list[Route] = [
+    # system
+    Route("GET", "/_ping", system.ping),
+    Route("GET", "/version", system.version),
+    Route("GET", "/info", system.info),
+    Route("GET", "/events", system.events),
+    Route("GET", "/pyctr/jobs", system.jobs),
+    Route("POST", "/auth", registry.auth),
+
+    # images
+    Route("GET", "/images/json", images.list_images),
+    Route("POST", "/images/create", images.create_image),  # fromSrc: import; fromImage: registry.pull
+    Route("GET", "/images/search", registry.search),
+    Route("GET", "/images/get", transport.save_many),
+    Route("POST", "/images/load", transport.load),
+    Route("GET", "/images/{name:.+}/json", images.inspect_image),
+    Route("GET", "/images/{name:.+}/history", images.image_history),
+    Route("POST", "/images/{name:.+}/tag", images.tag_image),
+    Route("POST", "/images/{name:.+}/push", registry.push),
+    Route("GET", "/images/{name:.+}/get", transport.save_one),
+    Route("DELETE", "/images/{name:.+}", images.delete_image),
+    Route("POST", "/build", build.build),
+    Route("POST", "/commit", transport.commit),
+
+    # containers
+    Route("GET", "/containers/json", containers.list_containers),
+    Route("POST", "/containers/create", containers.create_container),
+    Route("GET", "/containers/{name}/json", containers.inspect_container),
+    Route("GET", "/containers/{name}/top", containers.top),
+    Route("GET", "/containers/{name}/logs", containers.logs),
+    Route("GET", "/containers/{name}/stats", stats.stats),
+    Route("GET", "/containers/{name}/changes", transport.changes),
+    Route("GET", "/containers/{name}/export", transport.export),
+    Route("POST", "/containers/{name}/start", containers.start),
+    Route("POST", "/containers/{name}/stop", containers.stop),
+    Route("POST", "/containers/{name}/restart", containers.restart),
+    Route("POST", "/containers/{name}/kill", containers.kill),
+    Route("POST", "/containers/{name}/pause", containers.pause),
+    Route("POST", "/containers/{name}/unpause", containers.unpause),
+    Route("POST", "/containers/{name}/wait", containers.wait),
+    Route("POST", "/containers/{name}/resize", containers.resize),
+    Route("POST", "/containers/{name}/rename", containers.rename),
+    Route("POST", "/containers/{name}/attach", containers.attach),
+    Route("POST", "/containers/{name}/copy", transport.copy),
+    Route("GET", "/containers/{name}/archive", transport.archive),  # HEAD: the path's stat alone
+    Route("PUT", "/containers/{name}/archive", transport.put_archive),
+    # A name, or a link ("/web/db", as `rm -l` sends it); no wider, or other paths would 405.
+    Route("DELETE", r"/containers/{name:/?[^/]+(?:/[^/]+)?}", containers.remove),
+
+    # exec (API 1.15+)
+    Route("POST", "/containers/{name}/exec", exec.create),
+    Route("POST", "/exec/{id}/start", exec.start),
+    Route("POST", "/exec/{id}/resize", exec.resize),
+    Route("GET", "/exec/{id}/json", exec.inspect),
+
+    # later API families and verbs a Docker 1.2 engine has no counterpart for: 501 naming them
+    Route("POST", "/containers/{name}/update", unsupported("updating a container's resources (API 1.22)")),
+    Route("POST", "/containers/prune", unsupported("pruning (API 1.25)")),
+    Route("POST", "/images/prune", unsupported("pruning (API 1.25)")),
+    *unsupported_families(),
+]
