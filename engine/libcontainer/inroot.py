@@ -34,9 +34,15 @@ import archive   # noqa: F401  (imported before any chroot: nothing can be impor
 from archive import ArchiveError, unpack
 from archive.unpack import Whiteouts, _Unpacker
 from archive.pack import pack_dir, pack_path
+from libcontainer import capabilities, syscalls
 from libcontainer.paths import PathEscape, resolve_in_root
 
 MAX_REQUEST = 1 << 16
+PR_SET_NO_NEW_PRIVS = 38
+# What file work inside the root needs (owners, modes, device nodes, file capabilities);
+# without SYS_CHROOT or SYS_ADMIN a child could not leave its chroot even if it tried.
+CHILD_CAPS = capabilities.mask(capabilities.numbers(
+    ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "MKNOD", "SETFCAP"]))
 
 
 class Refused(Exception):
@@ -227,10 +233,12 @@ def _child(req: dict, root_fd: int, data_fd: int, report_fd: int) -> None:
                     os.close(fd)
                 except OSError:   # the listing's own descriptor
                     pass
+        last_cap = capabilities.last_cap()   # /proc: before the chroot
         os.fchdir(root_fd)
         os.chroot(".")
         os.chdir("/")
         os.close(root_fd)
+        _drop_privileges(last_cap)
         OPS[req["op"]](req, data_fd, report)
     except Refused as exc:
         report({"error": str(exc), "kind": exc.kind})
@@ -246,6 +254,14 @@ def _child(req: dict, root_fd: int, data_fd: int, report_fd: int) -> None:
                 "kind": "error"})
     except Exception as exc:  # noqa: BLE001  (reported to the daemon, never lost)
         report({"error": f"{type(exc).__name__}: {exc}", "kind": "error"})
+
+
+def _drop_privileges(last_cap: int) -> None:
+    for cap in range(last_cap + 1):
+        if not CHILD_CAPS >> cap & 1 and syscalls.prctl(syscalls.PR_CAPBSET_READ, cap) == 1:
+            syscalls.prctl(syscalls.PR_CAPBSET_DROP, cap)
+    syscalls.capset(CHILD_CAPS, CHILD_CAPS, 0)
+    syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
 def main(argv: list[str]) -> None:

@@ -9,6 +9,7 @@ import os
 import signal
 import stat
 import tarfile
+import time
 
 import pytest
 
@@ -118,4 +119,39 @@ def test_a_failure_in_the_helper_is_an_error_not_a_hang(helper, root):
         with pytest.raises(InRootError, match="no-such-operation"):
             req.result()
     finally:
+        req.close()
+
+
+def test_a_child_holds_only_the_file_capabilities(helper, root):
+    """Chrooted, without SYS_CHROOT or SYS_ADMIN, no new privileges: seen in /proc while a
+    child waits for the tar it is to unpack."""
+    from pyctr.engine.libcontainer.inroot_client import _Request
+    r, _, fd = root
+    req = _Request(helper, fd, {"op": "unpack", "path": "/dir"}, True)
+    try:
+        children = []
+        for _ in range(200):
+            with open(f"/proc/{helper._proc.pid}/task/{helper._proc.pid}/children") as f:
+                children = f.read().split()
+            if children:
+                break
+            time.sleep(0.01)
+        (child,) = children
+
+        def status() -> dict:
+            with open(f"/proc/{child}/status") as f:
+                return dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
+        for _ in range(200):   # until it has settled (no_new_privs is its last step)
+            if status()["NoNewPrivs"] == "1":
+                break
+            time.sleep(0.01)
+        status = status()
+        wanted = sum(1 << c for c in (0, 1, 2, 3, 4, 27, 31))   # CHOWN..FSETID, MKNOD, SETFCAP
+        assert int(status["CapEff"], 16) == int(status["CapBnd"], 16) == wanted
+        assert status["NoNewPrivs"] == "1"
+        assert os.readlink(f"/proc/{child}/root") == str(r)
+    finally:
+        req.close_data()
+        with pytest.raises(BadRequest):   # no tar came
+            req.result()
         req.close()
