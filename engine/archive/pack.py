@@ -6,6 +6,7 @@ that a consumer (an HTTP response, a file) sees few large writes.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from typing import BinaryIO, Iterable, Iterator
@@ -57,7 +58,10 @@ class _Writer:
         if stat.S_ISDIR(mode):
             e.type, e.name = DIR, name + "/"
         elif stat.S_ISLNK(mode):
-            e.type, e.linkname = SYMLINK, os.readlink(path)
+            try:
+                e.type, e.linkname = SYMLINK, os.readlink(path)
+            except (FileNotFoundError, OSError):   # replaced since the lstat (a live filesystem)
+                return
         elif stat.S_ISREG(mode):
             key = (st.st_dev, st.st_ino)
             first = self.inodes.get(key) if st.st_nlink > 1 else None
@@ -80,7 +84,11 @@ class _Writer:
         yield from self._flush()
 
     def _data(self, path: str, size: int, name: str) -> Iterator[bytes]:
-        with open(path, "rb", buffering=0) as f:
+        try:
+            f = open(path, "rb", buffering=0)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            f = io.BytesIO()   # gone since the lstat (a live filesystem): zeros, as a shrunk file
+        with f:
             left = size
             while left:
                 # A file that shrinks while we read is padded with zeros, one that grows is
@@ -111,10 +119,13 @@ def _join(prefix: str, name: str) -> str:
 def _walk(w: _Writer, root: str, rel: str, overlay: bool) -> Iterator[bytes]:
     """Entries below directory `root/rel` in lexical order, each directory before its content."""
     base = os.path.join(root, rel) if rel else root
-    for name in sorted(os.listdir(base)):
+    for name in _names(base):
         child = _join(rel, name)
         path = f"{base}/{name}"
-        st = os.lstat(path)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):   # removed meanwhile (a live filesystem)
+            continue
         if overlay and _is_overlay_whiteout(st):
             yield from w.whiteout(_join(rel, WHITEOUT_PREFIX + name), st)
             continue
@@ -123,6 +134,15 @@ def _walk(w: _Writer, root: str, rel: str, overlay: bool) -> Iterator[bytes]:
             if overlay and _opaque(path):
                 yield from w.whiteout(_join(child, OPAQUE_MARKER), st)
             yield from _walk(w, root, child, overlay)
+
+
+def _names(path: str) -> list[str]:
+    """A directory's entries, sorted; none if it went away or was replaced meanwhile
+    (a running container's filesystem changes while it is tarred)."""
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _opaque(path: str) -> bool:
@@ -151,6 +171,36 @@ def pack_dir(root: str, include: Iterable[str] | None = None, *,
             if stat.S_ISDIR(st.st_mode):
                 yield from _walk(w, root, rel, overlay_whiteouts)
     yield from w.close()
+
+
+def pack_path(path: str, name: str, *, overlay_whiteouts: bool = False) -> Iterator[bytes]:
+    """Tar the file, link or directory `path` as the entry `name` (a directory with its
+    content below `name/`): `docker cp` of one path, under the name the client asked for."""
+    w = _Writer()
+    st = os.lstat(path)
+    name = name.strip("/")
+    yield from w.add(name, path, st)
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_as(w, path, name, overlay_whiteouts)
+    yield from w.close()
+
+
+def _walk_as(w: _Writer, path: str, name: str, overlay: bool) -> Iterator[bytes]:
+    """_walk of directory `path`, its entries named below `name`."""
+    for child in _names(path):
+        child_path, child_name = f"{path.rstrip('/')}/{child}", f"{name}/{child}"
+        try:
+            st = os.lstat(child_path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if overlay and _is_overlay_whiteout(st):
+            yield from w.whiteout(f"{name}/{WHITEOUT_PREFIX}{child}", st)
+            continue
+        yield from w.add(child_name, child_path, st)
+        if stat.S_ISDIR(st.st_mode):
+            if overlay and _opaque(child_path):
+                yield from w.whiteout(f"{child_name}/{OPAQUE_MARKER}", st)
+            yield from _walk_as(w, child_path, child_name, overlay)
 
 
 def pack_changes(root: str, changes: Iterable[Change]) -> Iterator[bytes]:

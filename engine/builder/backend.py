@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable, Protocol
 
 from ..graph.graph import Graph
+from ..libcontainer.inroot_client import InRoot
 from ..jobs import Output
 from ..api.config import ContainerConfig
 
@@ -16,6 +17,11 @@ OutputSink = Callable[[str, bytes], Awaitable[None]]   # (stream name, data) of 
 class Backend(Protocol):
     @property
     def graph(self) -> Graph: ...
+
+    @property
+    def inroot(self) -> InRoot:
+        """The confined-filesystem helper: ADD/COPY write into a container's filesystem
+        only through it."""
 
     async def pull_image(self, repository: str, tag: str, progress: Output) -> None:
         """Pull repository:tag (or @digest), writing the pull's JSON progress to `progress`."""

@@ -271,7 +271,8 @@ class Builder:
         rootfs = await asyncio.to_thread(driver.get, container_id)
         try:
             for src, extract in sources:
-                await asyncio.to_thread(copy_source, rootfs, src, dest, dest_is_dir, extract)
+                await asyncio.to_thread(copy_source, self.backend.inroot, rootfs, src, dest,
+                                        dest_is_dir, extract)
         except OSError as exc:
             raise BuildError(f"{inst.command} failed: {exc}") from None
         finally:

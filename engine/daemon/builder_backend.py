@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import NotFound
 from ..graph.graph import Graph
 from ..jobs import Job, Output
+from ..libcontainer.inroot_client import InRoot
 from ..api.config import ContainerConfig, HostConfig
 from . import commit, create, pull, remove, start
 from .args import ContainerCreate, ContainerRemove
@@ -27,6 +28,10 @@ class DaemonBuilderBackend:
     @property
     def graph(self) -> Graph:
         return self.daemon.graph
+
+    @property
+    def inroot(self) -> InRoot:
+        return self.daemon.inroot
 
     async def pull_image(self, repository: str, tag: str, progress: Output) -> None:
         args = RegistryPull(repository, tag)

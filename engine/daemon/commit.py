@@ -1,6 +1,7 @@
 """`commit`: a container's changes (its rw layer against its init layer) become an image
 whose parent is the container's image. A running container is frozen meanwhile, as
-Docker does, so the layer is a consistent snapshot."""
+Docker does, so the layer is a consistent snapshot and no process in it can race the
+read out of its filesystem; `pause=false` on a running container is refused for that."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..jobs import Job, JobArgs
 from .container import Container
 from .create import init_layer_id, merge_image_config
 from ..api.records import ImageCommitted
+from .transport import frozen_for_reading
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -68,19 +70,18 @@ async def commit(daemon: Daemon, container: Container, *, config: ContainerConfi
         container_config=copy.deepcopy(container_config or container.record.config),
         docker_version=_version(), author=author, config=config)
     driver = daemon.graph.driver
-    frozen = False
-    if pause and container.running and not container.record.state.paused:
-        await asyncio.to_thread(daemon.execdriver.pause, container.id)
-        frozen = True
-    try:
+    if not pause and container.running and not container.record.state.paused:
+        # A live layer read on the host can be raced out of the container (a directory
+        # swapped for a symlink to `/` between the walker's lstat and its listdir).
+        raise BadRequest("pause=false: pyctr reads a running container's layer only with the "
+                         "container frozen, so that no process in it can lead the read to host "
+                         "files; commit with pause=true (the default) or stop the container")
+    async with frozen_for_reading(daemon, container):
         stream = reader(driver.diff(container.id, init_layer_id(container.id)))
         try:
             await daemon.graph.register(record, stream)
         finally:
             stream.close()
-    finally:
-        if frozen and container.running:
-            await asyncio.to_thread(daemon.execdriver.unpause, container.id)
     return record
 
 

@@ -22,6 +22,7 @@ from ..execdriver import ExecDriver, new_execdriver
 from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
 from ..graphdriver import new_driver
+from ..libcontainer.inroot_client import InRoot
 from ..volumedriver import new_volumedriver
 from .config import DaemonConfig
 from .container import Container
@@ -61,6 +62,7 @@ class Daemon:
         self._retry: asyncio.Task | None = None
         self.sweep_report = None
         self.reserve = SpaceReserve(config.path("graph", "space-reserve"))
+        self.inroot = InRoot()   # every touch of a container's filesystem goes through it
 
     # --- life cycle -----------------------------------------------------
     @classmethod
@@ -115,6 +117,7 @@ class Daemon:
         else:
             await self.network.shutdown()
             await asyncio.to_thread(self.graph.driver.cleanup)
+        await asyncio.to_thread(self.inroot.close)
         self.graph.db.close()
         self.events.close()
         try:

@@ -25,7 +25,7 @@ from . import rmi
 from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from .stats import ContainerStatsArgs
-from .transport import CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
+from .transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -73,6 +73,7 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     ContainerExport: transport.container_export,
     CopyArgs: transport.container_copy,
     PathStatArgs: transport.container_archive_stat,
+    ArchiveGetArgs: transport.container_archive_get,
     PutArchiveArgs: transport.container_archive_put,
     SaveArgs: transport.image_save,
     LoadArgs: transport.image_load,

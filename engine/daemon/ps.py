@@ -42,7 +42,7 @@ async def container_list(daemon: Daemon, job: Job[ContainerList]) -> list[Contai
     resolved: dict[str, str | None] = {}
     summaries = [_summary(daemon, c, names.get(c.id, []), now, resolved) for c in containers]
     if args.size:
-        sizes = await asyncio.gather(*(asyncio.to_thread(_sizes, daemon, c) for c in containers))
+        sizes = await asyncio.gather(*(_sizes_frozen(daemon, c) for c in containers))
         for summary, (rw, root) in zip(summaries, sizes):
             summary.size_rw, summary.size_root_fs = rw, root
     return summaries
@@ -104,6 +104,13 @@ def port_summaries(ports: dict | None) -> list[PortSummary]:
             out.append(PortSummary(int(port), proto or "tcp", binding.get("HostIp") or "0.0.0.0",
                                    int(binding["HostPort"])))
     return out
+
+
+async def _sizes_frozen(daemon: Daemon, container: Container) -> tuple[int, int]:
+    """A running container's layer is walked frozen (see transport.frozen_for_reading)."""
+    from .transport import frozen_for_reading
+    async with frozen_for_reading(daemon, container):
+        return await asyncio.to_thread(_sizes, daemon, container)
 
 
 def _sizes(daemon: Daemon, container: Container) -> tuple[int, int]:

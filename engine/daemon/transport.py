@@ -9,19 +9,21 @@ layer) when closed, also when the client goes away half-way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import os
 import shutil
 import stat
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, BinaryIO, Callable, ClassVar, Iterator
 
 from ..api.messages import PathStat
-from ..archive import ArchiveError, pack_dir, unpack
 from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound
 from ..jobs import Job, JobArgs
+from ..libcontainer.inroot_client import open_root
 from .args import ContainerChanges, ContainerExport
 from . import imagetar
 from .create import init_layer_id
@@ -42,8 +44,14 @@ class PathArgs:
 
 @dataclass
 class CopyArgs(PathArgs, JobArgs["CopySource"]):
-    """`copy` (and GET of the archive endpoint): a path's content as a tar."""
+    """API 1.2's `copy`: a path's content as a tar, under the name it resolves to."""
     job: ClassVar[str] = "container_copy"
+
+
+@dataclass
+class ArchiveGetArgs(PathArgs, JobArgs["CopySource"]):
+    """GET of the archive endpoint: a path's content as a tar, a symlink as the link."""
+    job: ClassVar[str] = "container_archive_get"
 
 
 @dataclass
@@ -93,19 +101,66 @@ async def stream_chunks(chunks: Iterator[bytes], release: Callable[[], None] | N
 
 # --- changes / export ------------------------------------------------------------------
 
+_freezes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # container -> readers
+
+
+@contextlib.asynccontextmanager
+async def frozen_for_reading(daemon: Daemon, container) -> AsyncIterator[None]:
+    """Keep a running container frozen (its cgroup's freezer) while its layer is walked
+    on the host: a process that swaps a directory for a symlink to `/` between the
+    walker's lstat and its listdir would lead the walk into the host's files. Nested
+    and concurrent readers share one freeze; a container paused by its user stays so."""
+    if _freezes.get(container, 0) == 0:
+        if not container.running or container.record.state.paused:
+            yield
+            return
+        try:
+            await asyncio.to_thread(daemon.execdriver.pause, container.id)
+        except Exception:
+            if container.running:
+                raise
+            yield   # it stopped meanwhile: nothing left in it to race the walk
+            return
+    _freezes[container] = _freezes.get(container, 0) + 1
+    try:
+        yield
+    finally:
+        _freezes[container] -= 1
+        if _freezes[container] == 0:
+            del _freezes[container]
+            if container.running and not container.record.state.paused:
+                await asyncio.to_thread(daemon.execdriver.unpause, container.id)
+
+
 async def container_changes(daemon: Daemon, job: Job[ContainerChanges]) -> list[FileChange]:
     container = daemon.lookup(job.args.name)
-    changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
-                                      init_layer_id(container.id))
+    async with frozen_for_reading(daemon, container):
+        changes = await asyncio.to_thread(daemon.graph.driver.changes, container.id,
+                                          init_layer_id(container.id))
     return [FileChange(c.path, KINDS[c.kind]) for c in changes]
 
 
 async def container_export(daemon: Daemon, job: Job[ContainerExport]) -> AsyncIterator[bytes]:
+    """The container's filesystem (no volumes), tarred inside it by the helper: a running
+    container that swaps a directory for a symlink to `/` only changes what is tarred."""
     container = daemon.lookup(job.args.name)
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
+    root_fd = -1
+    try:
+        root_fd = open_root(rootfs)
+        chunks = await asyncio.to_thread(daemon.inroot.export, root_fd)
+    except BaseException:
+        await asyncio.to_thread(_release, driver, container.id, root_fd)
+        raise
     daemon.container_event(container, "export")   # Docker 1.2 logs it for every export
-    return stream_chunks(pack_dir(rootfs), lambda: driver.put(container.id))
+    return stream_chunks(chunks, lambda: _release(driver, container.id, root_fd))
+
+
+def _release(driver, layer_id: str, root_fd: int) -> None:
+    if root_fd >= 0:
+        os.close(root_fd)
+    driver.put(layer_id)
 
 
 # --- copy (cp) -------------------------------------------------------------------------
@@ -119,88 +174,131 @@ def _clean(resource: str) -> str:
     return "/" + "/".join(parts)
 
 
-def _go_mode(st: os.stat_result) -> int:
-    mode = stat.S_IMODE(st.st_mode) & 0o777
-    kind = stat.S_IFMT(st.st_mode)
+def _follows_last(resource: str) -> bool:
+    """Docker's rule: a path ending in `/` or `/.` means what its last symlink points to."""
+    return resource.endswith("/") or resource.endswith("/.")
+
+
+def _go_mode(st_mode: int) -> int:
+    mode = stat.S_IMODE(st_mode) & 0o777
+    kind = stat.S_IFMT(st_mode)
     mode |= {stat.S_IFDIR: 1 << 31, stat.S_IFLNK: 1 << 27, stat.S_IFIFO: 1 << 25,
              stat.S_IFSOCK: 1 << 24, stat.S_IFBLK: 1 << 26,
              stat.S_IFCHR: (1 << 26) | (1 << 21)}.get(kind, 0)
-    if st.st_mode & stat.S_ISUID:
+    if st_mode & stat.S_ISUID:
         mode |= 1 << 23
-    if st.st_mode & stat.S_ISGID:
+    if st_mode & stat.S_ISGID:
         mode |= 1 << 22
-    if st.st_mode & stat.S_ISVTX:
+    if st_mode & stat.S_ISVTX:
         mode |= 1 << 20
     return mode
 
 
-def _path_stat(path: str, name: str) -> PathStat:
-    st = os.lstat(path)
-    mtime = datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc)
-    link = os.readlink(path) if stat.S_ISLNK(st.st_mode) else ""
-    return PathStat(name or "/", st.st_size, _go_mode(st),
-                    mtime.isoformat().replace("+00:00", "Z"), link)
+def _path_stat(info: dict, name: str) -> PathStat:
+    mtime = datetime.datetime.fromtimestamp(info["mtime_ns"] / 1e9, datetime.timezone.utc)
+    return PathStat(name or "/", info["size"], _go_mode(info["mode"]),
+                    mtime.isoformat().replace("+00:00", "Z"), info["link_target"])
 
 
-def _host_path(container, rootfs: str, path: str) -> str:
-    """Where container path `path` is on the host: the container's own /etc files,
-    its volumes, else its filesystem (symlinks followed inside it)."""
-    from ..builder.copier import in_rootfs
+@dataclass
+class _Place:
+    """Where a container path is: a directory the daemon owns (the container's
+    filesystem, a volume's directory, the container's own /etc files' directory) and
+    the path inside it. Only the helper, chrooted at `root`, ever resolves `inner`."""
+    root: str
+    inner: str
+    read_only: str = ""   # why a copy into it is refused, as Docker words it
+
+
+def _place(container, rootfs: str, path: str) -> _Place:
     record = container.record
     special = {"/etc/hostname": record.hostname_path, "/etc/hosts": record.hosts_path,
                "/etc/resolv.conf": record.resolv_conf_path}
-    if path in special and special[path] and os.path.exists(special[path]):
-        return special[path]
+    if special.get(path) and os.path.exists(special[path]):
+        return _Place(os.path.dirname(special[path]), "/" + os.path.basename(special[path]))
     for target in sorted(record.volumes or {}, key=len, reverse=True):
         if path == target or path.startswith(target.rstrip("/") + "/"):
-            return in_rootfs(record.volumes[target], path[len(target):])
-    return in_rootfs(rootfs, path)
+            writable = (record.volumes_rw or {}).get(target, True)
+            return _Place(record.volumes[target], path[len(target.rstrip("/")):] or "/",
+                          "" if writable else "mounted volume is marked read-only")
+    return _Place(rootfs, path, "container rootfs is marked read-only"
+                  if record.host_config.readonly_rootfs else "")
 
 
-async def _open_path(daemon: Daemon, name: str, resource: str) -> tuple[str, str, Callable[[], None]]:
-    """(clean container path, its host path, release): the container's filesystem is
-    mounted until `release()` is called (in a worker thread); NotFound when the path is
-    not there."""
+@dataclass
+class _Opened:
+    """A container path's root, open as a directory descriptor, and what to release."""
+    path: str          # the clean container path
+    inner: str         # the path inside the root, as the helper resolves it
+    root_fd: int
+    release: Callable[[], None]   # closes the descriptor, unmounts (call from a thread)
+    read_only: str                # why it takes no copies ("" if it does)
+
+
+async def _open_path(daemon: Daemon, name: str, resource: str) -> _Opened:
+    """Mount the container's filesystem and open the root that holds `resource`; keep the
+    caller's trailing `/` or `/.` on the inner path (it says: follow the last link)."""
     path = _clean(resource)
     container = daemon.lookup(name)
     driver = daemon.graph.driver
     rootfs = await asyncio.to_thread(driver.get, container.id)
+    root_fd = -1
     try:
-        host = _host_path(container, rootfs, path)
-        if not os.path.lexists(host):
-            raise NotFound(f"Could not find the file {path} in container {name}")
+        place = _place(container, rootfs, path)
+        root_fd = open_root(place.root)
     except BaseException:
-        await asyncio.to_thread(driver.put, container.id)
+        await asyncio.to_thread(_release, driver, container.id, root_fd)
         raise
-    return path, host, lambda: driver.put(container.id)
+    inner = place.inner + ("/" if _follows_last(resource) and place.inner != "/" else "")
+    return _Opened(path, inner, root_fd, lambda: _release(driver, container.id, root_fd),
+                   place.read_only)
 
 
 async def container_copy(daemon: Daemon, job: Job[CopyArgs]) -> CopySource:
-    """The tar of one path (its base name as the archive's top entry), as 1.2's /copy."""
+    """The tar of one path under the base name of what it resolves to (its top entry), as
+    1.2's /copy did."""
     args = job.args
-    path, host, release = await _open_path(daemon, args.name, args.resource)
+    opened = await _open_path(daemon, args.name, args.resource)
     try:
-        info = _path_stat(host, os.path.basename(host.rstrip("/")))
-        chunks = pack_dir(host) if path == "/" else _pack_one(host)
+        info, chunks = await asyncio.to_thread(daemon.inroot.pack, opened.root_fd,
+                                               opened.inner, True, None)
     except BaseException:
-        await asyncio.to_thread(release)
+        await asyncio.to_thread(opened.release)
         raise
-    return CopySource(info, stream_chunks(chunks, release))
+    return CopySource(_path_stat(info, os.path.basename(opened.path)),
+                      stream_chunks(chunks, opened.release))
 
 
-def _pack_one(host: str) -> Iterator[bytes]:
-    """Tar `host` with its base name as the top entry (a symlink's target's name, as in 1.2)."""
-    parent, base = os.path.split(host.rstrip("/"))
-    return pack_dir(parent or "/", [base])
+async def container_archive_get(daemon: Daemon, job: Job[ArchiveGetArgs]) -> CopySource:
+    """`GET /containers/(id)/archive` (API 1.20+): the tar of one path under its own base
+    name; a symlink is the link itself unless the path ends in `/` or `/.`."""
+    args = job.args
+    opened = await _open_path(daemon, args.name, args.resource)
+    name = _base_name(args.resource, opened.path)
+    try:
+        info, chunks = await asyncio.to_thread(daemon.inroot.pack, opened.root_fd, opened.inner,
+                                               _follows_last(args.resource), name or None)
+    except BaseException:
+        await asyncio.to_thread(opened.release)
+        raise
+    return CopySource(_path_stat(info, name), stream_chunks(chunks, opened.release))
+
+
+def _base_name(resource: str, path: str) -> str:
+    """The archive's top entry: the path's base name, or `.` for `DIR/.` (its content,
+    entries `./NAME`, which the client renames to its destination)."""
+    return "." if resource.endswith("/.") and path != "/" else os.path.basename(path)
 
 
 async def container_archive_stat(daemon: Daemon, job: Job[PathStatArgs]) -> PathStat:
     args = job.args
-    path, host, release = await _open_path(daemon, args.name, args.resource)
+    opened = await _open_path(daemon, args.name, args.resource)
     try:
-        return _path_stat(host, os.path.basename(path))
+        info = await asyncio.to_thread(daemon.inroot.stat, opened.root_fd, opened.inner,
+                                       _follows_last(args.resource))
+        return _path_stat(info, _base_name(args.resource, opened.path))
     finally:
-        await asyncio.to_thread(release)
+        await asyncio.to_thread(opened.release)
 
 
 @dataclass
@@ -214,18 +312,16 @@ class PutArchiveArgs(JobArgs[None]):
 
 async def container_archive_put(daemon: Daemon, job: Job[PutArchiveArgs]) -> None:
     """`PUT /containers/(id)/archive` (API 1.20+, today's `docker cp HOST CONTAINER:DIR`):
-    unpack a tar into an existing directory of the container; nothing lands outside it."""
+    unpack a tar into an existing directory of the container, inside it (the helper's
+    chroot), so nothing lands outside it whatever the container does meanwhile."""
     args = job.args
-    path, host, release = await _open_path(daemon, args.name, args.path)
+    opened = await _open_path(daemon, args.name, args.path)
     try:
-        if not os.path.isdir(host):
-            raise BadRequest(f"extraction point {path} is not a directory")
-        try:
-            await asyncio.to_thread(unpack, args.body, host)
-        except ArchiveError as exc:
-            raise BadRequest(f"Error processing tar file: {exc}") from None
+        if opened.read_only:
+            raise BadRequest(opened.read_only)
+        await asyncio.to_thread(daemon.inroot.unpack, opened.root_fd, opened.inner, args.body)
     finally:
-        await asyncio.to_thread(release)
+        await asyncio.to_thread(opened.release)
 
 
 # --- save / load -----------------------------------------------------------------------

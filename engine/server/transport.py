@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..daemon.commit import CommitArgs
 from ..daemon.args import ContainerChanges, ContainerExport
-from ..daemon.transport import CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
+from ..daemon.transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
 from ..api.config import ContainerConfig
 from .router import engine_of
@@ -75,7 +75,7 @@ async def archive(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         info = await engine_of(request).run(PathStatArgs(name, path))
         return web.Response(headers={STAT_HEADER: info.header(), "Content-Type": TAR})
-    source = await engine_of(request).run(CopyArgs(name, path))
+    source = await engine_of(request).run(ArchiveGetArgs(name, path))
     return await _send_stream(request, source.chunks, {STAT_HEADER: source.stat.header()})
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from pyctr.engine.builder import context
 from pyctr.engine.builder.context import ContextError
-from pyctr.engine.builder.copier import copy_source, in_rootfs, is_archive
+from pyctr.engine.builder.copier import copy_source, is_archive
+from pyctr.engine.libcontainer.inroot_client import InRoot
 
 
 def write(path, data="x"):
@@ -85,17 +86,31 @@ def test_checksum_sees_content_and_modes_not_times(tmp_path):
     assert context.checksum(str(tmp_path / "d/f")).startswith("file:")
 
 
-def test_in_rootfs_never_leaves_the_root(tmp_path):
-    root = tmp_path / "rootfs"
+@pytest.fixture
+def inroot():
+    """The confined-filesystem helper the daemon uses (it chroots: needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    helper = InRoot()
+    yield helper
+    helper.close()
+
+
+def test_copies_through_symlinks_never_leave_the_root(tmp_path, inroot):
+    ctx, root = tmp_path / "ctx", tmp_path / "rootfs"
+    write(str(ctx / "f.txt"), "file")
     os.makedirs(root / "real")
     os.symlink("/real", root / "abs")
     os.symlink("../../../../real", root / "up")
-    assert in_rootfs(str(root), "/abs/x") == str(root / "real/x")
-    assert in_rootfs(str(root), "/up/x") == str(root / "real/x")
-    assert in_rootfs(str(root), "/../../etc") == str(root / "etc")
+    os.symlink("/", root / "top")
+    copy_source(inroot, str(root), context.source(str(ctx), "f.txt"), "/abs/x", False, True)
+    copy_source(inroot, str(root), context.source(str(ctx), "f.txt"), "/up/y", False, True)
+    copy_source(inroot, str(root), context.source(str(ctx), "f.txt"), "/top/../z/", False, True)
+    assert (root / "real/x").read_text() == (root / "real/y").read_text() == "file"
+    assert (root / "z/f.txt").read_text() == "file"
 
 
-def test_copy_source_file_dir_and_archive(tmp_path):
+def test_copy_source_file_dir_and_archive(tmp_path, inroot):
     ctx, rootfs = tmp_path / "ctx", tmp_path / "rootfs"
     os.makedirs(rootfs / "existing")
     write(str(ctx / "f.txt"), "file")
@@ -112,19 +127,19 @@ def test_copy_source_file_dir_and_archive(tmp_path):
 
     def src(rel):
         return context.source(str(ctx), rel)
-    copy_source(str(rootfs), src("f.txt"), "/existing", False, True)
+    copy_source(inroot, str(rootfs), src("f.txt"), "/existing", False, True)
     assert (rootfs / "existing/f.txt").read_text() == "file"
-    copy_source(str(rootfs), src("f.txt"), "/new/name", False, True)
+    copy_source(inroot, str(rootfs), src("f.txt"), "/new/name", False, True)
     assert (rootfs / "new/name").read_text() == "file"
     assert os.stat(rootfs / "new/name").st_uid == 0
-    copy_source(str(rootfs), src("tree"), "/t", False, False)
+    copy_source(inroot, str(rootfs), src("tree"), "/t", False, False)
     assert (rootfs / "t/a/b").read_text() == "b"
     assert os.readlink(rootfs / "t/link") == "/etc/passwd"
     assert is_archive(str(ctx / "arch.tar.gz")) and not is_archive(str(ctx / "notatar.gz"))
-    copy_source(str(rootfs), src("arch.tar.gz"), "/x", False, True)
+    copy_source(inroot, str(rootfs), src("arch.tar.gz"), "/x", False, True)
     assert (rootfs / "x/unpacked/inner.txt").read_text() == "inner"
     assert os.stat(rootfs / "x/unpacked/inner.txt").st_uid == 1234  # an archive keeps owners
-    copy_source(str(rootfs), src("arch.tar.gz"), "/y/", False, False)  # COPY: never unpacks
+    copy_source(inroot, str(rootfs), src("arch.tar.gz"), "/y/", False, False)  # COPY: never unpacks
     assert (rootfs / "y/arch.tar.gz").is_file()
-    copy_source(str(rootfs), src("notatar.gz"), "/z/", False, True)
+    copy_source(inroot, str(rootfs), src("notatar.gz"), "/z/", False, True)
     assert (rootfs / "z/notatar.gz").is_file()

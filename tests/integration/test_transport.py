@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -93,8 +94,14 @@ def test_commit_pauses_a_running_container_and_resumes_it(daemon):
         state = daemon.client().inspect_container(cid)["State"]
         assert state["Running"] and not state["Paused"]
         assert out(daemon.docker("run", "--rm", image_id, "cat", "/live")) == "live\n"
+        with pytest.raises(APIError) as refused:   # an unfrozen read could be raced out
+            daemon.client().commit(cid, pause=False)
+        assert refused.value.status == 400 and "pause=false" in str(refused.value)
+        daemon.docker("pause", cid)   # paused by its user: read as it is, left paused
         no_pause = daemon.client().commit(cid, pause=False)
         assert no_pause and no_pause != image_id
+        assert daemon.client().inspect_container(cid)["State"]["Paused"]
+        daemon.docker("unpause", cid)
         assert len(daemon.client().json("GET", "/containers/json")) == running_before
     finally:
         daemon.docker("rm", "-f", cid)
@@ -433,5 +440,129 @@ def test_docker_cp_into_a_container(daemon, tmp_path):
         with pytest.raises(Exception) as err:  # not a tar at all
             daemon.client().call("PUT", f"/containers/{cid}/archive", {"path": "/tmp"}, body=data * 10)
         assert getattr(err.value, "status", 0) == 400
+    finally:
+        daemon.client().remove_container(cid, force=True)
+
+
+SYMLINK_SETUP = ("mkdir -p /dir/sub; echo content > /dir/target; echo s > /dir/sub/s; "
+                 "ln -s target /dir/link; ln -s /dir/target /dir/abslink; ln -s sub /dir/linkdir; "
+                 "touch /dir/ready; sleep 300")
+SYMLINK_CASES = [   # (docker cp arguments; {} is the container), the destination looked at
+    (["{}:/dir/link", "link-plain"], "link-plain"),
+    (["-L", "{}:/dir/link", "link-followed"], "link-followed"),
+    (["-L", "{}:/dir/abslink", "abs-followed"], "abs-followed"),
+    (["{}:/dir/link", "into/"], "into"),
+    (["-L", "{}:/dir/link", "into-followed/"], "into-followed"),
+    (["{}:/dir/linkdir", "linkdir-plain"], "linkdir-plain"),
+    (["{}:/dir/linkdir/", "linkdir-slash"], "linkdir-slash"),
+    (["{}:/dir/.", "dir-content"], "dir-content"),
+    (["{}:/dir", "dir-whole"], "dir-whole"),
+]
+
+
+def describe(path) -> object:
+    """What a cp left: a link's target, a file's content, a directory's tree."""
+    if os.path.islink(path):
+        return ("link", os.readlink(path))
+    if os.path.isfile(path):
+        return ("file", open(path).read())
+    if not os.path.exists(path):
+        return ("missing", sorted(os.listdir(os.path.dirname(path))))
+    return ("dir", {name: describe(os.path.join(path, name)) for name in sorted(os.listdir(path))})
+
+
+def symlink_cases(docker, where) -> dict:
+    """Run the symlink cases with a `docker` runner (args -> CompletedProcess); what each left."""
+    cid = docker("run", "-d", "--net=none", "busybox", "sh", "-c", SYMLINK_SETUP).stdout.decode().strip()
+    try:
+        wait_for = time.monotonic() + 20
+        while docker("exec", cid, "test", "-e", "/dir/ready", check=False).returncode != 0:
+            assert time.monotonic() < wait_for, "the container did not set up its links"
+            time.sleep(0.1)
+        os.makedirs(where)
+        for d in ("into", "into-followed"):
+            os.mkdir(os.path.join(where, d))
+        seen = {}
+        for args, dest in SYMLINK_CASES:
+            args = [a.format(cid) for a in args]
+            args[-1] = os.path.join(where, args[-1])
+            result = docker("cp", *args, check=False)
+            seen[" ".join(args[:-1]).replace(cid, "C") + " " + dest] = (
+                describe(os.path.join(where, dest)) if result.returncode == 0
+                else ("error", result.stderr.decode().strip()))
+        return seen
+    finally:
+        docker("rm", "-f", cid, check=False)
+
+
+def test_cp_of_symlinks(daemon, busybox_tar, tmp_path):
+    """`docker cp C:/dir/link DEST` makes a symlink DEST, `-L` a file DEST with the content;
+    a trailing `/` follows; with a real Docker engine present, both engines agree."""
+    def pyctr_docker(*args, check=True):
+        return daemon.docker(*args, check=check)
+    seen = symlink_cases(pyctr_docker, str(tmp_path / "pyctr"))
+    assert seen["C:/dir/link link-plain"] == ("link", "target")
+    assert seen["-L C:/dir/link link-followed"] == ("file", "content\n")
+    assert seen["-L C:/dir/abslink abs-followed"] == ("file", "content\n")
+    assert seen["C:/dir/link into"] == ("dir", {"link": ("link", "target")})
+    assert seen["-L C:/dir/link into-followed"] == ("dir", {"link": ("file", "content\n")})
+    assert seen["C:/dir/linkdir linkdir-plain"] == ("link", "sub")
+    assert seen["C:/dir/linkdir/ linkdir-slash"] == ("dir", {"s": ("file", "s\n")})
+    tree = {"abslink": ("link", "/dir/target"), "link": ("link", "target"),
+            "linkdir": ("link", "sub"), "ready": ("file", ""), "sub": ("dir", {"s": ("file", "s\n")}),
+            "target": ("file", "content\n")}
+    assert seen["C:/dir/. dir-content"] == ("dir", tree)
+    assert seen["C:/dir dir-whole"] == ("dir", tree)
+    if not shutil.which("dockerd"):
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+    from engines import Docker
+    import tempfile
+    workdir = tempfile.mkdtemp(prefix="dk-", dir="/tmp")   # containerd's socket path limit
+    engine = None
+    try:
+        engine = Docker(workdir)
+        env = {**engine.env(), "DOCKER_BUILDKIT": "0"}
+
+        def real_docker(*args, check=True):
+            result = subprocess.run(["/usr/local/bin/docker", *args], capture_output=True, env=env,
+                                    timeout=120)
+            assert not check or result.returncode == 0, result.stderr.decode()
+            return result
+        with open(busybox_tar, "rb") as f:
+            subprocess.run(["/usr/local/bin/docker", "import", "-", "busybox:latest"], stdin=f,
+                           env=env, check=True, capture_output=True)
+        theirs = symlink_cases(real_docker, str(tmp_path / "docker"))
+        print("\ncp of symlinks, pyctr | docker:")
+        for case in seen:
+            print(f"  {case}: {seen[case]} | {theirs[case]}")
+        assert seen == theirs
+    finally:
+        if engine is not None:
+            engine.stop()
+            engine.log.close()
+        left = mounts_under(workdir)
+        for point in sorted(left, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+        assert not left, f"dockerd left mounts: {left}"
+
+
+def test_cp_into_a_read_only_container_is_refused(daemon, tmp_path):
+    """As Docker: a `--read-only` container's filesystem and its read-only volumes take no
+    copies (400), its writable volumes do."""
+    src = tmp_path / "f.txt"
+    src.write_text("x\n")
+    vol = tmp_path / "ro-vol"
+    vol.mkdir()
+    cid = out(daemon.docker("run", "-d", "--read-only", "-v", f"{vol}:/ro:ro", "-v", "/rw",
+                            "busybox", "sleep", "100")).strip()
+    try:
+        for dest in ("/tmp/", "/ro/"):
+            result = daemon.docker("cp", str(src), f"{cid}:{dest}", check=False)
+            assert result.returncode != 0 and b"read-only" in result.stderr, (dest, result.stderr)
+        assert os.listdir(vol) == []
+        daemon.docker("cp", str(src), f"{cid}:/rw/")
+        assert out(daemon.docker("exec", cid, "cat", "/rw/f.txt")) == "x\n"
     finally:
         daemon.client().remove_container(cid, force=True)
