@@ -94,3 +94,4 @@ class HostConfig:
     cpuset_cpus: str = api(since="1.19", default="")
     readonly_rootfs: bool = api(since="1.17", default=False)
     pids_limit: int = api(since="1.23", default=0)   # pids cgroup; 0 or -1 = unlimited
+    auto_remove: bool = api(since="1.25", default=False)   # the daemon removes it once it exits

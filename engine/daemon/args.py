@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from ..api.config import ContainerConfig, HostConfig
+from ..api.filters import Filters
 from ..jobs import JobArgs
 from .events import EventFilter
 
@@ -13,9 +14,9 @@ if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from typing import AsyncIterator
 
     from .records import ContainerRecord
-    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus,
+    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus, ExitWait,
                           FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
-                          ProcessList, SystemInfo, VersionInfo)
+                          ProcessList, PruneReport, SystemInfo, VersionInfo)
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ImageList(JobArgs["list[ImageSummary]"]):
     job: ClassVar[str] = "image_list"
 
     all: bool = False
-    dangling: bool | None = None     # the `dangling` filter, when given
+    filters: Filters = field(default_factory=Filters)   # validated by the job (images.py)
     repository: str = ""             # the `filter` parameter (a repository name)
 
 
@@ -93,8 +94,10 @@ class ContainerInspect(ContainerRef, JobArgs["ContainerRecord"]):
 
 
 @dataclass
-class ContainerWait(ContainerRef, JobArgs["ExitStatus"]):
+class ContainerWait(ContainerRef, JobArgs["ExitWait"]):
     job: ClassVar[str] = "container_wait"
+
+    condition: str = "not-running"   # or "next-exit", "removed" (API 1.30)
 
 
 @dataclass
@@ -165,6 +168,30 @@ class ContainerRemove(JobArgs[None]):
 
 
 @dataclass
+class ObjectExists(JobArgs[bool]):
+    """Whether a network or a volume of that name or id exists (`docker inspect X`
+    probes every kind of object and needs a 404 for the kinds X is not)."""
+    job: ClassVar[str] = "object_exists"
+
+    kind: str                        # "network" or "volume"
+    name: str
+
+
+@dataclass
+class ContainerPrune(JobArgs["PruneReport"]):
+    job: ClassVar[str] = "container_prune"
+
+    filters: Filters = field(default_factory=Filters)   # label, label!, until
+
+
+@dataclass
+class ImagePrune(JobArgs["PruneReport"]):
+    job: ClassVar[str] = "image_prune"
+
+    filters: Filters = field(default_factory=Filters)   # dangling, label, label!, until
+
+
+@dataclass
 class ContainerList(JobArgs["list[ContainerSummary]"]):
     job: ClassVar[str] = "container_list"
 
@@ -173,8 +200,7 @@ class ContainerList(JobArgs["list[ContainerSummary]"]):
     since: str = ""
     before: str = ""
     size: bool = False
-    exited: int | None = None        # filters={"exited": [...]}
-    status: str = ""                 # filters={"status": [...]}
+    filters: Filters = field(default_factory=Filters)   # validated by the job (ps.py)
 
 
 @dataclass
@@ -187,6 +213,9 @@ class ContainerLogs(JobArgs["LogStream"]):
     follow: bool = False
     timestamps: bool = False
     tail: int = -1                   # -1: all
+    since_ns: int = 0                # only entries at or after (Unix ns); 0: from the start
+    until_ns: int = 0                # only entries at or before (Unix ns); 0: no end
+    details: bool = False            # each line after its log attributes (API 1.25)
 
 
 @dataclass

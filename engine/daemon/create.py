@@ -138,6 +138,8 @@ def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
         raise BadRequest("Maximum retry count can only be used with the on-failure restart policy")
     if policy.maximum_retry_count < 0:
         raise BadRequest("Maximum retry count cannot be negative")
+    if host.auto_remove and policy.name not in ("", "no"):
+        raise BadRequest("can't create 'AutoRemove' container with restart policy")
     return limits.check(config, host)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
 from ..api.codec import api
-from ..errors import Conflict
+from .records import ZERO_TIME
 from ..execdriver.driver import ExecError
 from ..jobs import Job, JobArgs
 
@@ -91,6 +91,8 @@ class ContainerStats:
     blkio_stats: dict = api("blkio_stats", default_factory=dict)
     cpu_stats: CpuStats = api("cpu_stats", default_factory=CpuStats)
     precpu_stats: CpuStats = api("precpu_stats", default_factory=CpuStats)
+    name: str = api("name", default="")   # "/name", as dockerd (API 1.41) sends it
+    id: str = api("id", default="")
 
 
 def system_cpu_usage() -> int:
@@ -145,7 +147,7 @@ def read_stats(daemon: Daemon, container, previous: CpuStats, host_mem: int,
         memory_stats=MemoryStats(usage.memory_usage, usage.memory_max_usage,
                                  dict(usage.memory_stat or {}), usage.memory_failcnt,
                                  min(limit, host_mem) if host_mem else limit),
-        cpu_stats=cpu, precpu_stats=previous)
+        cpu_stats=cpu, precpu_stats=previous, name=container.name, id=container.id)
 
 
 async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> AsyncIterator[ContainerStats]:
@@ -154,7 +156,10 @@ async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> Async
     args = job.args
     container = daemon.lookup(args.name)
     if not container.running:
-        raise Conflict(f"Container {args.name} is not running")
+        # dockerd: a stopped container has one empty reading that names it (`stats -a`)
+        async def empty() -> AsyncIterator[ContainerStats]:
+            yield ContainerStats(read=ZERO_TIME, name=container.name, id=container.id)
+        return empty()
     host_mem = await asyncio.to_thread(host_memory)
     share_host_net = container.record.host_config.network_mode == "host"
 

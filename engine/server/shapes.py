@@ -1,11 +1,22 @@
 """Each API shape as a client of a given version expects it: the one place that
-knows what changed between v1.12 and v1.24.
+knows what changed between v1.12 and v1.41.
 
 The daemon returns typed records that hold everything the newest supported
 version shows; `Shapes(version)` turns them into JSON and, for an older
 client, leaves out the fields its version did not have (FIELDS_SINCE). Reading
 request bodies whose meaning changed with the version also happens here.
 Handlers never compare versions themselves.
+
+What changed beyond added fields, and from which version:
+- 1.22: image ids (and parents, and the image a container runs) are
+  `sha256:<hex>`, as Docker 1.10's content-addressed store shows them; the graph
+  DB keeps bare hex, and input is accepted in both forms.
+- 1.22: `POST /images/(name)/tag` moves a tag that names another image.
+- 1.25: an image's `Size` is the whole image (its chain of layers), as
+  `VirtualSize` is; before, the top layer's. An untagged image lists with
+  `RepoTags: []` instead of `["<none>:<none>"]`.
+- 1.25: `HostConfig.AutoRemove`, which today's CLI sends for `run --rm` and
+  leaves the removal to the daemon (daemon/autoremove.py; honoured whenever sent).
 """
 
 from __future__ import annotations
@@ -30,10 +41,16 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
         "Labels": "1.18", "ImageID": "1.21", "NetworkSettings": "1.21", "HostConfig": "1.21",
         "State": "1.23", "Mounts": "1.23",
     },
-    "image_summary": {"Labels": "1.18", "RepoDigests": "1.18"},
+    "image_summary": {"Labels": "1.18", "RepoDigests": "1.18", "Containers": "1.25", "SharedSize": "1.25"},
     "image": {"RepoTags": "1.21", "RepoDigests": "1.21"},
     "version": {"MinAPIVersion": "1.21"},
 }
+
+SHA256_IDS_SINCE = "1.22"
+TAG_MOVES_SINCE = "1.22"
+WHOLE_IMAGE_SIZE_SINCE = "1.25"
+EMPTY_REPO_TAGS_SINCE = "1.25"
+NONE_TAG, NONE_DIGEST = "<none>:<none>", "<none>@<none>"
 
 
 def _drop(data: dict, path: str) -> None:
@@ -55,9 +72,18 @@ class Shapes:
                 _drop(data, path)
         return data
 
+    def since(self, version: str) -> bool:
+        return not self.version < version
+
+    def image_id(self, image_id: str) -> str:
+        """An image id as this version shows it (bare hex before 1.22)."""
+        bare = image_id.removeprefix("sha256:")
+        return "sha256:" + bare if bare and self.since(SHA256_IDS_SINCE) else bare
+
     # --- responses ------------------------------------------------------
     def container(self, record: ContainerRecord) -> dict:
         data = to_api(record)
+        data["Image"] = self.image_id(record.image)
         data["State"]["Status"] = record.state.status
         data["State"]["Dead"] = False
         data["Mounts"] = mounts(record)
@@ -67,22 +93,68 @@ class Shapes:
         return self._trim("container", data)
 
     def container_summaries(self, summaries: list) -> list[dict]:
-        return [self._trim("container_summary", to_api(s)) for s in summaries]
+        out = []
+        for summary in summaries:
+            data = to_api(summary)
+            data["ImageID"] = self.image_id(summary.image_id)
+            out.append(self._trim("container_summary", data))
+        return out
 
     def image_summaries(self, summaries: list) -> list[dict]:
-        return [self._trim("image_summary", to_api(s)) for s in summaries]
+        out = []
+        for summary in summaries:
+            data = to_api(summary)
+            data["Id"] = self.image_id(summary.id)
+            data["ParentId"] = self.image_id(summary.parent_id)
+            if self.since(WHOLE_IMAGE_SIZE_SINCE):
+                data["Size"] = summary.virtual_size
+            if not summary.repo_tags and not summary.repo_digests and not self.since(EMPTY_REPO_TAGS_SINCE):
+                data["RepoTags"], data["RepoDigests"] = [NONE_TAG], [NONE_DIGEST]
+            out.append(self._trim("image_summary", data))
+        return out
 
     def image(self, details) -> dict:
         data = to_api(details.record)
+        data["Id"] = self.image_id(details.record.id)
+        data["Parent"] = self.image_id(details.record.parent)
         data["VirtualSize"] = details.virtual_size
+        if self.since(WHOLE_IMAGE_SIZE_SINCE):
+            data["Size"] = details.virtual_size
         data["RepoTags"] = details.repo_tags
         data["RepoDigests"] = details.repo_digests
         return self._trim("image", data)
+
+    def history(self, entries: list) -> list[dict]:
+        out = []
+        for entry in entries:
+            data = to_api(entry)
+            data["Id"] = self.image_id(entry.id)
+            out.append(data)
+        return out
+
+    def image_deleted(self, report: list) -> list[dict]:
+        out = []
+        for line in report:
+            data = to_api(line)
+            if "Deleted" in data:
+                data["Deleted"] = self.image_id(data["Deleted"])
+            out.append(data)
+        return out
+
+    def prune_report(self, report) -> dict:
+        data = to_api(report)
+        if report.images_deleted is not None:
+            data["ImagesDeleted"] = self.image_deleted(report.images_deleted)
+        return data
 
     def version_info(self, info) -> dict:
         return self._trim("version", to_api(info))
 
     # --- requests -------------------------------------------------------
+    def tag_moves(self) -> bool:
+        """Whether tagging over a tag of another image moves it (1.22+), or needs force."""
+        return self.since(TAG_MOVES_SINCE)
+
     def start_body_allowed(self, body: Any) -> None:
         """HostConfig at start: what Docker 1.2's clients sent, refused from 1.24 on."""
         if body and not self.version < "1.24":
