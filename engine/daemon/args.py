@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from .records import ContainerRecord
     from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus, ExitWait,
                           FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
-                          ProcessList, PruneReport, SystemInfo, VersionInfo)
+                          ProcessList, ContainerPruneReport, ImagePruneReport, SystemInfo,
+                          VersionInfo)
 
 
 @dataclass
@@ -178,14 +179,14 @@ class ObjectExists(JobArgs[bool]):
 
 
 @dataclass
-class ContainerPrune(JobArgs["PruneReport"]):
+class ContainerPrune(JobArgs["ContainerPruneReport"]):
     job: ClassVar[str] = "container_prune"
 
     filters: Filters = field(default_factory=Filters)   # label, label!, until
 
 
 @dataclass
-class ImagePrune(JobArgs["PruneReport"]):
+class ImagePrune(JobArgs["ImagePruneReport"]):
     job: ClassVar[str] = "image_prune"
 
     filters: Filters = field(default_factory=Filters)   # dangling, label, label!, until

@@ -19,7 +19,7 @@ from ..errors import Conflict, NotFound
 from ..jobs import Job
 from .args import ContainerPrune, ContainerRemove, ImageDelete, ImagePrune
 from .create import init_layer_id
-from .results import ImageDeleted, PruneReport
+from .results import ContainerPruneReport, ImageDeleted, ImagePruneReport
 
 if TYPE_CHECKING:
     from .container import Container
@@ -42,7 +42,7 @@ def _prunable_container(container: Container) -> bool:
     return not (state.running or state.paused or state.restarting or container.lock.locked())
 
 
-async def container_prune(daemon: Daemon, job: Job[ContainerPrune]) -> PruneReport:
+async def container_prune(daemon: Daemon, job: Job[ContainerPrune]) -> ContainerPruneReport:
     from .remove import container_remove
     f = job.args.filters.validate(F.CONTAINER_PRUNE)
     until = _until(f)
@@ -66,7 +66,7 @@ async def container_prune(daemon: Daemon, job: Job[ContainerPrune]) -> PruneRepo
         deleted.append(container.id)
         reclaimed += size
     daemon.events.publish("prune", "", type="container", reclaimed=str(reclaimed))
-    return PruneReport(containers_deleted=deleted or None, space_reclaimed=reclaimed)
+    return ContainerPruneReport(containers_deleted=deleted or None, space_reclaimed=reclaimed)
 
 
 def _rw_size(daemon: Daemon, container: Container) -> int:
@@ -76,7 +76,7 @@ def _rw_size(daemon: Daemon, container: Container) -> int:
         return 0
 
 
-async def image_prune(daemon: Daemon, job: Job[ImagePrune]) -> PruneReport:
+async def image_prune(daemon: Daemon, job: Job[ImagePrune]) -> ImagePruneReport:
     from .images import image_delete
     f = job.args.filters.validate(F.IMAGE_PRUNE)
     dangling_only = f.boolean("dangling") is not False
@@ -115,7 +115,7 @@ async def image_prune(daemon: Daemon, job: Job[ImagePrune]) -> PruneReport:
                 continue
     reclaimed = sum(rows[line.deleted].size for line in report if line.deleted in rows)
     daemon.events.publish("prune", "", type="image", reclaimed=str(reclaimed))
-    return PruneReport(images_deleted=report or None, space_reclaimed=reclaimed)
+    return ImagePruneReport(images_deleted=report or None, space_reclaimed=reclaimed)
 
 
 def _in_use(daemon: Daemon, image_id: str) -> bool:

@@ -63,10 +63,14 @@ class ImageDeleted:
 
 
 @dataclass
-class PruneReport:
-    """What a prune removed: ContainersDeleted or ImagesDeleted, and SpaceReclaimed."""
-    containers_deleted: list[str] | None = api(omit_none=True, default=None)
-    images_deleted: list[ImageDeleted] | None = api(omit_none=True, default=None)
+class ContainerPruneReport:
+    containers_deleted: list[str] | None = None     # null when none, as dockerd
+    space_reclaimed: int = 0
+
+
+@dataclass
+class ImagePruneReport:
+    images_deleted: list[ImageDeleted] | None = None
     space_reclaimed: int = 0
 
 

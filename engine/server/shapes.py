@@ -143,7 +143,7 @@ class Shapes:
 
     def prune_report(self, report) -> dict:
         data = to_api(report)
-        if report.images_deleted is not None:
+        if getattr(report, "images_deleted", None) is not None:
             data["ImagesDeleted"] = self.image_deleted(report.images_deleted)
         return data
 
