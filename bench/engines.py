@@ -6,6 +6,7 @@ Plus the helpers every benchmark module uses (timing, memory, images)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ from rootfs import make_busybox_rootfs  # noqa: E402
 
 from pyctr.engine.client.api import Client  # noqa: E402
 
-DOCKER_CLI = "/usr/local/bin/docker"
+DOCKER_CLI = shutil.which("docker") or "docker"
 PYCTR_CLI = [os.path.join(os.path.dirname(sys.executable), "pyctr")]
 
 

@@ -216,7 +216,7 @@ class DaemonProcess:
 
 
 def bridge_lock_files(bridge: str) -> list[str]:
-    """What pyctrd keeps in /run about the bridge it holds (see daemon/network.py BridgeLock)."""
+    """What pyctrd keeps in /run about the bridge it holds (see networkdriver/bridge.py BridgeLock)."""
     return [f"/run/pyctr/network/{bridge}.lock", f"/run/pyctr/network/{bridge}.created"]
 
 

@@ -1,5 +1,6 @@
 """What the daemon does about networking for each container (Docker 1.2's
-allocateNetwork / releaseNetwork / links), on top of engine/networkdriver:
+allocateNetwork / releaseNetwork / links), on top of the drivers in engine/networkdriver
+(driver.py: a network per driver, one endpoint per running container on it):
 
   create   validate port specs, --net and --link; record links as graph-DB edges
   start    allocate an address and the published ports (host port, DNAT rules,
@@ -10,45 +11,28 @@ allocateNetwork / releaseNetwork / links), on top of engine/networkdriver:
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
-import logging
-import os
 import socket
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address
 
 from ..errors import BadRequest, Conflict, NotFound, ServerError
 from ..execdriver.driver import ExecError
-from ..networkdriver import iptables
-from ..networkdriver.bridge import Bridge, BridgeError, Netlink, mac_for, valid_bridge_name
-from ..networkdriver.firewall import Firewall
-from ..networkdriver.iptables import IptablesError, Rule
-from ..networkdriver.ipam import AddressError, IPAllocator
-from ..networkdriver.portallocator import PortAllocator, PortError, PortInUse, Reservation
-from ..networkdriver.proxy import new_proxy
+from ..networkdriver.bridge import BridgeConfig, BridgeNetwork
+from ..networkdriver.container import ContainerNetwork
+from ..networkdriver.driver import (Endpoint, EndpointRequest, LinkPeer, Network, NetworkError,
+                                    NetworkSetupError, PortBinding, PortSpec)
+from ..networkdriver.host import HostNetwork
+from ..networkdriver.ipam import AddressError
+from ..networkdriver.iptables import IptablesError
+from ..networkdriver.none import NoneNetwork
+from ..networkdriver.portallocator import PortError, PortInUse
 from ..api.config import ContainerConfig, HostConfig
 from .config import DaemonConfig
 from .container import Container
 from .records import NetworkSettings
 
-log = logging.getLogger("pyctr.network")
-
 BRIDGE_MODES = ("", "default", "bridge")
-
-
-class NetworkSetupError(Exception):
-    """The daemon cannot set up its bridge or firewall (bad flags, taken subnet, ...)."""
-
-
-@dataclass
-class PortSpec:
-    port: int
-    proto: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.port}/{self.proto}"
 
 
 def parse_port_key(key: str) -> PortSpec:
@@ -176,22 +160,6 @@ def link_env(parent_name: str, alias: str, child: Container, ip: str) -> list[st
 # --- per container -------------------------------------------------------------
 
 @dataclass
-class Mapping:
-    spec: PortSpec
-    reservation: Reservation
-    proxy: object | None = None
-
-
-@dataclass
-class Endpoint:
-    """What one running container holds of the network."""
-    ip: IPv4Address | None = None
-    mappings: list[Mapping] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
-    veth: str = ""
-
-
-@dataclass
 class Prepared:
     """What start needs from the network besides the namespace: env and /etc/hosts."""
     ip: str = ""
@@ -200,229 +168,129 @@ class Prepared:
     bridge: bool = False        # the container gets a veth in on_created
 
 
+def bridge_config(config: DaemonConfig) -> BridgeConfig:
+    return BridgeConfig(name=config.bridge, bip=config.bip, fixed_cidr=config.fixed_cidr, mtu=config.mtu,
+                        ip_forward=config.ip_forward, iptables=config.iptables, icc=config.icc,
+                        ip_masq=config.ip_masq, userland_proxy=config.userland_proxy,
+                        state_dir=config.exec_root)
+
+
 class DaemonNetwork:
-    def __init__(self, config: DaemonConfig, netlink: Netlink | None = None,
-                 bridge: Bridge | None = None, ipam: IPAllocator | None = None,
-                 firewall: Firewall | None = None) -> None:
+    """The networks of one daemon (its bridge, or none with --bridge=none; host, none and
+    container:) and which of them each running container's endpoint is on."""
+
+    def __init__(self, config: DaemonConfig, bridge: BridgeNetwork | None = None) -> None:
         self.config = config
-        self.netlink = netlink
         self.bridge = bridge
-        self.ipam = ipam
-        self.firewall = firewall
-        self.ports = PortAllocator()
-        self.endpoints: dict[str, Endpoint] = {}
-        self.lock: BridgeLock | None = None
+        self.host, self.none, self.shared = HostNetwork(), NoneNetwork(), ContainerNetwork()
+        self.endpoints: dict[str, tuple[Network, Endpoint]] = {}
 
     @property
     def enabled(self) -> bool:
         return self.bridge is not None
 
+    def networks(self) -> list[Network]:
+        return [n for n in (self.bridge, self.host, self.none, self.shared) if n is not None]
+
     # --- daemon life cycle ---------------------------------------------------
     @classmethod
     async def open(cls, config: DaemonConfig) -> "DaemonNetwork":
+        bridge = None
         if config.bridge == "none":
             if config.bip or config.fixed_cidr:
                 raise NetworkSetupError("--bip and --fixed-cidr make no sense with --bridge=none")
-            return cls(config)
-        if config.bridge and not valid_bridge_name(config.bridge):
-            raise NetworkSetupError(f"invalid --bridge {config.bridge!r}: 1 to 15 of [a-zA-Z0-9_.-]")
-        if not 68 <= config.mtu <= 65535:
-            raise NetworkSetupError(f"invalid --mtu {config.mtu}: 68 to 65535")
+        else:
+            bridge = BridgeNetwork(bridge_config(config))
+        network = cls(config, bridge)
+        opened = []
         try:
-            bip = IPv4Interface(config.bip) if config.bip else None
-            fixed = IPv4Network(config.fixed_cidr) if config.fixed_cidr else None
-        except ValueError as exc:
-            raise NetworkSetupError(f"invalid --bip or --fixed-cidr: {exc}") from None
-        if bip is not None and "/" not in config.bip:
-            raise NetworkSetupError(f"--bip {config.bip}: give the prefix length too (e.g. {config.bip}/24)")
-        lock = BridgeLock.claim(config)
-        netlink = Netlink()
-        try:
-            bridge = await netlink.ensure_bridge(lock.name, bip, config.mtu)
-            try:
-                ipam = IPAllocator(bridge.network, bridge.gateway, fixed)
-                if bridge.created:
-                    lock.mark_created()
-                elif lock.created():   # made by a pyctrd that died
-                    bridge.created = True
-                # We hold the bridge's lock: whatever is plugged into it was left by a dead daemon.
-                for index, name in await netlink.ports_of(bridge.index):
-                    log.info("removing stale veth %s from %s", name, bridge.name)
-                    await netlink.delete_link(index)
-                if config.ip_forward:
-                    _enable_ip_forward()
-                firewall = None
-                if config.iptables:
-                    firewall = Firewall(bridge.name, bridge.network, icc=config.icc, ip_masq=config.ip_masq,
-                                        hairpin_nat=not config.userland_proxy)
-                    if firewall.hairpin_nat:
-                        _sysctl(f"net/ipv4/conf/{bridge.name}/route_localnet", "1")
-                    await firewall.setup()
-                    if not config.icc and not _bridge_netfilter():
-                        log.warning("--icc=false: bridged traffic does not pass iptables here "
-                                    "(load br_netfilter): containers are not isolated")
-                elif iptables.available():   # rules an earlier run (with --iptables) left
-                    await Firewall(bridge.name, bridge.network).teardown()
-            except BaseException:
-                if bridge.created:
-                    await netlink.delete_link(bridge.index)
-                    lock.unmark_created()
-                raise
-        except BaseException as exc:
-            netlink.close()
-            lock.release()
-            if isinstance(exc, (BridgeError, IptablesError, AddressError, OSError)):
-                raise NetworkSetupError(f"bridge {lock.name}: {exc}") from None
+            for each in network.networks():
+                await each.open()
+                opened.append(each)
+        except BaseException:
+            for each in reversed(opened):
+                await each.shutdown()
             raise
-        log.info("bridge %s %s (%s), iptables %s, icc %s", bridge.name, bridge.address,
-                 "made" if bridge.created else "existing", config.iptables, config.icc)
-        network = cls(config, netlink, bridge, ipam, firewall)
-        network.lock = lock
         return network
 
     async def shutdown(self) -> None:
-        """Take down what open() set up: rules, chains, and the bridge if we made it."""
-        for container_id in list(self.endpoints):
-            await self._release_endpoint(container_id)
-        if self.bridge is None:
-            return
-        try:
-            if self.firewall is not None:
-                await self.firewall.teardown()
-            if self.bridge.created:
-                await self.netlink.delete_link(self.bridge.index)
-                self.lock.unmark_created()
-        except Exception as exc:
-            log.error("network teardown: %s", exc)
-        finally:
-            self.netlink.close()
-            self.lock.release()
+        """Every endpoint released, then each network taken down (the bridge's rules,
+        chains, and the bridge if we made it)."""
+        self.endpoints.clear()
+        for each in self.networks():
+            await each.shutdown()
+
+    def network_for(self, mode: str) -> Network:
+        """The driver instance a container's --net gives it."""
+        if mode == "host":
+            return self.host
+        if mode.startswith("container:"):
+            return self.shared
+        if mode in BRIDGE_MODES and self.bridge is not None:
+            return self.bridge
+        return self.none
 
     # --- per container -------------------------------------------------------
     async def prepare(self, daemon, container: Container) -> Prepared:
         """Before the process starts: address, ports, rules, links. All or nothing."""
         record = container.record
         host = record.host_config
-        uses_bridge = self.enabled and (host.network_mode or "") in BRIDGE_MODES
+        mode = host.network_mode or ""
+        network = self.network_for(mode)
+        uses_bridge = network is self.bridge
         if container.id in self.endpoints:   # a failed start left it: start over
             await self.release(container)
         children = self._running_children(daemon, container)
-        endpoint = Endpoint()
         prepared = Prepared(bridge=uses_bridge)
         _share_names(daemon, container, prepared)
+        request = EndpointRequest(container.id)
+        if uses_bridge:
+            request.publish = _port_bindings(container)
+            request.links = [LinkPeer(IPv4Address(child.record.network_settings.ip_address),
+                                      tuple(parse_port_key(k) for k in child.record.config.exposed_ports or {}))
+                             for child, _ in children if child.record.network_settings.ip_address]
+        elif mode.startswith("container:"):
+            request.join_pid = daemon.lookup(mode.split(":", 1)[1]).record.state.pid
         try:
-            if uses_bridge:
-                try:
-                    endpoint.ip = self.ipam.allocate()
-                except AddressError as exc:
-                    raise ServerError(f"Cannot allocate an address on {self.bridge.name}: {exc}") from None
-                prepared.ip = str(endpoint.ip)
-                ports = await self._map_ports(container, endpoint)
-            for child, alias in children:
-                child_ip = child.record.network_settings.ip_address
-                prepared.env += link_env(container.name, alias, child, child_ip)
-                if child_ip:
-                    prepared.hosts.append((child_ip, alias))
-                if uses_bridge and child_ip and self.firewall is not None and not self.firewall.icc:
-                    for key in child.record.config.exposed_ports or {}:
-                        spec = parse_port_key(key)
-                        endpoint.rules += self.firewall.link_rules(spec.proto, endpoint.ip,
-                                                                   IPv4Address(child_ip), spec.port)
-            if endpoint.rules:
-                await iptables.apply(add=endpoint.rules)
-            for mapping in endpoint.mappings:
-                if mapping.proxy is not None:
-                    await mapping.proxy.start()
-        except BaseException as exc:
-            await self._undo(endpoint, rules_applied=False)
-            if isinstance(exc, (PortError, IptablesError, OSError)):
-                status = Conflict if isinstance(exc, PortInUse) else ServerError
-                raise status(str(exc)) from None
-            raise
-        self.endpoints[container.id] = endpoint
+            endpoint = await network.allocate(request)
+        except (PortError, IptablesError, AddressError, NetworkError, OSError) as exc:
+            status = Conflict if isinstance(exc, PortInUse) else ServerError
+            raise status(str(exc)) from None
+        self.endpoints[container.id] = (network, endpoint)
+        if uses_bridge:
+            prepared.ip = str(endpoint.ip)
+        for child, alias in children:
+            child_ip = child.record.network_settings.ip_address
+            prepared.env += link_env(container.name, alias, child, child_ip)
+            if child_ip:
+                prepared.hosts.append((child_ip, alias))
         if uses_bridge:
             record.network_settings = NetworkSettings(
-                ip_address=str(endpoint.ip), ip_prefix_len=self.bridge.network.prefixlen,
-                mac_address=mac_for(endpoint.ip), gateway=str(self.bridge.gateway),
-                bridge=self.bridge.name, ports=ports)
+                ip_address=str(endpoint.ip), ip_prefix_len=endpoint.prefix_len,
+                mac_address=endpoint.mac, gateway=str(endpoint.gateway),
+                bridge=endpoint.network, ports=_ports_record(container, endpoint))
         else:
             record.network_settings = NetworkSettings()
         return prepared
 
     async def connect(self, container: Container, pid: int) -> None:
         """In on_created: the container's namespace exists, its process waits for us."""
-        endpoint = self.endpoints.get(container.id)
-        if endpoint is None or endpoint.ip is None:
+        held = self.endpoints.get(container.id)
+        if held is None:
             return
+        network, endpoint = held
         try:
-            endpoint.veth = await self.netlink.attach(self.bridge, pid, endpoint.ip)
-        except (BridgeError, OSError) as exc:
+            await network.connect(endpoint, pid)
+        except (NetworkError, OSError) as exc:
             raise ExecError(f"setting up the network: {exc}") from None
 
     async def release(self, container: Container) -> None:
         """After the container stopped (or failed to start). Safe to call twice."""
-        await self._release_endpoint(container.id)
+        held = self.endpoints.pop(container.id, None)
+        if held is not None:
+            network, endpoint = held
+            await network.release(endpoint)
         container.record.network_settings = NetworkSettings()
-
-    async def _release_endpoint(self, container_id: str) -> None:
-        endpoint = self.endpoints.pop(container_id, None)
-        if endpoint is not None:
-            await self._undo(endpoint, rules_applied=True)
-
-    async def _undo(self, endpoint: Endpoint, rules_applied: bool) -> None:
-        for mapping in endpoint.mappings:
-            if mapping.proxy is not None:
-                await mapping.proxy.close()
-            self.ports.release(mapping.reservation)
-        endpoint.mappings.clear()
-        if rules_applied and endpoint.rules:
-            try:
-                await iptables.apply(delete=endpoint.rules)
-            except IptablesError as exc:   # someone removed them: try one by one
-                log.warning("removing rules: %s", exc)
-                for rule in endpoint.rules:
-                    try:
-                        await iptables.apply(delete=[rule])
-                    except IptablesError:
-                        pass
-        endpoint.rules.clear()
-        if endpoint.veth and self.netlink is not None:   # usually gone with the namespace
-            index = await self.netlink.index_of(endpoint.veth)
-            if index is not None:
-                await self.netlink.delete_link(index)
-        if endpoint.ip is not None and self.ipam is not None:
-            self.ipam.release(endpoint.ip)
-            endpoint.ip = None
-
-    async def _map_ports(self, container: Container, endpoint: Endpoint) -> dict:
-        """Docker 1.2's rules: every exposed port is listed; bound ones (or all with -P)
-        get a host port. Rules go to endpoint.rules, proxies are made but not started."""
-        config, host = container.record.config, container.record.host_config
-        keys = {parse_port_key(k).key for k in config.exposed_ports or {}}
-        bindings = {parse_port_key(k).key: list(v or []) for k, v in (host.port_bindings or {}).items()}
-        ports: dict = {}
-        for key in sorted(keys | set(bindings), key=lambda k: (int(k.split("/")[0]), k)):
-            spec = parse_port_key(key)
-            wanted = bindings.get(key) or []
-            if not wanted and host.publish_all_ports:
-                wanted = [None]
-            if not wanted:
-                ports[key] = None
-                continue
-            ports[key] = []
-            for binding in wanted:
-                host_ip = (binding.host_ip if binding else "") or "0.0.0.0"
-                host_port = int(binding.host_port) if binding and binding.host_port else 0
-                reservation = self.ports.reserve(spec.proto, host_ip, host_port)
-                mapping = Mapping(spec, reservation)
-                endpoint.mappings.append(mapping)
-                if self.config.userland_proxy:
-                    mapping.proxy = new_proxy(spec.proto, reservation.sock, (str(endpoint.ip), spec.port))
-                if self.firewall is not None:
-                    endpoint.rules += self.firewall.port_rules(spec.proto, host_ip, reservation.port,
-                                                               endpoint.ip, spec.port)
-                ports[key].append({"HostIp": host_ip, "HostPort": str(reservation.port)})
-        return ports
 
     def _running_children(self, daemon, container: Container) -> list[tuple[Container, str]]:
         out = []
@@ -434,6 +302,37 @@ class DaemonNetwork:
                 raise Conflict(f"Cannot link to a non running container: {child.name} AS {container.name}/{alias}")
             out.append((child, alias))
         return out
+
+
+def _wanted_ports(container: Container) -> list[tuple[str, list | None]]:
+    """Docker 1.2's rules: every exposed port is listed; bound ones (or all with -P) get
+    host ports. (key, the bindings asked for or None), in the order inspect shows."""
+    config, host = container.record.config, container.record.host_config
+    keys = {parse_port_key(k).key for k in config.exposed_ports or {}}
+    bindings = {parse_port_key(k).key: list(v or []) for k, v in (host.port_bindings or {}).items()}
+    out = []
+    for key in sorted(keys | set(bindings), key=lambda k: (int(k.split("/")[0]), k)):
+        wanted = bindings.get(key) or []
+        if not wanted and host.publish_all_ports:
+            wanted = [None]
+        out.append((key, wanted or None))
+    return out
+
+
+def _port_bindings(container: Container) -> list[PortBinding]:
+    return [PortBinding(parse_port_key(key), (binding.host_ip if binding else "") or "0.0.0.0",
+                        int(binding.host_port) if binding and binding.host_port else 0)
+            for key, wanted in _wanted_ports(container) for binding in wanted or []]
+
+
+def _ports_record(container: Container, endpoint: Endpoint) -> dict:
+    """NetworkSettings.Ports: each listed port, with the host ports it got, in request order."""
+    published = iter(endpoint.published)
+    ports: dict = {}
+    for key, wanted in _wanted_ports(container):
+        ports[key] = None if wanted is None else [
+            {"HostIp": p.host_ip, "HostPort": str(p.host_port)} for p in (next(published) for _ in wanted)]
+    return ports
 
 
 def _share_names(daemon, container: Container, prepared: Prepared) -> None:
@@ -448,112 +347,6 @@ def _share_names(daemon, container: Container, prepared: Prepared) -> None:
         other = daemon.lookup(mode.split(":", 1)[1]).record
         config.hostname, config.domainname = other.config.hostname, other.config.domainname
         prepared.ip = other.network_settings.ip_address
-
-
-class BridgeLock:
-    """One live pyctrd per bridge: two daemons on one bridge would delete each other's
-    veths and rules. Without --bridge a daemon takes the first free of pyctr0..pyctr9
-    (the one it had before, first), so daemons started with defaults never collide."""
-
-    DIR = "/run/pyctr/network"
-
-    def __init__(self, name: str, fd: int) -> None:
-        self.name, self.fd = name, fd
-
-    @classmethod
-    def claim(cls, config: DaemonConfig) -> "BridgeLock":
-        os.makedirs(cls.DIR, exist_ok=True)
-        if config.bridge:
-            fd = cls._try(config.bridge)
-            if fd is None:
-                raise NetworkSetupError(
-                    f"bridge {config.bridge} is used by another running pyctrd (pid "
-                    f"{cls._holder(config.bridge)}): give this daemon a --bridge of its own")
-            return cls(config.bridge, fd)
-        remembered = os.path.join(config.exec_root, "bridge")
-        try:
-            with open(remembered) as f:
-                names = [f.read().strip()]
-        except OSError:
-            names = []
-        for name in names + [f"pyctr{i}" for i in range(10)]:
-            if valid_bridge_name(name) and (fd := cls._try(name)) is not None:
-                with open(remembered, "w") as f:
-                    f.write(name + "\n")
-                return cls(name, fd)
-        raise NetworkSetupError("pyctr0 to pyctr9 are all used by other running daemons: give a --bridge")
-
-    @classmethod
-    def _try(cls, name: str) -> int | None:
-        path = os.path.join(cls.DIR, f"{name}.lock")
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return None
-            try:   # the holder unlinks the file when it lets go: make sure ours is the live one
-                if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                    break
-            except FileNotFoundError:
-                pass
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        return fd
-
-    @classmethod
-    def _holder(cls, name: str) -> str:
-        try:
-            with open(os.path.join(cls.DIR, f"{name}.lock")) as f:
-                return f.read().strip() or "?"
-        except OSError:
-            return "?"
-
-    def _created_path(self) -> str:
-        return os.path.join(self.DIR, f"{self.name}.created")
-
-    def created(self) -> bool:
-        return os.path.exists(self._created_path())
-
-    def mark_created(self) -> None:
-        open(self._created_path(), "w").close()
-
-    def unmark_created(self) -> None:
-        try:
-            os.unlink(self._created_path())
-        except FileNotFoundError:
-            pass
-
-    def release(self) -> None:
-        if self.fd >= 0:
-            try:
-                os.unlink(os.path.join(self.DIR, f"{self.name}.lock"))
-            except FileNotFoundError:
-                pass
-            os.close(self.fd)
-            self.fd = -1
-
-
-def _sysctl(name: str, value: str) -> None:
-    with open(f"/proc/sys/{name}", "w") as f:
-        f.write(value)
-
-
-def _bridge_netfilter() -> bool:
-    try:
-        with open("/proc/sys/net/bridge/bridge-nf-call-iptables") as f:
-            return f.read().strip() == "1"
-    except OSError:
-        return False
-
-
-def _enable_ip_forward() -> None:
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        if f.read().strip() == "1":
-            return
-    _sysctl("net/ipv4/ip_forward", "1")
 
 
 def merge_env(env: list[str], link_env: list[str]) -> list[str]:

@@ -1,221 +1,357 @@
-"""The host side of the bridge driver, over netlink (pyroute2's AsyncIPRoute, in the
-daemon's own event loop): the bridge, its address, the choice of a free subnet, and
-each container's veth pair.
+"""The bridge driver (Docker 1.2's bridge): one Linux bridge per network, with its own
+subnet and address allocator, a veth pair per container, the bridge's iptables chains
+(firewall.py), and published ports (a host port held by a socket, a DNAT rule, the
+userland proxy). The kernel settings it needs (ip_forward, route_localnet) are set here.
 
-A container's veth pair is made in one request with its inner end created directly
-in the container's network namespace, named eth0, with the MAC derived from the
-address (02:42 + the four address bytes, as Docker 1.2), and its host end already
-enslaved to the bridge. So a veth pair never exists half-made, and it disappears
-by itself with the container's namespace."""
+One live pyctrd per bridge (BridgeLock): two daemons on one bridge would delete each
+other's veths and rules."""
 
 from __future__ import annotations
 
-import ipaddress
+import fcntl
 import logging
 import os
-import secrets
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from dataclasses import dataclass, field
+from ipaddress import IPv4Interface, IPv4Network
 
-from pyroute2 import AsyncIPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
-from .netns import netlink_socket_in
+from . import iptables
+from .driver import (NEW_NAMESPACE, Endpoint, EndpointRequest, Network, NetworkError,
+                     NetworkSetupError, PortBinding, PublishedPort, netns_of)
+from .firewall import Firewall
+from .ipam import AddressError, IPAllocator
+from .iptables import IptablesError, Rule
+from .netlink import Bridge, BridgeError, Netlink, mac_for, valid_bridge_name
+from .portallocator import PortAllocator, Reservation
+from .proxy import new_proxy
 
 log = logging.getLogger("pyctr.network")
-# pyroute2 logs every netlink message at DEBUG: too much for pyctrd's --log-level debug.
-logging.getLogger("pyroute2").setLevel(logging.WARNING)
-
-IFNAMSIZ = 15
-# Never Docker's docker0 default, whether or not a Docker engine runs now.
-DOCKER_DEFAULT_SUBNET = IPv4Network("172.17.0.0/16")
-# pyctr's own candidates, tried in order; the first that overlaps no route is taken.
-CANDIDATES = ["172.30.42.1/16", "172.31.42.1/16", "10.30.42.1/16", "10.31.42.1/16",
-              "10.130.42.1/16", "10.131.42.1/16", "192.168.230.1/24", "192.168.231.1/24"]
-RT_TABLE_LOCAL = 255
 
 
-class BridgeError(Exception):
-    pass
-
-
-def valid_bridge_name(name: str) -> bool:
-    return 0 < len(name) <= IFNAMSIZ and all(c.isalnum() or c in "-_." for c in name)
-
-
-def mac_for(ip: IPv4Address) -> str:
-    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
-
-
-def veth_name() -> str:
-    return "pv" + secrets.token_hex(6)[:11]
-
-
-async def host_routes(ipr: AsyncIPRoute, skip_index: int | None = None) -> list[IPv4Network]:
-    """IPv4 destinations routed on this host (default routes and the local table left out)."""
-    found = []
-    async for route in await ipr.route("dump", family=2):
-        if route.get("table") == RT_TABLE_LOCAL or not route.get("dst_len"):
-            continue
-        if skip_index is not None and route.get("oif") == skip_index:
-            continue
-        found.append(IPv4Network(f"{route.get('dst')}/{route.get('dst_len')}", strict=False))
-    return found
-
-
-def nameservers(path: str = "/etc/resolv.conf") -> list[IPv4Network]:
-    out = []
-    try:
-        with open(path) as f:
-            for line in f:
-                words = line.split()
-                if len(words) >= 2 and words[0] == "nameserver":
-                    try:
-                        out.append(IPv4Network(words[1]))
-                    except ValueError:
-                        pass   # IPv6
-    except OSError:
-        pass
-    return out
-
-
-def choose_subnet(taken: list[IPv4Network]) -> IPv4Interface:
-    """Docker's way: the first candidate that overlaps no route and no nameserver."""
-    for text in CANDIDATES:
-        candidate = IPv4Interface(text)
-        if candidate.network.overlaps(DOCKER_DEFAULT_SUBNET):
-            continue
-        if not any(candidate.network.overlaps(net) for net in taken):
-            return candidate
-    raise BridgeError("could not find a free subnet for the bridge: give one with --bip")
-
-
-def check_bip(bip: IPv4Interface, taken: list[IPv4Network]) -> None:
-    if bip.ip in (bip.network.network_address, bip.network.broadcast_address) or bip.network.prefixlen > 30:
-        raise BridgeError(f"--bip {bip}: need a host address in a subnet of at least 4 addresses")
-    for net in taken:
-        if bip.network.overlaps(net):
-            raise BridgeError(f"--bip {bip} overlaps the route to {net} on this host")
+@dataclass(frozen=True)
+class BridgeConfig:
+    """Docker 1.2's bridge flags, for one bridge network."""
+    name: str = ""                 # "": the first free of pyctr0..pyctr9
+    bip: str = ""                  # the bridge's address/prefix; "": a free subnet
+    fixed_cidr: str = ""           # containers' addresses from this part of the subnet
+    mtu: int = 1500
+    ip_forward: bool = True
+    iptables: bool = True
+    icc: bool = True
+    ip_masq: bool = True
+    userland_proxy: bool = True
+    state_dir: str = "/var/run/pyctr"   # where the name of the bridge taken last time is kept
 
 
 @dataclass
-class Bridge:
-    name: str
-    index: int
-    address: IPv4Interface     # gateway address / prefix
-    mtu: int
-    created: bool              # by this daemon (so it removes it on shutdown)
+class Mapping:
+    published: PublishedPort
+    reservation: Reservation
+    proxy: object | None = None
+
+
+@dataclass
+class BridgeEndpoint(Endpoint):
+    mappings: list[Mapping] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    veth: str = ""                 # the host end, once connected
+
+
+class BridgeNetwork(Network):
+    driver = "bridge"
+    namespace = NEW_NAMESPACE
+
+    def __init__(self, config: BridgeConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.netlink: Netlink | None = None
+        self.bridge: Bridge | None = None
+        self.ipam: IPAllocator | None = None
+        self.firewall: Firewall | None = None
+        self.lock: BridgeLock | None = None
+        self.ports = PortAllocator()
 
     @property
-    def gateway(self) -> IPv4Address:
-        return self.address.ip
+    def name(self) -> str:
+        if self.bridge is not None:
+            return self.bridge.name
+        return self.config.name or self.driver
 
     @property
-    def network(self) -> IPv4Network:
-        return self.address.network
+    def subnet(self) -> IPv4Network | None:
+        return self.bridge.network if self.bridge is not None else None
 
-
-class Netlink:
-    """The daemon's netlink connection, and the operations the bridge driver needs."""
-
-    def __init__(self) -> None:
-        self.ipr = AsyncIPRoute()
-
-    def close(self) -> None:
-        self.ipr.close()
-
-    async def index_of(self, name: str) -> int | None:
-        found = await self.ipr.link_lookup(ifname=name)
-        return found[0] if found else None
-
-    async def ipv4_addresses(self, index: int) -> list[IPv4Interface]:
-        return [IPv4Interface(f"{a.get('address')}/{a.get('prefixlen')}")
-                async for a in await self.ipr.addr("dump", family=2, index=index)]
-
-    async def ensure_bridge(self, name: str, bip: IPv4Interface | None, mtu: int) -> Bridge:
-        """The bridge `name`, made with `bip` (or a free subnet) when it does not exist."""
-        index = await self.index_of(name)
-        created = False
-        if index is None:
-            taken = await host_routes(self.ipr) + nameservers()
-            if bip is not None:
-                check_bip(bip, taken)
-            address = bip or choose_subnet(taken)
+    # --- life cycle ------------------------------------------------------------
+    async def open(self) -> None:
+        if self.bridge is not None:
+            return
+        config = self.config
+        if config.name and not valid_bridge_name(config.name):
+            raise NetworkSetupError(f"invalid --bridge {config.name!r}: 1 to 15 of [a-zA-Z0-9_.-]")
+        if not 68 <= config.mtu <= 65535:
+            raise NetworkSetupError(f"invalid --mtu {config.mtu}: 68 to 65535")
+        try:
+            bip = IPv4Interface(config.bip) if config.bip else None
+            fixed = IPv4Network(config.fixed_cidr) if config.fixed_cidr else None
+        except ValueError as exc:
+            raise NetworkSetupError(f"invalid --bip or --fixed-cidr: {exc}") from None
+        if bip is not None and "/" not in config.bip:
+            raise NetworkSetupError(f"--bip {config.bip}: give the prefix length too (e.g. {config.bip}/24)")
+        lock = BridgeLock.claim(config)
+        netlink = Netlink()
+        try:
+            bridge = await netlink.ensure_bridge(lock.name, bip, config.mtu)
             try:
-                await self.ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
-            except NetlinkError as exc:
-                raise BridgeError(f"creating bridge {name}: {exc.args[1] if len(exc.args) > 1 else exc}") from None
-            index = await self.index_of(name)
-            created = True
-            try:
-                await self.ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+                ipam = IPAllocator(bridge.network, bridge.gateway, fixed)
+                if bridge.created:
+                    lock.mark_created()
+                elif lock.created():   # made by a pyctrd that died
+                    bridge.created = True
+                # We hold the bridge's lock: whatever is plugged into it was left by a dead daemon.
+                for index, name in await netlink.ports_of(bridge.index):
+                    log.info("removing stale veth %s from %s", name, bridge.name)
+                    await netlink.delete_link(index)
+                if config.ip_forward:
+                    _enable_ip_forward()
+                firewall = None
+                if config.iptables:
+                    firewall = Firewall(bridge.name, bridge.network, icc=config.icc, ip_masq=config.ip_masq,
+                                        hairpin_nat=not config.userland_proxy)
+                    if firewall.hairpin_nat:
+                        _sysctl(f"net/ipv4/conf/{bridge.name}/route_localnet", "1")
+                    await firewall.setup()
+                    if not config.icc and not _bridge_netfilter():
+                        log.warning("--icc=false: bridged traffic does not pass iptables here "
+                                    "(load br_netfilter): containers are not isolated")
+                elif iptables.available():   # rules an earlier run (with --iptables) left
+                    await Firewall(bridge.name, bridge.network).teardown()
             except BaseException:
-                await self.ipr.link("del", index=index)
+                if bridge.created:
+                    await netlink.delete_link(bridge.index)
+                    lock.unmark_created()
                 raise
-        else:
-            kind = await self._kind(index)
-            if kind != "bridge":
-                raise BridgeError(f"{name} exists and is not a bridge (it is a {kind or 'plain'} link)")
-            addresses = await self.ipv4_addresses(index)
-            if bip is not None:
-                if bip not in addresses:
-                    if addresses:
-                        raise BridgeError(f"bridge {name} has address {addresses[0]}, not --bip {bip}")
-                    check_bip(bip, await host_routes(self.ipr, skip_index=index))
-                    await self.ipr.addr("add", index=index, address=str(bip.ip), prefixlen=bip.network.prefixlen)
-                address = bip
-            elif addresses:
-                address = addresses[0]
-            else:
-                address = choose_subnet(await host_routes(self.ipr, skip_index=index) + nameservers())
-                await self.ipr.addr("add", index=index, address=str(address.ip),
-                                    prefixlen=address.network.prefixlen)
-            await self.ipr.link("set", index=index, mtu=mtu)
-        await self.ipr.link("set", index=index, state="up")
-        return Bridge(name, index, address, mtu, created)
-
-    async def _kind(self, index: int) -> str:
-        link = (await self.ipr.link("get", index=index))[0]
-        return link.get(("linkinfo", "kind")) or ""
-
-    async def delete_link(self, index: int) -> None:
-        try:
-            await self.ipr.link("del", index=index)
-        except NetlinkError as exc:
-            if exc.code != 19:   # ENODEV: gone already
-                raise
-
-    async def ports_of(self, bridge_index: int) -> list[tuple[int, str]]:
-        """(index, name) of every link enslaved to the bridge."""
-        return [(link["index"], link.get("ifname"))
-                async for link in await self.ipr.link("dump", master=bridge_index)]
-
-    async def attach(self, bridge: Bridge, pid: int, ip: IPv4Address) -> str:
-        """Give the container `pid` its eth0 on `bridge` with address `ip`; the host end's name."""
-        host_end = veth_name()
-        ns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            await self.ipr.link("add", ifname=host_end, kind="veth", master=bridge.index, mtu=bridge.mtu,
-                                peer={"ifname": "eth0", "net_ns_fd": ns, "address": mac_for(ip),
-                                      "mtu": bridge.mtu})
-        except NetlinkError as exc:
-            raise BridgeError(f"creating the veth pair: {exc.args[1] if len(exc.args) > 1 else exc}") from None
-        finally:
-            os.close(ns)
-        try:
-            index = await self.index_of(host_end)
-            await self.ipr.link("set", index=index, state="up")
-            inner = AsyncIPRoute(fileno=netlink_socket_in(pid))
-            try:
-                eth0 = (await inner.link_lookup(ifname="eth0"))[0]
-                await inner.addr("add", index=eth0, address=str(ip), prefixlen=bridge.network.prefixlen)
-                await inner.link("set", index=eth0, state="up")
-                await inner.route("add", dst="0.0.0.0/0", gateway=str(bridge.gateway))
-            finally:
-                inner.close()
-        except BaseException:
-            idx = await self.index_of(host_end)
-            if idx is not None:
-                await self.delete_link(idx)
+        except BaseException as exc:
+            netlink.close()
+            lock.release()
+            if isinstance(exc, (BridgeError, IptablesError, AddressError, OSError)):
+                raise NetworkSetupError(f"bridge {lock.name}: {exc}") from None
             raise
-        return host_end
+        log.info("bridge %s %s (%s), iptables %s, icc %s", bridge.name, bridge.address,
+                 "made" if bridge.created else "existing", config.iptables, config.icc)
+        self.netlink, self.bridge, self.ipam, self.firewall, self.lock = netlink, bridge, ipam, firewall, lock
+
+    async def shutdown(self) -> None:
+        """Take down what open() set up: rules, chains, and the bridge if we made it."""
+        await super().shutdown()
+        if self.bridge is None:
+            return
+        try:
+            if self.firewall is not None:
+                await self.firewall.teardown()
+            if self.bridge.created:
+                await self.netlink.delete_link(self.bridge.index)
+                self.lock.unmark_created()
+        except Exception as exc:
+            log.error("network teardown: %s", exc)
+        finally:
+            self.netlink.close()
+            self.lock.release()
+            self.netlink = self.bridge = self.ipam = self.firewall = self.lock = None
+
+    # --- per container -----------------------------------------------------------
+    async def allocate(self, request: EndpointRequest) -> BridgeEndpoint:
+        """An address, the published ports (host port, DNAT rules, proxy), the link rules:
+        all or nothing."""
+        if self.bridge is None:
+            raise NetworkError(f"network {self.name} is not open")
+        if request.id in self.endpoints:   # a failed start left it: start over
+            await self.release(self.endpoints[request.id])
+        bridge = self.bridge
+        try:
+            ip = self.ipam.allocate()
+        except AddressError as exc:
+            raise AddressError(f"Cannot allocate an address on {bridge.name}: {exc}") from None
+        endpoint = BridgeEndpoint(request.id, bridge.name, self.namespace, ip=ip,
+                                  prefix_len=bridge.network.prefixlen, gateway=bridge.gateway,
+                                  mac=mac_for(ip))
+        try:
+            for binding in request.publish:
+                self._publish(endpoint, binding)
+            if self.firewall is not None and not self.firewall.icc:
+                for peer in request.links:
+                    for spec in peer.ports:
+                        endpoint.rules += self.firewall.link_rules(spec.proto, ip, peer.ip, spec.port)
+            if endpoint.rules:
+                await iptables.apply(add=endpoint.rules)
+            for mapping in endpoint.mappings:
+                if mapping.proxy is not None:
+                    await mapping.proxy.start()
+        except BaseException:
+            await self._undo(endpoint, rules_applied=False)
+            raise
+        self.endpoints[endpoint.id] = endpoint
+        return endpoint
+
+    def _publish(self, endpoint: BridgeEndpoint, binding: PortBinding) -> None:
+        """Reserve the host port; the rules go to endpoint.rules, the proxy is made, not started."""
+        spec = binding.spec
+        host_ip = binding.host_ip or "0.0.0.0"
+        reservation = self.ports.reserve(spec.proto, host_ip, binding.host_port)
+        mapping = Mapping(PublishedPort(spec, host_ip, reservation.port), reservation)
+        endpoint.mappings.append(mapping)
+        endpoint.published.append(mapping.published)
+        if self.config.userland_proxy:
+            mapping.proxy = new_proxy(spec.proto, reservation.sock, (str(endpoint.ip), spec.port))
+        if self.firewall is not None:
+            endpoint.rules += self.firewall.port_rules(spec.proto, host_ip, reservation.port,
+                                                       endpoint.ip, spec.port)
+
+    async def connect(self, endpoint: Endpoint, pid: int) -> None:
+        """The container's eth0 on the bridge, with its address and a default route."""
+        assert isinstance(endpoint, BridgeEndpoint)
+        if self.endpoints.get(endpoint.id) is not endpoint:
+            raise NetworkError(f"endpoint {endpoint.id[:12]} is not allocated on {self.name}")
+        if netns_of(pid) == netns_of(os.getpid()):   # an eth0 into the host's namespace: never
+            raise NetworkError(f"pid {pid} is in the host's network namespace, not one of its own")
+        try:
+            endpoint.veth = await self.netlink.attach(self.bridge, pid, endpoint.ip)
+        except (BridgeError, OSError) as exc:
+            raise NetworkError(str(exc)) from None
+
+    async def release(self, endpoint: Endpoint) -> None:
+        if self.endpoints.get(endpoint.id) is endpoint:
+            del self.endpoints[endpoint.id]
+            await self._undo(endpoint, rules_applied=True)
+
+    async def _undo(self, endpoint: BridgeEndpoint, rules_applied: bool) -> None:
+        for mapping in endpoint.mappings:
+            if mapping.proxy is not None:
+                await mapping.proxy.close()
+            self.ports.release(mapping.reservation)
+        endpoint.mappings.clear()
+        if rules_applied and endpoint.rules:
+            try:
+                await iptables.apply(delete=endpoint.rules)
+            except IptablesError as exc:   # someone removed them: try one by one
+                log.warning("removing rules: %s", exc)
+                for rule in endpoint.rules:
+                    try:
+                        await iptables.apply(delete=[rule])
+                    except IptablesError:
+                        pass
+        endpoint.rules.clear()
+        await self._remove_veth(endpoint)
+        if endpoint.ip is not None and self.ipam is not None:
+            self.ipam.release(endpoint.ip)
+
+    async def _remove_veth(self, endpoint: BridgeEndpoint) -> None:
+        if endpoint.veth and self.netlink is not None:   # usually gone with the namespace
+            index = await self.netlink.index_of(endpoint.veth)
+            if index is not None:
+                await self.netlink.delete_link(index)
+        endpoint.veth = ""
+
+
+class BridgeLock:
+    """One live pyctrd per bridge. Without a name a daemon takes the first free of
+    pyctr0..pyctr9 (the one it had before, first), so daemons started with defaults
+    never collide."""
+
+    DIR = "/run/pyctr/network"
+
+    def __init__(self, name: str, fd: int) -> None:
+        self.name, self.fd = name, fd
+
+    @classmethod
+    def claim(cls, config: BridgeConfig) -> "BridgeLock":
+        os.makedirs(cls.DIR, exist_ok=True)
+        if config.name:
+            fd = cls._try(config.name)
+            if fd is None:
+                raise NetworkSetupError(
+                    f"bridge {config.name} is used by another running pyctrd (pid "
+                    f"{cls._holder(config.name)}): give this daemon a --bridge of its own")
+            return cls(config.name, fd)
+        remembered = os.path.join(config.state_dir, "bridge")
+        try:
+            with open(remembered) as f:
+                names = [f.read().strip()]
+        except OSError:
+            names = []
+        for name in names + [f"pyctr{i}" for i in range(10)]:
+            if valid_bridge_name(name) and (fd := cls._try(name)) is not None:
+                with open(remembered, "w") as f:
+                    f.write(name + "\n")
+                return cls(name, fd)
+        raise NetworkSetupError("pyctr0 to pyctr9 are all used by other running daemons: give a --bridge")
+
+    @classmethod
+    def _try(cls, name: str) -> int | None:
+        path = os.path.join(cls.DIR, f"{name}.lock")
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:   # the holder unlinks the file when it lets go: make sure ours is the live one
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return fd
+
+    @classmethod
+    def _holder(cls, name: str) -> str:
+        try:
+            with open(os.path.join(cls.DIR, f"{name}.lock")) as f:
+                return f.read().strip() or "?"
+        except OSError:
+            return "?"
+
+    def _created_path(self) -> str:
+        return os.path.join(self.DIR, f"{self.name}.created")
+
+    def created(self) -> bool:
+        return os.path.exists(self._created_path())
+
+    def mark_created(self) -> None:
+        open(self._created_path(), "w").close()
+
+    def unmark_created(self) -> None:
+        try:
+            os.unlink(self._created_path())
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.unlink(os.path.join(self.DIR, f"{self.name}.lock"))
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _sysctl(name: str, value: str) -> None:
+    with open(f"/proc/sys/{name}", "w") as f:
+        f.write(value)
+
+
+def _bridge_netfilter() -> bool:
+    try:
+        with open("/proc/sys/net/bridge/bridge-nf-call-iptables") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _enable_ip_forward() -> None:
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        if f.read().strip() == "1":
+            return
+    _sysctl("net/ipv4/ip_forward", "1")

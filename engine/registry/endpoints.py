@@ -110,7 +110,9 @@ class RegistryConfig:
 
     def endpoints(self, index: str, for_pull: bool = True) -> list[Endpoint]:
         if index == HUB_INDEX:
-            self.require_registry(index, "Docker Hub")   # every way to the Hub passes here
+            if not self.default_registry:   # every way to the Hub (search, login too) passes here
+                raise NoDefaultRegistry("pyctrd has no default registry (--default-registry none): "
+                                        "Docker Hub is never contacted; name a registry (host[:port]/name)")
             mirrors = [Endpoint(m.rstrip("/"), False, mirror=True) for m in self.mirrors] if for_pull else []
             return mirrors + [Endpoint(HUB_REGISTRY, False)]
         if self.is_insecure(index):

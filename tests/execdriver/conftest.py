@@ -97,26 +97,30 @@ def implementations() -> dict[str, type[ExecDriver]]:
 @pytest.fixture
 def driver(tmp_path, cgroup_parent, busybox_rootfs):
     state = tmp_path / "state"
+    before = set(_children())
     drv = NativeDriver(root=str(state))
     yield drv
-    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs)
+    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs, before)
 
 
 @pytest.fixture(params=sorted(implementations()))
 def any_driver(request, tmp_path, cgroup_parent, busybox_rootfs):
     """Each implementation of the interface in turn, made as the daemon makes it."""
     state = tmp_path / "state"
+    before = set(_children())
     drv = implementations()[request.param](root=str(state))
     yield drv
-    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs)
+    _assert_nothing_left(state, tmp_path, cgroup_parent, busybox_rootfs, before)
 
 
-def _assert_nothing_left(state, tmp_path, cgroup_parent: str, busybox_rootfs: str) -> None:
-    """No mount, no cgroup, no process, no state file may outlive a test."""
+def _assert_nothing_left(state, tmp_path, cgroup_parent: str, busybox_rootfs: str,
+                         children_before: set[int]) -> None:
+    """No mount, no cgroup, no process, no state file may outlive a test. Processes are those the
+    test started: a pytest-xdist worker also holds other files' session fixtures (registries)."""
     left_cgroups = [os.path.join(d, s) for d in cgroup_dirs_named(cgroup_parent) for s in os.listdir(d)
                     if os.path.isdir(os.path.join(d, s))]
     left_mounts = _mounts_under(str(tmp_path)) + _mounts_under(busybox_rootfs)
-    left_procs = _children()
+    left_procs = [pid for pid in _children() if pid not in children_before]
     left_state = [os.path.join(d, f) for d, _, files in os.walk(state) for f in files]
     for c in left_cgroups:   # clean up before failing, so one failure does not cascade
         for pid in cgmanager.read_pids(os.path.join(c, "cgroup.procs")):

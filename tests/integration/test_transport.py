@@ -15,7 +15,7 @@ import tarfile
 
 import pytest
 
-from harness import DOCKER, mounts_under
+from harness import DOCKER, mounts_under, wait_for
 from pyctr.engine.client.errors import APIError
 from test_build import build
 
@@ -86,6 +86,8 @@ def test_commit_message_author_and_run_config(daemon, changed, motd):
 def test_commit_pauses_a_running_container_and_resumes_it(daemon):
     cid = out(daemon.docker("run", "-d", "busybox", "sh", "-c", "echo live > /live; exec sleep 1000")).strip()
     try:
+        # `run -d` returns once it started, maybe before the shell wrote /live (under load)
+        wait_for(lambda: daemon.docker("exec", cid, "cat", "/live", check=False).stdout == b"live\n")
         running_before = len(daemon.client().json("GET", "/containers/json"))
         image_id = daemon.client().commit(cid, repo="test/live")
         state = daemon.client().inspect_container(cid)["State"]

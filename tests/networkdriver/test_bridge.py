@@ -12,7 +12,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 import pytest
 
-from pyctr.engine.networkdriver.bridge import (BridgeError, DOCKER_DEFAULT_SUBNET, Netlink, check_bip,
+from pyctr.engine.networkdriver.netlink import (BridgeError, DOCKER_DEFAULT_SUBNET, Netlink, check_bip,
                                                choose_subnet, mac_for, valid_bridge_name)
 from .conftest import in_netns
 from harness import link_exists
@@ -102,6 +102,10 @@ def test_veth_into_a_namespace_and_gone_with_it(testnet, netns_process):
             nl.close()
 
     bridge, veth_a, veth_b, plugged = asyncio.run(main())
+    # As pyctrd's bridges do: traffic within the bridge is accepted even where a policy of
+    # FORWARD DROP (a dockerd's) applies to bridged frames (br_netfilter loaded).
+    within = ["FORWARD", "-i", bridge.name, "-o", bridge.name, "-j", "ACCEPT"]
+    subprocess.run(["iptables", "-I", *within], check=True)
     try:
         assert plugged == {veth_a, veth_b}
         addr = in_netns(pid_a, "ip", "-o", "-4", "addr", "show", "eth0")
@@ -119,4 +123,5 @@ def test_veth_into_a_namespace_and_gone_with_it(testnet, netns_process):
             time.sleep(0.05)
         assert not any(link_exists(v) for v in (veth_a, veth_b))
     finally:
+        subprocess.run(["iptables", "-D", *within], check=False)
         subprocess.run(["ip", "link", "del", bridge.name], check=False)

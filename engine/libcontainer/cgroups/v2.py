@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+from typing import Callable
 
 from .manager import (CgroupConfig, CgroupError, CgroupManager, CgroupUsage, HostSupport, cgroup_mounts,
                       counter, host_path, online_cpus, own_cgroups, parse_cpu_list, read, read_int,
@@ -63,17 +64,58 @@ def _swap_accounting(own: str, root: str) -> bool:
         return True
 
 
+def wanted_controllers(cfg: CgroupConfig) -> list[str]:
+    """The controllers a container's limits need enabled in its parents' subtree_control."""
+    wanted = []
+    if cfg.memory:
+        wanted.append("memory")
+    if cfg.cpu_shares:
+        wanted.append("cpu")
+    if cfg.cpuset:
+        wanted.append("cpuset")
+    if cfg.pids_limit:
+        wanted.append("pids")
+    return wanted
+
+
+def limit_writes(cfg: CgroupConfig, has: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """The (file, value) writes that apply `cfg`'s limits, in order; `has(name)` says whether the
+    cgroup has that interface file (a controller that is not enabled has none)."""
+    writes = []
+    if cfg.memory and has("memory.max"):
+        writes.append(("memory.max", str(cfg.memory)))
+        if cfg.memory_swap == -1:
+            writes.append(("memory.swap.max", "max"))
+        elif has("memory.swap.max"):
+            # v1's memory+swap becomes v2's swap-only limit.
+            swap = (cfg.memory_swap or 2 * cfg.memory) - cfg.memory
+            writes.append(("memory.swap.max", str(max(swap, 0))))
+    if cfg.cpu_shares and has("cpu.weight"):
+        writes.append(("cpu.weight", str(shares_to_weight(cfg.cpu_shares))))
+    if cfg.cpuset and has("cpuset.cpus"):
+        writes.append(("cpuset.cpus", cfg.cpuset))
+    if cfg.pids_limit and has("pids.max"):
+        writes.append(("pids.max", str(cfg.pids_limit)))
+    return writes
+
+
 class V2Manager(CgroupManager):
     driver = "v2"
 
-    def __init__(self, config: CgroupConfig | None, path: str | None = None):
+    def __init__(self, config: CgroupConfig | None, path: str | None = None, root: str | None = None):
+        """`root`: the cgroup2 hierarchy to work in (the host's mounted one unless given; a
+        parent is then a path below it, not the daemon's own cgroup)."""
         self.config = config
         if path is None:
             assert config is not None
-            m = unified_mount()
-            parent = ("/" + config.parent.strip("/")) if config.parent else own_cgroups().get("", "/")
-            self.parent_path = host_path(m, parent)
-            self.root = m.mountpoint
+            if root is None:
+                m = unified_mount()
+                parent = ("/" + config.parent.strip("/")) if config.parent else own_cgroups().get("", "/")
+                self.parent_path = host_path(m, parent)
+                self.root = m.mountpoint
+            else:
+                self.root = root
+                self.parent_path = os.path.join(root, config.parent.strip("/"))
             path = os.path.join(self.parent_path, config.name)
         self.path = path
 
@@ -96,18 +138,9 @@ class V2Manager(CgroupManager):
     def create(self) -> list[str]:
         cfg = self.config
         assert cfg is not None
-        wanted = []
-        if cfg.memory:
-            wanted.append("memory")
-        if cfg.cpu_shares:
-            wanted.append("cpu")
-        if cfg.cpuset:
-            wanted.append("cpuset")
-        if cfg.pids_limit:
-            wanted.append("pids")
         try:
             os.makedirs(self.parent_path, exist_ok=True)
-            warnings = self._enable(wanted)
+            warnings = self._enable(wanted_controllers(cfg))
             os.mkdir(self.path)
             warnings += self._apply(cfg)
         except OSError as e:
@@ -161,22 +194,9 @@ class V2Manager(CgroupManager):
                 pass
 
     def _apply(self, cfg: CgroupConfig) -> list[str]:
-        warnings = []
-        if cfg.memory and os.path.exists(self._file("memory.max")):
-            write(self._file("memory.max"), str(cfg.memory))
-            if cfg.memory_swap == -1:
-                write(self._file("memory.swap.max"), "max")
-            elif os.path.exists(self._file("memory.swap.max")):
-                # v1's memory+swap becomes v2's swap-only limit.
-                swap = (cfg.memory_swap or 2 * cfg.memory) - cfg.memory
-                write(self._file("memory.swap.max"), str(max(swap, 0)))
-        if cfg.cpu_shares and os.path.exists(self._file("cpu.weight")):
-            write(self._file("cpu.weight"), str(shares_to_weight(cfg.cpu_shares)))
-        if cfg.cpuset and os.path.exists(self._file("cpuset.cpus")):
-            write(self._file("cpuset.cpus"), cfg.cpuset)
-        if cfg.pids_limit and os.path.exists(self._file("pids.max")):
-            write(self._file("pids.max"), str(cfg.pids_limit))
-        return warnings
+        for name, value in limit_writes(cfg, lambda name: os.path.exists(self._file(name))):
+            write(self._file(name), value)
+        return []
 
     def procs_files(self) -> list[str]:
         return [self._file("cgroup.procs")]
