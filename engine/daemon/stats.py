@@ -1,5 +1,6 @@
 """`GET /containers/(id)/stats`: CPU, memory, pids and network of a running
-container, in the shape Docker gave this endpoint (API v1.17 to v1.24).
+container, in the shape Docker gave this endpoint (API v1.17 to v1.41; `id` and
+`name` as 1.41 has them).
 
 The numbers come from the exec driver (the container's cgroup) and from the
 container's network namespace (/proc/<pid>/net/dev). A stream sends one
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
 from ..api.codec import api
-from .records import ZERO_TIME
+from ..errors import Conflict
 from ..execdriver.driver import ExecError
 from ..jobs import Job, JobArgs
+from .records import ZERO_TIME
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -32,6 +34,7 @@ class ContainerStatsArgs(JobArgs["AsyncIterator[ContainerStats]"]):
 
     name: str
     stream: bool = True
+    empty_when_stopped: bool = False   # a stopped container: one empty reading (API 1.25+), not 409
 
 
 @dataclass
@@ -155,6 +158,8 @@ async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> Async
     the readings come from the returned iterator."""
     args = job.args
     container = daemon.lookup(args.name)
+    if not container.running and not args.empty_when_stopped:
+        raise Conflict(f"Container {args.name} is not running")
     if not container.running:
         # dockerd: a stopped container has one empty reading that names it (`stats -a`)
         async def empty() -> AsyncIterator[ContainerStats]:

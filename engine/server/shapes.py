@@ -15,6 +15,7 @@ What changed beyond added fields, and from which version:
 - 1.25: an image's `Size` is the whole image (its chain of layers), as
   `VirtualSize` is; before, the top layer's. An untagged image lists with
   `RepoTags: []` instead of `["<none>:<none>"]`.
+- 1.25: stats of a stopped container: one empty reading naming it (not a 409).
 - 1.25: `HostConfig.AutoRemove`, which today's CLI sends for `run --rm` and
   leaves the removal to the daemon (daemon/autoremove.py; honoured whenever sent).
 """
@@ -49,6 +50,7 @@ FIELDS_SINCE: dict[str, dict[str, str]] = {
 SHA256_IDS_SINCE = "1.22"
 TAG_MOVES_SINCE = "1.22"
 WHOLE_IMAGE_SIZE_SINCE = "1.25"
+EMPTY_STATS_OF_STOPPED_SINCE = "1.25"
 EMPTY_REPO_TAGS_SINCE = "1.25"
 NONE_TAG, NONE_DIGEST = "<none>:<none>", "<none>@<none>"
 
@@ -151,6 +153,9 @@ class Shapes:
         return self._trim("version", to_api(info))
 
     # --- requests -------------------------------------------------------
+    def empty_stats_when_stopped(self) -> bool:
+        return self.since(EMPTY_STATS_OF_STOPPED_SINCE)
+
     def tag_moves(self) -> bool:
         """Whether tagging over a tag of another image moves it (1.22+), or needs force."""
         return self.since(TAG_MOVES_SINCE)

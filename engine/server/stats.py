@@ -12,11 +12,12 @@ from aiohttp import web
 from ..api.codec import to_api
 from ..daemon.stats import ContainerStatsArgs
 from .router import engine_of
-from .wire import flag, respond
+from .wire import flag, respond, shapes
 
 
 async def stats(request: web.Request) -> web.StreamResponse:
-    args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True))
+    args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True),
+                              empty_when_stopped=shapes(request).empty_stats_when_stopped())
     readings = await engine_of(request).run(args)
     if not args.stream:
         async for reading in readings:

@@ -11,9 +11,27 @@ import threading
 import pytest
 
 from pyctr.engine.client.errors import APIError
-from test_filters import at, image_ids, names, out
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+def out(result) -> str:
+    return result.stdout.decode()
+
+
+def at(daemon, version: str):
+    client = daemon.client()
+    client.version = version
+    return client
+
+
+def names(listing) -> set[str]:
+    return {n.lstrip("/") for c in listing for n in c["Names"] if "/" not in n.lstrip("/")}
+
+
+def image_ids(daemon, filters=None) -> set[str]:
+    query = {"filters": json.dumps(filters)} if filters else {}
+    return {i["Id"].removeprefix("sha256:") for i in at(daemon, "1.41").json("GET", "/images/json", query)}
 
 
 def test_container_prune(daemon):

@@ -186,8 +186,11 @@ def test_stats_name_the_container(daemon):
         row = daemon.docker("stats", "--no-stream", "--format", "{{.ID}} {{.Name}}", "statme").stdout.decode()
         assert row.split() == [cid[:12], "statme"]
         daemon.docker("stop", "-t", "0", "statme")
-        stopped = daemon.client().json("GET", "/containers/statme/stats", {"stream": 0})
+        stopped = at(daemon, "1.41").json("GET", "/containers/statme/stats", {"stream": 0})
         assert stopped["id"] == cid and stopped["name"] == "/statme"
+        with pytest.raises(APIError) as err:   # before 1.25: not running is a 409
+            at(daemon, "1.24").json("GET", "/containers/statme/stats", {"stream": 0})
+        assert err.value.status == 409
     finally:
         daemon.docker("rm", "-f", cid, check=False)
 
