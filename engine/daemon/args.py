@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from typing import AsyncIterator
 
     from .records import ContainerRecord
-    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitStatus, ExitWait,
+    from .results import (AttachedSession, ContainerCreated, ContainerSummary, EventLines, ExitWait,
                           FileChange, HistoryEntry, ImageDeleted, ImageDetails, ImageSummary, LogStream,
                           ProcessList, ContainerPruneReport, ImagePruneReport, SystemInfo,
                           VersionInfo)

@@ -18,6 +18,7 @@ from ..api import filters as F
 from ..errors import Conflict, NotFound
 from ..jobs import Job
 from .args import ContainerPrune, ContainerRemove, ImageDelete, ImagePrune
+from .container import parse_time
 from .create import init_layer_id
 from .results import ContainerPruneReport, ImageDeleted, ImagePruneReport
 
@@ -32,7 +33,6 @@ def _until(filters: F.Filters) -> float | None:
 
 
 def _created(rfc3339: str) -> float:
-    from .container import parse_time
     parsed = parse_time(rfc3339)
     return parsed.timestamp() if parsed else 0.0
 

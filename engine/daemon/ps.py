@@ -15,7 +15,7 @@ from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time
 from .create import init_layer_id
-from .records import mounts, networks
+from .records import ZERO_TIME, mounts, networks
 from .results import ContainerSummary, PortSummary
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ContainerQuery:
             return False
         if self.statuses and state.status not in self.statuses:
             return False
-        if self.exit_codes and not (not state.running and state.started_at != "0001-01-01T00:00:00Z"
+        if self.exit_codes and not (not state.running and state.started_at != ZERO_TIME
                                     and state.exit_code in self.exit_codes):
             return False
         if not f.matches_exactly("health", "none"):   # no container has a health check here
