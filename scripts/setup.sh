@@ -18,10 +18,11 @@ fi
 # compatibility tests (and the dockerd of the benchmarks, never started here); openssl the
 # TLS tests' certificates; curl the README's examples; strace the no-DNS test of
 # `--default-registry none`; tini an init for containers; tmux and librsvg2-bin the TUI's
-# tests and screenshots.
+# tests and screenshots; docker-compose (1.29, with its own python3-docker) a client of
+# the compatibility tests (tests/compat).
 packages=(python3 python3-venv python3-dev python3-seccomp tini busybox-static iptables iproute2
           procps util-linux docker-registry apache2-utils docker.io openssl curl strace tmux
-          librsvg2-bin ca-certificates)
+          librsvg2-bin ca-certificates docker-compose)
 installed=$({ dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true; } \
             | awk '$NF == "installed" {print $1}')
 missing=()

@@ -95,3 +95,4 @@ class HostConfig:
     readonly_rootfs: bool = api(since="1.17", default=False)
     pids_limit: int = api(since="1.23", default=0)   # pids cgroup; 0 or -1 = unlimited
     security_opt: list[str] | None = api(since="1.15", default=None)   # see daemon/security.py
+    auto_remove: bool = api(since="1.25", default=False)   # the daemon removes it once it exits

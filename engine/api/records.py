@@ -6,6 +6,7 @@ and the clients read them back (codec.from_api, leniently)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Coroutine, Protocol
 
 from .codec import api
 
@@ -29,6 +30,7 @@ class ExecCreated:
 @dataclass
 class ExitStatus:
     status_code: int
+    error: dict | None = None        # API 1.30's {"Message": ...}: never set, exits are codes
 
 
 @dataclass
@@ -53,6 +55,18 @@ class ImageDeleted:
 
 
 @dataclass
+class ContainerPruneReport:
+    containers_deleted: list[str] | None = None     # null when none, as dockerd
+    space_reclaimed: int = 0
+
+
+@dataclass
+class ImagePruneReport:
+    images_deleted: list[ImageDeleted] | None = None
+    space_reclaimed: int = 0
+
+
+@dataclass
 class VersionInfo:
     version: str
     api_version: str
@@ -62,6 +76,23 @@ class VersionInfo:
     os: str = api("Os", default="linux")
     arch: str = "amd64"
     kernel_version: str = ""
+
+
+@dataclass
+class CommitInfo:
+    id: str = api("ID", default="")
+    expected: str = ""
+
+
+@dataclass
+class SwarmInfo:
+    """A daemon that is not in a swarm, as `docker info` reads it."""
+    node_id: str = api("NodeID", default="")
+    node_addr: str = ""
+    local_node_state: str = "inactive"
+    control_available: bool = False
+    error: str = ""
+    remote_managers: list | None = None
 
 
 @dataclass
@@ -89,8 +120,41 @@ class SystemInfo:
     ipv4_forwarding: bool = api("IPv4Forwarding", default=False)
     docker_root_dir: str = ""
     server_version: str = ""
-    # API 1.24+; every non-privileged container gets Docker's default profile
+    # Later versions' fields (as dockerd 20.10 answers API 1.41).
+    containers_running: int = 0
+    containers_paused: int = 0
+    containers_stopped: int = 0
+    cpu_shares: bool = api("CPUShares", default=True)
+    cpu_set: bool = api("CPUSet", default=True)
+    pids_limit: bool = True
+    kernel_memory: bool = False
+    oom_kill_disable: bool = False
+    system_time: str = ""
+    logging_driver: str = "json-file"
+    cgroup_driver: str = "cgroupfs"
+    cgroup_version: str = ""
+    os_type: str = api("OSType", default="linux")
+    os_version: str = api("OSVersion", default="")
+    architecture: str = ""
+    plugins: dict = field(default_factory=dict)
+    registry_config: dict = field(default_factory=dict)
+    http_proxy: str = ""
+    https_proxy: str = ""
+    no_proxy: str = ""
+    labels: list[str] = field(default_factory=list)
+    experimental_build: bool = False
+    runtimes: dict[str, dict[str, str]] = field(default_factory=dict)
+    default_runtime: str = ""
+    swarm: SwarmInfo = field(default_factory=SwarmInfo)
+    live_restore_enabled: bool = False
+    isolation: str = ""
+    init_binary: str = ""
+    containerd_commit: CommitInfo = field(default_factory=CommitInfo)
+    runc_commit: CommitInfo = field(default_factory=CommitInfo)
+    init_commit: CommitInfo = field(default_factory=CommitInfo)
+    # every non-privileged container gets Docker's default seccomp profile
     security_options: list[str] = field(default_factory=lambda: ["name=seccomp,profile=builtin"])
+    warnings: list[str] | None = None
 
 
 @dataclass
@@ -102,6 +166,9 @@ class ImageSummary:
     size: int
     virtual_size: int
     repo_digests: list[str] = field(default_factory=list)  # "repo@sha256:..." (v1.18's field)
+    labels: dict[str, str] = field(default_factory=dict)   # the image config's (v1.18's field)
+    containers: int = 0              # containers made from it (v1.25's field)
+    shared_size: int = 0             # what of its size other images hold too (v1.25's field)
 
 
 @dataclass

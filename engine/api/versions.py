@@ -2,7 +2,7 @@
 
 Every route answers unversioned and under `/vX.Y/`. The handler sees the
 version in `request["api_version"]` and picks the JSON shape for it, so newer
-shapes (v1.24) can be added beside the v1.14 ones without touching the jobs.
+shapes (up to v1.41) sit beside the v1.14 ones without touching the jobs.
 """
 
 from __future__ import annotations
@@ -40,6 +40,6 @@ class APIVersion:
 # CURRENT is what /_ping and /version advertise (clients negotiate down to it) and
 # what unversioned paths get; requests are accepted from MIN_VERSION to MAX_VERSION,
 # each answered in its own version's shapes (engine/server/shapes.py).
-CURRENT = APIVersion("1.24")
+CURRENT = APIVersion("1.41")
 MIN_VERSION = APIVersion("1.12")
-MAX_VERSION = APIVersion("1.24")
+MAX_VERSION = APIVersion("1.41")

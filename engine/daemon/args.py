@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from ..api.config import ContainerConfig, HostConfig
+from ..api.filters import Filters
 from ..jobs import JobArgs
 from .events import EventFilter
 
@@ -51,7 +52,7 @@ class ImageList(JobArgs["list[ImageSummary]"]):
     job: ClassVar[str] = "image_list"
 
     all: bool = False
-    dangling: bool | None = None     # the `dangling` filter, when given
+    filters: Filters = field(default_factory=Filters)   # validated by the job (images.py)
     repository: str = ""             # the `filter` parameter (a repository name)
 
 
@@ -170,6 +171,30 @@ class ContainerRemove(JobArgs[None]):
 
 
 @dataclass
+class ObjectExists(JobArgs[bool]):
+    """Whether a network or a volume of that name or id exists (`docker inspect X`
+    probes every kind of object and needs a 404 for the kinds X is not)."""
+    job: ClassVar[str] = "object_exists"
+
+    kind: str                        # "network" or "volume"
+    name: str
+
+
+@dataclass
+class ContainerPrune(JobArgs["ContainerPruneReport"]):
+    job: ClassVar[str] = "container_prune"
+
+    filters: Filters = field(default_factory=Filters)   # label, label!, until
+
+
+@dataclass
+class ImagePrune(JobArgs["ImagePruneReport"]):
+    job: ClassVar[str] = "image_prune"
+
+    filters: Filters = field(default_factory=Filters)   # dangling, label, label!, until
+
+
+@dataclass
 class ContainerList(JobArgs["list[ContainerSummary]"]):
     job: ClassVar[str] = "container_list"
 
@@ -178,8 +203,7 @@ class ContainerList(JobArgs["list[ContainerSummary]"]):
     since: str = ""
     before: str = ""
     size: bool = False
-    exited: int | None = None        # filters={"exited": [...]}
-    status: str = ""                 # filters={"status": [...]}
+    filters: Filters = field(default_factory=Filters)   # validated by the job (ps.py)
 
 
 @dataclass
@@ -192,6 +216,9 @@ class ContainerLogs(JobArgs["LogStream"]):
     follow: bool = False
     timestamps: bool = False
     tail: int = -1                   # -1: all
+    since_ns: int = 0                # only entries at or after (Unix ns); 0: from the start
+    until_ns: int = 0                # only entries at or before (Unix ns); 0: no end
+    details: bool = False            # each line after its log attributes (API 1.25)
 
 
 @dataclass

@@ -58,10 +58,26 @@ class Container:
         self.stop_requested = False         # a user stop/kill: no restart policy
         self.restart_task: asyncio.Task | None = None  # a restart waiting out its back-off
         self.backoff = 0.0                  # the last restart delay, seconds
+        self.removed = asyncio.Event()      # set once `rm` has taken it out of the daemon
+        self._exit_waiters: list[asyncio.Future[None]] = []
         if record.state.running:
             self.started.set()
         else:
             self.stopped.set()
+
+    def next_exit(self) -> asyncio.Future[None]:
+        """Done at the container's next exit (or failed start) after this call."""
+        self._exit_waiters = [w for w in self._exit_waiters if not w.done()]  # drop abandoned ones
+        waiter = asyncio.get_running_loop().create_future()
+        self._exit_waiters.append(waiter)
+        return waiter
+
+    def exited(self) -> None:
+        """Wakes every `next_exit` (the monitor calls it once the exit is recorded)."""
+        waiters, self._exit_waiters = self._exit_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     @property
     def id(self) -> str:

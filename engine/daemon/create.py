@@ -148,6 +148,8 @@ def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
     if policy.maximum_retry_count < 0:
         raise BadRequest("Maximum retry count cannot be negative")
     security.check(host)
+    if host.auto_remove and policy.name not in ("", "no"):
+        raise BadRequest("can't create 'AutoRemove' container with restart policy")
     return limits.check(config, host)
 
 

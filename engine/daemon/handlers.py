@@ -9,14 +9,15 @@ import functools
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..jobs import Engine, Job, JobArgs
-from . import (attach, build, commit, create, images, inspect, kill, logs, pause, ps, pull, push,
-               registry_jobs, remove, rename, start, stats, stop, system, top, transport, wait)
+from . import (attach, build, commit, create, images, inspect, kill, logs, pause, prune, ps, pull,
+               push, registry_jobs, remove, rename, start, stats, stop, system, top, transport, wait)
 from . import exec as exec_jobs
 from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExport, ContainerInspect,
-                   ContainerKill, ContainerList, ContainerLogs, ContainerPause, ContainerRemove,
+                   ContainerKill, ContainerList, ContainerLogs, ContainerPause, ContainerPrune, ContainerRemove,
                    ContainerRename, ContainerResize, ContainerRestart, ContainerStart, ContainerStop,
                    ContainerTop, ContainerUnpause, ContainerWait, EventsQuery, ImageDelete, ImageHistory,
-                   ImageImport, ImageInspect, ImageList, ImageTag, InfoQuery, VersionQuery)
+                   ImageImport, ImageInspect, ImageList, ImagePrune, ImageTag, InfoQuery, ObjectExists,
+                   VersionQuery)
 from .build import BuildArgs
 from .commit import CommitArgs
 from .df import DiskUsageQuery, disk_usage
@@ -58,6 +59,9 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     ContainerRename: rename.container_rename,
     ContainerList: ps.container_list,
     ContainerInspect: inspect.container_inspect,
+    ObjectExists: inspect.object_exists,
+    ContainerPrune: prune.container_prune,
+    ImagePrune: prune.image_prune,
     ContainerTop: top.container_top,
     ContainerLogs: logs.container_logs,
     AttachArgs: attach.container_attach,

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..archive import ArchiveError
+from ..api import filters as F
 from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
+from ..graph.graphdb import ImageRow
 from ..graph.records import ImageDetails, ImageRecord
 from ..jobs import Job
 from .args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
@@ -22,9 +24,6 @@ from ..api.records import HistoryEntry, ImageDeleted, ImageSummary
 
 if TYPE_CHECKING:
     from .daemon import Daemon
-
-NONE_TAG = "<none>:<none>"
-
 
 def _unix(rfc3339: str) -> int:
     parsed = parse_time(rfc3339)
@@ -87,8 +86,15 @@ def _version() -> str:
 
 
 async def image_list(daemon: Daemon, job: Job[ImageList]) -> list[ImageSummary]:
+    """dockerd 20.10's listing: untagged images with children only with `all`; the
+    filters of API 1.41 (engine/api/filters.py), refused before anything is read."""
     args = job.args
     graph = daemon.graph
+    f = args.filters.validate(F.IMAGE_LIST)
+    dangling = f.boolean("dangling")
+    patterns = [F.reference_pattern(p) for p in f.get("reference")]
+    before = graph.resolve_id(f.single("before")) if "before" in f else None
+    since = graph.resolve_id(f.single("since")) if "since" in f else None
     rows = {row.id: row for row in graph.rows()}
     tags: dict[str, list[str]] = {}
     digests: dict[str, list[str]] = {}
@@ -97,38 +103,77 @@ async def image_list(daemon: Daemon, job: Job[ImageList]) -> list[ImageSummary]:
             tags.setdefault(t.image_id, []).append(f"{t.repository}:{t.tag}")
         if t.digest and f"{t.repository}@{t.digest}" not in digests.get(t.image_id, []):
             digests.setdefault(t.image_id, []).append(f"{t.repository}@{t.digest}")
-    has_children = {row.parent for row in rows.values() if row.parent}
-    virtual: dict[str, int] = {}
-
-    def virtual_size(image_id: str) -> int:
-        chain, total = [], 0
-        while image_id and image_id not in virtual:
-            chain.append(image_id)
-            image_id = rows[image_id].parent if image_id in rows else ""
-        total = virtual.get(image_id, 0)
-        for link in reversed(chain):
-            total += rows[link].size
-            virtual[link] = total
-        return virtual.get(chain[0], total) if chain else total
+    sizes = ImageSizes(rows)
+    users: dict[str, int] = {}
+    for container in daemon.containers.values():
+        users[container.record.image] = users.get(container.record.image, 0) + 1
+    created = {image_id: _unix(row.created) for image_id, row in rows.items()}
 
     out = []
     for row in rows.values():
-        tagged = row.id in tags or row.id in digests
-        if args.dangling is True and (tagged or row.id in has_children):
+        repo_tags, repo_digests = sorted(tags.get(row.id, [])), sorted(digests.get(row.id, []))
+        if not repo_tags and not repo_digests:
+            if not args.all and sizes.has_children(row.id):
+                continue
+            if dangling is False or patterns:
+                continue
+        elif dangling is True:
             continue
-        if args.dangling is False and not tagged:
+        if before is not None and not created[row.id] < created[before]:
             continue
-        if not args.all and not tagged and row.id in has_children:
+        if since is not None and not created[row.id] > created[since]:
             continue
-        repo_tags = sorted(tags.get(row.id, [NONE_TAG]))
+        if patterns:  # only the references that match are shown
+            repo_tags = [t for t in repo_tags if F.reference_matches(patterns, t)]
+            repo_digests = [d for d in repo_digests if F.reference_matches(patterns, d)]
+            if not repo_tags and not repo_digests:
+                continue
         if args.repository:
             repo_tags = [t for t in repo_tags if reference.split_tag(t)[0] == args.repository]
             if not repo_tags:
                 continue
-        out.append(ImageSummary(repo_tags, row.id, row.parent, _unix(row.created), row.size,
-                                virtual_size(row.id), sorted(digests.get(row.id, []))))
+        record = graph.db.image(row.id)
+        labels = dict((record.config.labels if record and record.config else None) or {})
+        if not f.matches_labels(labels):
+            continue
+        out.append(ImageSummary(repo_tags, row.id, row.parent, created[row.id], row.size,
+                                sizes.virtual(row.id), repo_digests, labels=labels,
+                                containers=users.get(row.id, 0), shared_size=sizes.shared(row.id)))
     out.sort(key=lambda s: s.created, reverse=True)
     return out
+
+
+class ImageSizes:
+    """An image's sizes from its chain of layers (each image row is one layer on its
+    parent's): `virtual` is the whole chain's; `shared` is the part of it that other
+    images' chains hold too, as dockerd counts SharedSize."""
+
+    def __init__(self, rows: dict[str, ImageRow]) -> None:
+        self.rows = rows
+        self._virtual: dict[str, int] = {}
+        self._users: dict[str, int] = {}   # layer -> how many images' chains hold it
+        for image_id in rows:
+            for layer in self.chain(image_id):
+                self._users[layer] = self._users.get(layer, 0) + 1
+        self._parents = {row.parent for row in rows.values() if row.parent}
+
+    def chain(self, image_id: str) -> list[str]:
+        chain = []
+        while image_id in self.rows and image_id not in chain:
+            chain.append(image_id)
+            image_id = self.rows[image_id].parent
+        return chain
+
+    def has_children(self, image_id: str) -> bool:
+        return image_id in self._parents
+
+    def virtual(self, image_id: str) -> int:
+        if image_id not in self._virtual:
+            self._virtual[image_id] = sum(self.rows[layer].size for layer in self.chain(image_id))
+        return self._virtual[image_id]
+
+    def shared(self, image_id: str) -> int:
+        return sum(self.rows[layer].size for layer in self.chain(image_id) if self._users[layer] > 1)
 
 
 async def image_inspect(daemon: Daemon, job: Job[ImageInspect]) -> ImageDetails:

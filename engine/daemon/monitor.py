@@ -26,6 +26,7 @@ from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound, ServerError
 from ..execdriver.driver import Command, ExecError, ExitStatus, Restored, StartedProcess
 from ..graph.graph import now_rfc3339
+from . import autoremove
 from .container import Container, parse_time
 from .jsonfile import LogWriter
 from .records import State
@@ -79,6 +80,7 @@ async def watch(daemon, container: Container, command: Command, started: asyncio
             await asyncio.to_thread(daemon.graph.driver.put, container.id)
             message = str(exc) if isinstance(exc, (ExecError, NotFound, BadRequest)) else repr(exc)
             started.set_exception(ServerError(f"Cannot start container {container.id[:12]}: {message}"))
+            container.exited()
             return
         log.exception("monitor of %s failed", container.id[:12])
     await _exited(daemon, container, status, start_again)
@@ -151,6 +153,7 @@ async def _exited(daemon, container: Container, status: ExitStatus, start_again:
     await asyncio.to_thread(daemon.graph.driver.put, container.id)
     daemon.container_event(container, "die", exitCode=str(status.exit_code))
     container.stopped.set()
+    container.exited()
     _after_exit(daemon, container, status.exit_code, _ran_for(record), start_again)
 
 
@@ -190,6 +193,8 @@ def _after_exit(daemon, container: Container, exit_code: int, ran_for: float,
     """Once a container has stopped and been recorded: schedule its restart, if due."""
     if not should_restart(container, exit_code):
         container.backoff = 0.0
+        if container.record.host_config.auto_remove:
+            autoremove.schedule(daemon, container)
         return
     container.backoff = FIRST_BACKOFF if ran_for >= RESET_AFTER or not container.backoff \
         else container.backoff * 2

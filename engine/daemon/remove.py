@@ -39,10 +39,15 @@ async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
     async with container.lock:
         if container.id not in daemon.containers:
             raise NotFound(f"No such container: {args.name}")
+        if container.running and not args.force:   # started while this rm waited for the lock
+            raise Conflict(
+                f"Conflict, You cannot remove a running container {container.id[:12]}. "
+                "Stop the container before attempting removal or use -f")
         parents = [p for p, _ in daemon.graph.db.linked_by(container.id)]
         daemon.forget(container.id)   # its link edges go with it, as in 1.2
         crash_point("rm-row-deleted")   # the commit point: what is left of it is swept
         del daemon.containers[container.id]
+        container.removed.set()
         for parent_id in parents:   # their HostConfig.Links no longer list it
             if parent_id in daemon.containers:
                 sync_link_record(daemon, daemon.containers[parent_id])

@@ -11,7 +11,7 @@ from ..errors import BadRequest, NotModified
 from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig, Resources
 from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
 from ..jobs import Job
-from . import monitor, netfiles, security, volumes
+from . import autoremove, monitor, netfiles, security, volumes
 from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container
@@ -32,7 +32,15 @@ async def container_start(daemon: Daemon, job: Job[ContainerStart]) -> None:
             register_links(daemon, container, resolve_links(daemon, args.host_config, container.id))
             args.host_config.links = container.record.host_config.links
         container.record.host_config = args.host_config
-    await start(daemon, container)
+    try:
+        await start(daemon, container)
+    except NotModified:
+        raise
+    except Exception:
+        container.exited()   # a `wait?condition=next-exit` ends with the failed start
+        if container.record.host_config.auto_remove and not container.running:
+            autoremove.schedule(daemon, container)   # dockerd removes it then too
+        raise
 
 
 async def start(daemon: Daemon, container: Container) -> None:

@@ -1,5 +1,6 @@
 """`GET /containers/(id)/stats`: CPU, memory, pids and network of a running
-container, in the shape Docker gave this endpoint (API v1.17 to v1.24).
+container, in the shape Docker gave this endpoint (API v1.17 to v1.41; `id` and
+`name` as 1.41 has them).
 
 The numbers come from the exec driver (the container's cgroup) and from the
 container's network namespace (/proc/<pid>/net/dev). A stream sends one
@@ -19,6 +20,7 @@ from ..api.codec import api
 from ..errors import Conflict
 from ..execdriver.driver import ExecError
 from ..jobs import Job, JobArgs
+from .records import ZERO_TIME
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -32,6 +34,7 @@ class ContainerStatsArgs(JobArgs["AsyncIterator[ContainerStats]"]):
 
     name: str
     stream: bool = True
+    empty_when_stopped: bool = False   # a stopped container: one empty reading (API 1.25+), not 409
 
 
 @dataclass
@@ -91,6 +94,8 @@ class ContainerStats:
     blkio_stats: dict = api("blkio_stats", default_factory=dict)
     cpu_stats: CpuStats = api("cpu_stats", default_factory=CpuStats)
     precpu_stats: CpuStats = api("precpu_stats", default_factory=CpuStats)
+    name: str = api("name", default="")   # "/name", as dockerd (API 1.41) sends it
+    id: str = api("id", default="")
 
 
 def system_cpu_usage() -> int:
@@ -145,7 +150,7 @@ def read_stats(daemon: Daemon, container, previous: CpuStats, host_mem: int,
         memory_stats=MemoryStats(usage.memory_usage, usage.memory_max_usage,
                                  dict(usage.memory_stat or {}), usage.memory_failcnt,
                                  min(limit, host_mem) if host_mem else limit),
-        cpu_stats=cpu, precpu_stats=previous)
+        cpu_stats=cpu, precpu_stats=previous, name=container.name, id=container.id)
 
 
 async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> AsyncIterator[ContainerStats]:
@@ -153,8 +158,13 @@ async def container_stats(daemon: Daemon, job: Job[ContainerStatsArgs]) -> Async
     the readings come from the returned iterator."""
     args = job.args
     container = daemon.lookup(args.name)
-    if not container.running:
+    if not container.running and not args.empty_when_stopped:
         raise Conflict(f"Container {args.name} is not running")
+    if not container.running:
+        # dockerd: a stopped container has one empty reading that names it (`stats -a`)
+        async def empty() -> AsyncIterator[ContainerStats]:
+            yield ContainerStats(read=ZERO_TIME, name=container.name, id=container.id)
+        return empty()
     host_mem = await asyncio.to_thread(host_memory)
     share_host_net = container.record.host_config.network_mode == "host"
 

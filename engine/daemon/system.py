@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import platform
+import sys
 import time
 from typing import TYPE_CHECKING, AsyncIterator
 
@@ -58,18 +60,44 @@ def _read(path: str) -> str:
         return ""
 
 
+def _os_version() -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("VERSION_ID="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return ""
+
+
+def _security_options() -> list[str]:
+    """What confines every container, in dockerd's `name=...` words. pyctr applies
+    no seccomp, AppArmor, SELinux, user or cgroup namespace by default, so only a
+    daemon without root shows anything."""
+    return ["name=rootless"] if os.geteuid() != 0 else []
+
+
 async def info(daemon: Daemon, job: Job[InfoQuery]) -> SystemInfo:
     from .. import __version__
+    from ..libcontainer import cgroups
     driver_status = [list(kv) for kv in daemon.graph.driver.status()]
+    states = [c.record.state for c in daemon.containers.values()]
+    paused = sum(1 for s in states if s.running and s.paused)
+    running = sum(1 for s in states if s.running) - paused
+    support = await asyncio.to_thread(cgroups.host_support)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    insecure = ["127.0.0.0/8", *daemon.config.insecure_registries]
     return SystemInfo(
         id=daemon.instance_id,
-        containers=len(daemon.containers),
+        containers=len(states),
+        containers_running=running,
+        containers_paused=paused,
+        containers_stopped=len(states) - running - paused,
         images=len(daemon.graph.rows()),
         driver=daemon.graph.driver.name,
         driver_status=driver_status,
         execution_driver=daemon.execdriver.name,
         kernel_version=platform.release(),
         operating_system=_os_name(),
+        os_version=_os_version(),
+        architecture=platform.machine(),
         ncpu=os.cpu_count() or 1,
         mem_total=_mem_total(),
         name=platform.node(),
@@ -81,6 +109,25 @@ async def info(daemon: Daemon, job: Job[InfoQuery]) -> SystemInfo:
         ipv4_forwarding=_read("/proc/sys/net/ipv4/ip_forward") == "1",
         docker_root_dir=daemon.config.data_root,
         server_version=__version__,
+        memory_limit=support.memory,
+        swap_limit=support.swap,
+        cpu_shares=support.cpu_shares,
+        cpu_set=support.cpuset,
+        pids_limit=support.pids,
+        system_time=now.isoformat().replace("+00:00", "Z"),
+        cgroup_version="1" if support.driver == "v1" else "2",
+        plugins={"Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": None,
+                 "Log": ["json-file"]},
+        registry_config={"InsecureRegistryCIDRs": insecure, "IndexConfigs": {},
+                         "Mirrors": list(daemon.config.registry_mirrors),
+                         "AllowNondistributableArtifactsCIDRs": [],
+                         "AllowNondistributableArtifactsHostnames": []},
+        http_proxy=os.environ.get("HTTP_PROXY", os.environ.get("http_proxy", "")),
+        https_proxy=os.environ.get("HTTPS_PROXY", os.environ.get("https_proxy", "")),
+        no_proxy=os.environ.get("NO_PROXY", os.environ.get("no_proxy", "")),
+        runtimes={daemon.execdriver.name: {"path": sys.executable}},
+        default_runtime=daemon.execdriver.name,
+        security_options=_security_options(),
     )
 
 

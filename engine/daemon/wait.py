@@ -19,6 +19,7 @@ from .container import Container
 from .events import EventBus, Listener
 
 if TYPE_CHECKING:
+    from .container import Container
     from .daemon import Daemon
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")

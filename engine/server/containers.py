@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
 
 from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, ContainerList,
-                           ContainerInspect, ContainerLogs, ContainerPause, ContainerRemove, ContainerRename,
+                           ContainerInspect, ContainerLogs, ContainerPause, ContainerPrune, ContainerRemove,
+                           ContainerRename,
                            ContainerResize, ContainerRestart, ContainerStart, ContainerStop, ContainerTop,
                            ContainerUnpause, ContainerWait)
+from ..api.codec import to_api
+from ..api.filters import Filters
 from ..errors import BadRequest
 from ..api.config import ContainerConfig, HostConfig
 from .attach import serve_attach
@@ -24,23 +28,14 @@ def _name(request: web.Request) -> str:
 
 
 async def list_containers(request: web.Request) -> web.Response:
-    exited, status = None, ""
-    if request.query.get("filters"):
-        try:
-            filters = json.loads(request.query["filters"])
-            for key, values in filters.items():
-                values = values if isinstance(values, list) else [values]
-                if key == "exited":
-                    exited = int(values[0])
-                elif key == "status":
-                    status = str(values[0])
-                else:
-                    raise BadRequest(f"invalid filter: {key}")
-        except (ValueError, AttributeError, IndexError):
-            raise BadRequest(f"invalid filters: {request.query['filters']}") from None
     args = ContainerList(all=flag(request, "all"), limit=integer(request, "limit", -1),
                          since=request.query.get("since", ""), before=request.query.get("before", ""),
-                         size=flag(request, "size"), exited=exited, status=status)
+                         size=flag(request, "size"), filters=Filters.parse(request.query.get("filters")))
+    return respond(request, await engine_of(request).run(args))
+
+
+async def prune(request: web.Request) -> web.Response:
+    args = ContainerPrune(Filters.parse(request.query.get("filters")))
     return respond(request, await engine_of(request).run(args))
 
 
@@ -143,15 +138,37 @@ async def resize(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+def _unix_ns(request: web.Request, name: str) -> int:
+    """`since`/`until` of logs: Unix seconds, with up to 9 decimals (today's CLI sends
+    "1500000000.000000001"); empty or 0: unset."""
+    text = request.query.get(name, "").strip()
+    seconds, _, fraction = text.partition(".")
+    if not text:
+        return 0
+    if not seconds.lstrip("-").isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > 9:
+        raise BadRequest(f"invalid value for {name}: {text!r} (a Unix timestamp)")
+    return max(0, int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9]))
+
+
+def _tail(request: web.Request) -> int:
+    """A line count; "all", empty (today's clients send `tail=`) or negative: all."""
+    text = request.query.get("tail", "").strip()
+    if text in ("", "all"):
+        return -1
+    try:
+        count = int(text)
+    except ValueError:
+        raise BadRequest(f"invalid value for tail: {text!r} (a number or all)") from None
+    return count if count >= 0 else -1
+
+
 async def logs(request: web.Request) -> web.StreamResponse:
-    tail_text = request.query.get("tail", "all")
-    if tail_text != "all" and not tail_text.isdigit():
-        raise BadRequest(f"invalid value for tail: {tail_text!r} (a number or all)")
     args = ContainerLogs(_name(request), stdout=flag(request, "stdout"), stderr=flag(request, "stderr"),
                          follow=flag(request, "follow"), timestamps=flag(request, "timestamps"),
-                         tail=-1 if tail_text == "all" else int(tail_text))
+                         tail=_tail(request), since_ns=_unix_ns(request, "since"),
+                         until_ns=_unix_ns(request, "until"), details=flag(request, "details"))
     if not (args.stdout or args.stderr):
-        raise BadRequest("You must choose at least one stream (stdout or stderr)")
+        raise BadRequest("Bad parameters: you must choose at least one stream")
     stream = await engine_of(request).run(args)
     response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
     await response.prepare(request)
@@ -160,10 +177,13 @@ async def logs(request: web.Request) -> web.StreamResponse:
         # One write per file chunk's worth of entries: a write per line would
         # cost more than everything else together.
         async for batch in stream.batches:
+            # details: the entry's log attributes first; pyctr's json-file log records
+            # none, so the line gets the empty list's separator, as dockerd writes it
+            prefix = b" " if args.details else b""
             if args.timestamps:
-                parts = [(e.stream, e.time + b" " + e.data) for e in batch]
+                parts = [(e.stream, e.time + b" " + prefix + e.data) for e in batch]
             else:
-                parts = [(e.stream, e.data) for e in batch]
+                parts = [(e.stream, prefix + e.data) for e in batch]
             if stream.tty:
                 await response.write(b"".join(data for _, data in parts))
             else:

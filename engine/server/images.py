@@ -3,41 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from aiohttp import web
 
-from ..daemon.args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
+from ..daemon.args import (ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImagePrune,
+                           ImageTag)
+from ..api.filters import Filters
 from ..errors import BadRequest
 from . import registry
 from .router import engine_of
 from .wire import BodyReader, flag, progress_line, respond, shapes
 
 
-def _filters(request: web.Request) -> dict[str, list[str]]:
-    text = request.query.get("filters", "")
-    if not text:
-        return {}
-    try:
-        filters = json.loads(text)
-    except ValueError:
-        raise BadRequest(f"invalid filters (not JSON): {text}") from None
-    if not isinstance(filters, dict):
-        raise BadRequest("invalid filters: expected a JSON object")
-    return {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
-
-
 async def list_images(request: web.Request) -> web.Response:
-    filters = _filters(request)
-    dangling = None
-    for value in filters.pop("dangling", []):
-        if str(value).lower() not in ("true", "false", "1", "0"):
-            raise BadRequest(f"invalid value for the dangling filter: {value}")
-        dangling = str(value).lower() in ("true", "1")
-    if filters:
-        raise BadRequest(f"invalid filter: {', '.join(filters)}")
-    args = ImageList(all=flag(request, "all"), dangling=dangling,
+    args = ImageList(all=flag(request, "all"), filters=Filters.parse(request.query.get("filters")),
                      repository=request.query.get("filter", ""))
+    return respond(request, await engine_of(request).run(args))
+
+
+async def prune(request: web.Request) -> web.Response:
+    args = ImagePrune(Filters.parse(request.query.get("filters")))
     return respond(request, await engine_of(request).run(args))
 
 
@@ -54,7 +39,8 @@ async def create_image(request: web.Request) -> web.StreamResponse:
         repo, tag = repo.rsplit(":", 1)
     body = BodyReader(request, asyncio.get_running_loop()) if source == "-" else None
     image_id = await engine_of(request).run(ImageImport(source, repo, tag, body))
-    return web.Response(body=progress_line(status=image_id), content_type="application/json")
+    return web.Response(body=progress_line(status=shapes(request).image_id(image_id)),
+                        content_type="application/json")
 
 
 async def inspect_image(request: web.Request) -> web.Response:
@@ -71,7 +57,7 @@ async def tag_image(request: web.Request) -> web.Response:
     if not repo:
         raise BadRequest("repo is required")
     args = ImageTag(request.match_info["name"], repo, request.query.get("tag", ""),
-                    flag(request, "force"))
+                    flag(request, "force") or shapes(request).tag_moves())
     await engine_of(request).run(args)
     return web.Response(status=201)
 

@@ -52,7 +52,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
                                        f"API version is {MAX_VERSION}")
         if version < MIN_VERSION:
             return error_response(400, f"client version {version} is too old. Minimum supported "
-                                       f"API version is {MIN_VERSION}, please upgrade your client")
+                                       f"API version is {MIN_VERSION}, please upgrade your client to a newer version")
         request["api_version"] = version
     try:
         response = await handler(request)

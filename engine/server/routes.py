@@ -25,6 +25,7 @@ ROUTES: list[Route] = [
 
     # images
     Route("GET", "/images/json", images.list_images),
+    Route("POST", "/images/prune", images.prune),
     Route("POST", "/images/create", images.create_image),  # fromSrc: import; fromImage: registry.pull
     Route("GET", "/images/search", registry.search),
     Route("GET", "/images/get", transport.save_many),
@@ -41,6 +42,7 @@ ROUTES: list[Route] = [
 
     # containers
     Route("GET", "/containers/json", containers.list_containers),
+    Route("POST", "/containers/prune", containers.prune),
     Route("POST", "/containers/create", containers.create_container),
     Route("GET", "/containers/{name}/json", containers.inspect_container),
     Route("GET", "/containers/{name}/top", containers.top),
@@ -72,8 +74,6 @@ ROUTES: list[Route] = [
 
     # later API families and verbs a Docker 1.2 engine has no counterpart for: 501 naming them
     Route("POST", "/containers/{name}/update", unsupported("updating a container's resources (API 1.22)")),
-    Route("POST", "/containers/prune", unsupported("pruning (API 1.25)")),
-    Route("POST", "/images/prune", unsupported("pruning (API 1.25)")),
     *unsupported_families(),
 
     # a Docker engine in no swarm, with no plugins (API 1.24+)

@@ -15,7 +15,8 @@ from .wire import flag, respond, shapes
 
 
 async def stats(request: web.Request) -> web.StreamResponse:
-    args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True))
+    args = ContainerStatsArgs(request.match_info["name"], stream=flag(request, "stream", True),
+                              empty_when_stopped=shapes(request).empty_stats_when_stopped())
     readings = await engine_of(request).run(args)
     if not args.stream:
         async for reading in readings:

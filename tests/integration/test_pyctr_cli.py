@@ -21,7 +21,7 @@ def out(result) -> str:
 
 def test_version_and_info(daemon):
     version = out(daemon.pyctr("version"))
-    assert "Server API version: 1.24" in version
+    assert "Server API version: 1.41" in version
     info = out(daemon.pyctr("info"))
     assert "Containers:" in info and "Images:" in info and "Storage Driver:" in info
 

@@ -71,7 +71,7 @@ def run(cmd: list[str], env=None) -> subprocess.CompletedProcess:
 def test_docker_cli_over_tls(tls_daemon, pki, busybox_tar):
     docker = [DOCKER, "-H", tls_daemon.tcp, *tls_flags(pki)]
     version = run([*docker, "version"])
-    assert version.returncode == 0 and b"API version:      1.24" in version.stdout, version.stdout
+    assert version.returncode == 0 and b"API version:      1.41" in version.stdout, version.stdout
     with open(busybox_tar, "rb") as f:
         imported = subprocess.run([*docker, "import", "-", "overtls:latest"], stdin=f,
                                   capture_output=True, timeout=60)
