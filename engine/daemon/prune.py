@@ -20,7 +20,7 @@ from ..jobs import Job
 from .args import ContainerPrune, ContainerRemove, ImageDelete, ImagePrune
 from .container import parse_time
 from .create import init_layer_id
-from .results import ContainerPruneReport, ImageDeleted, ImagePruneReport
+from ..api.records import ContainerPruneReport, ImageDeleted, ImagePruneReport
 
 if TYPE_CHECKING:
     from .container import Container
