@@ -25,9 +25,13 @@ from ..api.records import HistoryEntry, ImageDeleted, ImageSummary
 if TYPE_CHECKING:
     from .daemon import Daemon
 
-def _unix(rfc3339: str) -> int:
+def _timestamp(rfc3339: str) -> float:
     parsed = parse_time(rfc3339)
-    return int(parsed.timestamp()) if parsed else 0
+    return parsed.timestamp() if parsed else 0.0
+
+
+def _unix(rfc3339: str) -> int:
+    return int(_timestamp(rfc3339))
 
 
 async def image_import(daemon: Daemon, job: Job[ImageImport]) -> str:
@@ -108,6 +112,8 @@ async def image_list(daemon: Daemon, job: Job[ImageList]) -> list[ImageSummary]:
     for container in daemon.containers.values():
         users[container.record.image] = users.get(container.record.image, 0) + 1
     created = {image_id: _unix(row.created) for image_id, row in rows.items()}
+    # before/since compare the full creation times, as dockerd does (not whole seconds)
+    created_at = {image_id: _timestamp(row.created) for image_id, row in rows.items()}
 
     out = []
     for row in rows.values():
@@ -119,9 +125,9 @@ async def image_list(daemon: Daemon, job: Job[ImageList]) -> list[ImageSummary]:
                 continue
         elif dangling is True:
             continue
-        if before is not None and not created[row.id] < created[before]:
+        if before is not None and not created_at[row.id] < created_at[before]:
             continue
-        if since is not None and not created[row.id] > created[since]:
+        if since is not None and not created_at[row.id] > created_at[since]:
             continue
         if patterns:  # only the references that match are shown
             repo_tags = [t for t in repo_tags if F.reference_matches(patterns, t)]
