@@ -259,6 +259,13 @@ class NativeDriver(ExecDriver):
         if self.keeper is not None:
             await self.keeper.open()
             log.info("keeper pid %d (%s)", self.keeper.pid, self.keeper.path)
+        # Nothing starts before open: a state without a pid is a start whose daemon died
+        # before the container's process existed, so there is nothing to keep or adopt.
+        for name in os.listdir(self.root):
+            if name.endswith(".json"):
+                state = self._load_state(name[:-5])
+                if not (state and state.get("pid")):
+                    self._remove_state(name[:-5])
 
     def live(self) -> set[str]:
         out = set()
@@ -314,8 +321,10 @@ class NativeDriver(ExecDriver):
         if self.keeper is None:
             return
         state = self._load_state(container_id) or {}
-        await self.keeper.forget(container_id, state.get("pid") or 0)
-        self._remove_state(container_id)
+        try:
+            await self.keeper.forget(container_id, state.get("pid") or 0)
+        finally:   # a container the keeper never got (a daemon killed mid-spawn) is forgotten too
+            self._remove_state(container_id)
 
     async def close_stdin(self, container_id: str) -> None:
         if self.keeper is not None:
