@@ -24,7 +24,7 @@ from typing import Awaitable, Callable
 from ..errors import EngineError, NotFound
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..api.config import ContainerConfig
 from . import cache, context
 from .backend import Backend

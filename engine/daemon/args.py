@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # what the jobs return, named in their args' JobArgs[...]
     from ..api.records import (ContainerCreated, ContainerSummary, ExitStatus, FileChange,
                                HistoryEntry, ImageDeleted, ImageSummary, ProcessList, SystemInfo,
                                VersionInfo)
-    from ..graph.records import ImageDetails
-    from .records import ContainerRecord
+    from ..graph.image_record import ImageDetails
+    from .container_record import ContainerRecord
     from .streamed import AttachedSession, EventLines, ExitWaiter, LogStream
 
 

@@ -15,13 +15,13 @@ from ..crashpoint import crash_point
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..api.config import ContainerConfig
 from ..jobs import Job, JobArgs
 from .container import Container
 from .create import init_layer_id, merge_image_config
 from ..api.records import ImageCommitted
-from .transport import frozen_for_reading
+from .tarballs import frozen_for_reading
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -8,7 +8,7 @@ import datetime
 import os
 
 from .jsonfile import LogWriter
-from .records import ContainerRecord, ZERO_TIME
+from .container_record import ContainerRecord, ZERO_TIME
 from .streams import Broadcaster, ProcessIO
 
 

@@ -16,7 +16,7 @@ from ..api.config import ContainerConfig, HostConfig
 from . import limits, names, network, security
 from .args import ContainerCreate
 from .container import Container
-from .records import ContainerRecord
+from .container_record import ContainerRecord
 from ..api.records import ContainerCreated
 
 if TYPE_CHECKING:

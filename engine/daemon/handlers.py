@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..jobs import Engine, Job, JobArgs
 from . import (attach, build, commit, create, images, inspect, kill, logs, pause, prune, ps, pull,
-               push, registry_jobs, remove, rename, start, stats, stop, system, top, transport, wait)
+               push, registry_jobs, remove, rename, start, stats, stop, system, tarballs, top, wait)
 from . import exec as exec_jobs
 from .args import (AttachArgs, ContainerChanges, ContainerCreate, ContainerExport, ContainerInspect,
                    ContainerKill, ContainerList, ContainerLogs, ContainerPause, ContainerPrune, ContainerRemove,
@@ -26,7 +26,7 @@ from . import rmi
 from .exec import ExecCreate, ExecInspect, ExecResize, ExecStart
 from .registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
 from .stats import ContainerStatsArgs
-from .transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
+from .tarballs import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -73,14 +73,14 @@ JOBS: dict[type[JobArgs], DaemonHandler] = {
     ContainerStatsArgs: stats.container_stats,
     BuildArgs: build.image_build,
     CommitArgs: commit.container_commit,
-    ContainerChanges: transport.container_changes,
-    ContainerExport: transport.container_export,
-    CopyArgs: transport.container_copy,
-    PathStatArgs: transport.container_archive_stat,
-    ArchiveGetArgs: transport.container_archive_get,
-    PutArchiveArgs: transport.container_archive_put,
-    SaveArgs: transport.image_save,
-    LoadArgs: transport.image_load,
+    ContainerChanges: tarballs.container_changes,
+    ContainerExport: tarballs.container_export,
+    CopyArgs: tarballs.container_copy,
+    PathStatArgs: tarballs.container_archive_stat,
+    ArchiveGetArgs: tarballs.container_archive_get,
+    PutArchiveArgs: tarballs.container_archive_put,
+    SaveArgs: tarballs.image_save,
+    LoadArgs: tarballs.image_load,
     DiskUsageQuery: disk_usage,
     DistributionInspect: distribution_inspect,
 }

@@ -16,7 +16,7 @@ from ..errors import BadRequest, Conflict
 from ..graph import reference
 from ..graph.graph import new_id, now_rfc3339
 from ..graph.graphdb import ImageRow
-from ..graph.records import ImageDetails, ImageRecord
+from ..graph.image_record import ImageDetails, ImageRecord
 from ..jobs import Job
 from .args import ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImageTag
 from .container import parse_time

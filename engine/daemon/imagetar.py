@@ -28,7 +28,7 @@ from ..archive.tarformat import DIR, REG, TarEntry, encode_header, END_OF_ARCHIV
 from ..api.codec import from_api, to_api
 from ..errors import BadRequest
 from ..graph import reference
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..api.config import ContainerConfig
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

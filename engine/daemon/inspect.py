@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..jobs import Job
 from .args import ContainerInspect, ObjectExists
-from .records import ContainerRecord
+from .container_record import ContainerRecord
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -25,7 +25,7 @@ from .config import DaemonConfig
 from .container import Container
 from .daemon import Daemon
 from .network import start_order
-from .records import ContainerRecord, NetworkSettings
+from .container_record import ContainerRecord, NetworkSettings
 
 log = logging.getLogger("pyctr.daemon")
 

@@ -29,7 +29,7 @@ from ..graph.graph import now_rfc3339
 from . import autoremove
 from .container import Container, parse_time
 from .jsonfile import LogWriter
-from .records import State
+from .container_record import State
 from .streams import ProcessIO
 
 log = logging.getLogger("pyctr.daemon")

@@ -31,7 +31,7 @@ from ..networkdriver.portallocator import PortError, PortInUse
 from ..api.config import ContainerConfig, HostConfig
 from .config import DaemonConfig
 from .container import Container
-from .records import NetworkSettings
+from .container_record import NetworkSettings
 
 BRIDGE_MODES = ("", "default", "bridge")
 

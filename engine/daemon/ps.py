@@ -15,7 +15,7 @@ from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time
 from .create import init_layer_id
-from .records import ZERO_TIME, mounts, networks
+from .container_record import ZERO_TIME, mounts, networks
 from ..api.records import ContainerSummary, PortSummary
 
 if TYPE_CHECKING:
@@ -209,8 +209,8 @@ def port_summaries(ports: dict | None) -> list[PortSummary]:
 
 
 async def _sizes_frozen(daemon: Daemon, container: Container) -> tuple[int, int]:
-    """A running container's layer is walked frozen (see transport.frozen_for_reading)."""
-    from .transport import frozen_for_reading
+    """A running container's layer is walked frozen (see tarballs.frozen_for_reading)."""
+    from .tarballs import frozen_for_reading
     async with frozen_for_reading(daemon, container):
         return await asyncio.to_thread(_sizes, daemon, container)
 

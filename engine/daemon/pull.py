@@ -27,7 +27,7 @@ from ..crashpoint import crash_point
 from ..errors import BadRequest
 from ..graph import reference
 from ..graph.graphdb import LayerRow
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..jobs import Job
 from ..registry import imageconfig, manifest
 from ..registry.client import RegistryClient, new_session

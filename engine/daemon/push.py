@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import NotFound
 from ..graph.graphdb import LayerRow
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..jobs import Job
 from ..registry import imageconfig, manifest
 from ..registry.client import RegistryClient, new_session

@@ -20,7 +20,7 @@ from ..api.codec import api
 from ..errors import Conflict
 from ..execdriver.driver import ExecError
 from ..jobs import Job, JobArgs
-from .records import ZERO_TIME
+from .container_record import ZERO_TIME
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -32,7 +32,7 @@ from ..api.codec import from_api
 from ..errors import is_disk_full
 from ..graph.graph import Journal
 from .create import init_layer_id
-from .records import ContainerRecord
+from .container_record import ContainerRecord
 
 log = logging.getLogger("pyctr.sweep")
 

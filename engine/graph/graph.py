@@ -29,7 +29,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..graphdriver.driver import GraphDriver, LayerExists
 from . import reference
 from .graphdb import GraphDB, ImageRow, LayerRow, TagRow
-from .records import ImageRecord
+from .image_record import ImageRecord
 
 
 log = logging.getLogger("pyctr.graph")

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from ..api.codec import from_api, to_api
-from .records import ImageRecord
+from .image_record import ImageRecord
 
 SCHEMA_VERSION = 1
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from ..api.codec import from_api, to_api
-from ..graph.records import ImageRecord
+from ..graph.image_record import ImageRecord
 from ..api.config import ContainerConfig
 from .errors import RegistryError
 

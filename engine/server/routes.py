@@ -8,7 +8,7 @@ the order does not change what answers."""
 
 from __future__ import annotations
 
-from . import build, containers, exec, images, registry, stats, swarm, system, transport
+from . import build, containers, exec, images, registry, stats, swarm, system, tarballs
 from .router import Route
 from .unsupported import unsupported, unsupported_families
 
@@ -28,17 +28,17 @@ ROUTES: list[Route] = [
     Route("POST", "/images/prune", images.prune),
     Route("POST", "/images/create", images.create_image),  # fromSrc: import; fromImage: registry.pull
     Route("GET", "/images/search", registry.search),
-    Route("GET", "/images/get", transport.save_many),
-    Route("POST", "/images/load", transport.load),
+    Route("GET", "/images/get", tarballs.save_many),
+    Route("POST", "/images/load", tarballs.load),
     Route("GET", "/images/{name:.+}/json", images.inspect_image),
     Route("GET", "/images/{name:.+}/history", images.image_history),
     Route("POST", "/images/{name:.+}/tag", images.tag_image),
     Route("POST", "/images/{name:.+}/push", registry.push),
-    Route("GET", "/images/{name:.+}/get", transport.save_one),
+    Route("GET", "/images/{name:.+}/get", tarballs.save_one),
     Route("DELETE", "/images/{name:.+}", images.delete_image),
     Route("POST", "/build", build.build),
     Route("POST", "/build/prune", system.build_prune),  # API 1.31
-    Route("POST", "/commit", transport.commit),
+    Route("POST", "/commit", tarballs.commit),
 
     # containers
     Route("GET", "/containers/json", containers.list_containers),
@@ -48,8 +48,8 @@ ROUTES: list[Route] = [
     Route("GET", "/containers/{name}/top", containers.top),
     Route("GET", "/containers/{name}/logs", containers.logs),
     Route("GET", "/containers/{name}/stats", stats.stats),
-    Route("GET", "/containers/{name}/changes", transport.changes),
-    Route("GET", "/containers/{name}/export", transport.export),
+    Route("GET", "/containers/{name}/changes", tarballs.changes),
+    Route("GET", "/containers/{name}/export", tarballs.export),
     Route("POST", "/containers/{name}/start", containers.start),
     Route("POST", "/containers/{name}/stop", containers.stop),
     Route("POST", "/containers/{name}/restart", containers.restart),
@@ -60,9 +60,9 @@ ROUTES: list[Route] = [
     Route("POST", "/containers/{name}/resize", containers.resize),
     Route("POST", "/containers/{name}/rename", containers.rename),
     Route("POST", "/containers/{name}/attach", containers.attach),
-    Route("POST", "/containers/{name}/copy", transport.copy),
-    Route("GET", "/containers/{name}/archive", transport.archive),  # HEAD: the path's stat alone
-    Route("PUT", "/containers/{name}/archive", transport.put_archive),
+    Route("POST", "/containers/{name}/copy", tarballs.copy),
+    Route("GET", "/containers/{name}/archive", tarballs.archive),  # HEAD: the path's stat alone
+    Route("PUT", "/containers/{name}/archive", tarballs.put_archive),
     # A name, or a link ("/web/db", as `rm -l` sends it); no wider, or other paths would 405.
     Route("DELETE", r"/containers/{name:/?[^/]+(?:/[^/]+)?}", containers.remove),
 

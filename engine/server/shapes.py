@@ -31,9 +31,9 @@ from ..api.codec import to_api
 from ..api.records import (ContainerPruneReport, ContainerSummary, HistoryEntry, ImageDeleted,
                            ImagePruneReport, ImageSummary, VersionInfo)
 from ..api.versions import APIVersion
-from ..daemon.records import ContainerRecord, mounts, networks
+from ..daemon.container_record import ContainerRecord, mounts, networks
 from ..errors import BadRequest
-from ..graph.records import ImageDetails
+from ..graph.image_record import ImageDetails
 
 # shape -> dotted JSON path -> the API version that introduced it.
 FIELDS_SINCE: dict[str, dict[str, str]] = {

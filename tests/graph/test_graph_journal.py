@@ -13,7 +13,7 @@ import pytest
 
 from pyctr.engine.graph.graph import Graph, Journal, current_journal
 from pyctr.engine.graph.graphdb import GraphDB
-from pyctr.engine.graph.records import ImageRecord
+from pyctr.engine.graph.image_record import ImageRecord
 from pyctr.engine.graphdriver import LayerExists, VfsDriver
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..daemon.commit import CommitArgs
 from ..daemon.args import ContainerChanges, ContainerExport
-from ..daemon.transport import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
+from ..daemon.tarballs import ArchiveGetArgs, CopyArgs, LoadArgs, PathStatArgs, PutArchiveArgs, SaveArgs
 from ..errors import BadRequest
 from ..api.config import ContainerConfig
 from .router import engine_of
