@@ -68,10 +68,10 @@ def _os_version() -> str:
 
 
 def _security_options() -> list[str]:
-    """What confines every container, in dockerd's `name=...` words. pyctr applies
-    no seccomp, AppArmor, SELinux, user or cgroup namespace by default, so only a
-    daemon without root shows anything."""
-    return ["name=rootless"] if os.geteuid() != 0 else []
+    """What confines every container, in dockerd's `name=...` words: Docker's default
+    seccomp profile (daemon/security.py); no AppArmor, SELinux, user or cgroup namespace."""
+    options = ["name=seccomp,profile=builtin"]
+    return options + ["name=rootless"] if os.geteuid() != 0 else options
 
 
 async def info(daemon: Daemon, job: Job[InfoQuery]) -> SystemInfo:
