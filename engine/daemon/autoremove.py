@@ -2,8 +2,8 @@
 with its anonymous volumes, once it has exited for good (no restart due), as
 `docker run --rm` asks of a daemon from 1.25 on.
 
-The monitor calls `schedule` at the end of its exit path; the removal runs as its
-own task because `rm` waits for the monitor to finish."""
+The monitor calls `schedule` (as `daemon.remove_when_exited`, wired by lifecycle.py) at the
+end of its exit path; the removal runs as its own task because `rm` waits for the monitor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import Conflict, NotFound
 from ..jobs import Job
 from .args import ContainerRemove
+from .remove import container_remove
 
 if TYPE_CHECKING:
     from .container import Container
@@ -32,7 +33,6 @@ def schedule(daemon: Daemon, container: Container) -> None:
 
 
 async def _remove(daemon: Daemon, container_id: str) -> None:
-    from .remove import container_remove   # remove.py imports the monitor, which calls us
     args = ContainerRemove(container_id, force=True, volumes=True)
     try:
         await container_remove(daemon, Job(ContainerRemove.job, args))

@@ -21,7 +21,7 @@ from ..jobs import Job, JobArgs
 from .container import Container
 from .create import init_layer_id, merge_image_config
 from ..api.records import ImageCommitted
-from .tarballs import frozen_for_reading
+from .frozen import frozen_for_reading
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -15,6 +15,7 @@ import secrets
 import sqlite3
 import subprocess
 import time
+from typing import Callable
 
 from ..api.codec import to_api
 from ..errors import Conflict, NotFound, is_disk_full
@@ -55,6 +56,9 @@ class Daemon:
         self.live: set[str] = set()
         self.detaching = False              # shutting down, leaving containers running
         self.volumes = new_volumedriver("local", config.path("volumes"))
+        # AutoRemove's removal, which the monitor calls once a container has exited for good;
+        # lifecycle.py wires it in (it needs remove.py, and remove.py needs the monitor).
+        self.remove_when_exited: Callable[[Daemon, Container], None] | None = None
         # Record changes the data root had no room for: kept here and retried, so that a
         # full disk delays what is on disk but never what wait/stop/rm see.
         self._unsaved: dict[str, Container] = {}
@@ -91,15 +95,16 @@ class Daemon:
             db.close()
             os.close(lock_fd)
             raise
-        # Before the containers are restored (lifecycle.py): what a dead daemon left half-made.
-        from .sweep import sweep
-        daemon.sweep_report = await sweep(daemon)
-        if not reserve.ensure():
+        return daemon
+
+    def check_space(self) -> None:
+        """Make the full-disk reserve, or say that the data root is full (at start-up, after
+        the sweep has freed what a dead daemon left)."""
+        if not self.reserve.ensure():
             log.warning("the data root %s is full (%d KiB free): pyctrd serves, but what needs to "
                         "write there (create, pull, load, build, commit, logs) fails with 'no space "
                         "left on device' until space is freed; container records are kept in memory "
-                        "and written then", config.data_root, free_bytes(config.data_root) >> 10)
-        return daemon
+                        "and written then", self.config.data_root, free_bytes(self.config.data_root) >> 10)
 
     async def shutdown(self, leave_running: bool = False) -> None:
         """Release what the daemon holds; its containers are stopped already (lifecycle.py),

@@ -20,7 +20,8 @@ import os
 from ..api.codec import from_api
 from ..errors import ServerError
 from ..execdriver.driver import ExecError
-from . import monitor, start, stop, volumes
+from . import autoremove, monitor, start, stop, volumes
+from .sweep import sweep
 from .config import DaemonConfig
 from .container import Container
 from .daemon import Daemon
@@ -32,6 +33,10 @@ log = logging.getLogger("pyctr.daemon")
 
 async def open_daemon(config: DaemonConfig) -> Daemon:
     daemon = await Daemon.open(config)
+    daemon.remove_when_exited = autoremove.schedule
+    # Before the containers are restored: what a dead daemon left half-made (sweep.py).
+    daemon.sweep_report = await sweep(daemon)
+    daemon.check_space()
     await restore_containers(daemon)
     return daemon
 

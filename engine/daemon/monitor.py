@@ -26,7 +26,6 @@ from ..crashpoint import crash_point
 from ..errors import BadRequest, NotFound, ServerError
 from ..execdriver.driver import Command, ExecError, ExitStatus, Restored, StartedProcess
 from ..graph.graph import now_rfc3339
-from . import autoremove
 from .container import Container, parse_time
 from .jsonfile import LogWriter
 from .container_record import State
@@ -193,8 +192,8 @@ def _after_exit(daemon, container: Container, exit_code: int, ran_for: float,
     """Once a container has stopped and been recorded: schedule its restart, if due."""
     if not should_restart(container, exit_code):
         container.backoff = 0.0
-        if container.record.host_config.auto_remove:
-            autoremove.schedule(daemon, container)
+        if container.record.host_config.auto_remove and daemon.remove_when_exited is not None:
+            daemon.remove_when_exited(daemon, container)   # autoremove.schedule, wired by lifecycle.py
         return
     container.backoff = FIRST_BACKOFF if ran_for >= RESET_AFTER or not container.backoff \
         else container.backoff * 2

@@ -209,8 +209,8 @@ def port_summaries(ports: dict | None) -> list[PortSummary]:
 
 
 async def _sizes_frozen(daemon: Daemon, container: Container) -> tuple[int, int]:
-    """A running container's layer is walked frozen (see tarballs.frozen_for_reading)."""
-    from .tarballs import frozen_for_reading
+    """A running container's layer is walked frozen (see frozen.py)."""
+    from .frozen import frozen_for_reading
     async with frozen_for_reading(daemon, container):
         return await asyncio.to_thread(_sizes, daemon, container)
 
