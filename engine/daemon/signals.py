@@ -38,7 +38,7 @@ async def deliver(daemon: Daemon, container: Container, number: int) -> None:
         try:
             await asyncio.to_thread(daemon.execdriver.unpause, container.id)
         except ExecError:
-            if container.running:   # else it is gone already, cgroup and all
+            if _still_there(daemon, container):
                 raise
         container.record.state.paused = False
         daemon.save(container)
@@ -48,6 +48,17 @@ def deliver_blocking(daemon: Daemon, container: Container, number: int) -> None:
     """The same, blocking (for `rm -f`, which kills and waits anyway)."""
     daemon.execdriver.kill(container.id, number)
     if container.record.state.paused:
-        daemon.execdriver.unpause(container.id)
+        try:
+            daemon.execdriver.unpause(container.id)
+        except ExecError:
+            if _still_there(daemon, container):
+                raise
         container.record.state.paused = False
         daemon.save(container)
+
+
+def _still_there(daemon: Daemon, container: Container) -> bool:
+    """After a failed thaw: whether the container still has processes. One the signal ended
+    is gone with its cgroup before the monitor has recorded the exit (`running` is still
+    true then), so the record alone cannot say."""
+    return container.running and bool(daemon.execdriver.pids(container.id))
