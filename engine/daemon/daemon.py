@@ -122,6 +122,7 @@ class Daemon:
         else:
             await self.network.shutdown()
             await asyncio.to_thread(self.graph.driver.cleanup)
+            await self.execdriver.close()
         await asyncio.to_thread(self.inroot.close)
         self.graph.db.close()
         self.events.close()

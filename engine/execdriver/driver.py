@@ -218,3 +218,7 @@ class ExecDriver(abc.ABC):
     def detach(self) -> None:
         """The daemon is going away and leaves its containers running (live restore):
         a `run` or `resume` cancelled from now on must not stop the container."""
+
+    async def close(self) -> None:
+        """The daemon shuts down with its containers stopped (no live restore): release
+        whatever the driver would otherwise keep for a next daemon."""

@@ -326,6 +326,28 @@ class NativeDriver(ExecDriver):
         finally:   # a container the keeper never got (a daemon killed mid-spawn) is forgotten too
             self._remove_state(container_id)
 
+    async def close(self) -> None:
+        """Without live restore nothing outlives the daemon, so neither does the keeper: its
+        containers are stopped by now, and what it still holds (exit records, stdio copies)
+        no next daemon will ask for."""
+        if self.keeper is None or not self.keeper.pid:
+            return
+        pid = self.keeper.pid
+        self.keeper.close()
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(100):   # it is our child (we are a subreaper): reap it
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:   # not ours: gone is all we can see
+                if not os.path.exists(f"/proc/{pid}"):
+                    return
+            await asyncio.sleep(0.02)
+        log.warning("the keeper (pid %d) did not exit on SIGTERM", pid)
+
     async def close_stdin(self, container_id: str) -> None:
         if self.keeper is not None:
             await self.keeper.drop(container_id, "stdin")
