@@ -205,10 +205,22 @@ class DaemonProcess:
             found += [f"file {p}" for p in bridge_lock_files(self.bridge) if os.path.exists(p)]
         return found
 
+    def keeper_alive(self) -> bool:
+        """Whether the keeper of this daemon's exec root (live restore's) still runs."""
+        try:
+            with open(os.path.join(self.workdir, "exec", "keeper.pid")) as f:
+                pid = int(f.read().split()[0])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return os.path.join(self.workdir, "exec").encode() in f.read()
+        except (OSError, ValueError, IndexError):
+            return False
+
     def cleanup_by_force(self) -> None:
         """After a failed test: make sure nothing stays mounted or running."""
         self.kill()
-        if mounts_under(self.workdir):  # a fresh daemon cleans its own leftovers on start
+        # A fresh daemon cleans its own leftovers on start, and its clean stop (without live
+        # restore) ends the keeper a killed one left.
+        if mounts_under(self.workdir) or self.keeper_alive():
             try:
                 self.start()
             finally:

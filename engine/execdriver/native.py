@@ -334,8 +334,12 @@ class NativeDriver(ExecDriver):
             return
         pid = self.keeper.pid
         self.keeper.close()
+        if _children_of(pid):   # a container it still parents keeps it (and its exit code)
+            log.warning("the keeper (pid %d) still parents processes %s: left running", pid,
+                        _children_of(pid))
+            return
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)   # it ignores SIGTERM: it is made to outlive daemons
         except ProcessLookupError:
             return
         for _ in range(100):   # it is our child (we are a subreaper): reap it
@@ -346,7 +350,7 @@ class NativeDriver(ExecDriver):
                 if not os.path.exists(f"/proc/{pid}"):
                     return
             await asyncio.sleep(0.02)
-        log.warning("the keeper (pid %d) did not exit on SIGTERM", pid)
+        log.warning("the keeper (pid %d) did not exit", pid)
 
     async def close_stdin(self, container_id: str) -> None:
         if self.keeper is not None:
@@ -597,6 +601,19 @@ class NativeDriver(ExecDriver):
         if cgroup is None:
             raise ExecError(f"container {container_id} is not running")
         return cgroup
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
 
 
 def _start_time_cached(state: dict | None) -> int | None:
