@@ -197,15 +197,7 @@ class BridgeNetwork(Network):
         try:
             for binding in request.publish:
                 self._publish(endpoint, binding)
-            if self.firewall is not None and not self.firewall.icc:
-                for peer in request.links:
-                    for spec in peer.ports:
-                        endpoint.rules += self.firewall.link_rules(spec.proto, ip, peer.ip, spec.port)
-            if endpoint.rules:
-                await iptables.apply(add=endpoint.rules)
-            for mapping in endpoint.mappings:
-                if mapping.proxy is not None:
-                    await mapping.proxy.start()
+            await self._install(endpoint, request, ip)
         except BaseException:
             await self._undo(endpoint, rules_applied=False)
             raise
@@ -318,15 +310,7 @@ class BridgeNetwork(Network):
             for port, proto, host_ip, host_port in saved["published"]:
                 kept = sockets.pop(port_key(proto, host_ip, host_port), None)
                 self._publish(endpoint, PortBinding(PortSpec(port, proto), host_ip, host_port), kept)
-            if self.firewall is not None and not self.firewall.icc:
-                for peer in request.links:
-                    for spec in peer.ports:
-                        endpoint.rules += self.firewall.link_rules(spec.proto, ip, peer.ip, spec.port)
-            if endpoint.rules:
-                await iptables.apply(add=endpoint.rules)
-            for mapping in endpoint.mappings:
-                if mapping.proxy is not None:
-                    await mapping.proxy.start()
+            await self._install(endpoint, request, ip)
         except BaseException:
             await self._undo(endpoint, rules_applied=False)
             self._forget_saved(request.id)
@@ -363,6 +347,19 @@ class BridgeNetwork(Network):
             self.netlink.close()
             self.lock.release()
             self.netlink = self.bridge = self.ipam = self.firewall = self.lock = None
+
+    async def _install(self, endpoint, request, ip) -> None:
+        """What a new or adopted endpoint needs beyond its ports: link rules (with --icc=false),
+        its iptables rules, and the userland proxies of its published ports."""
+        if self.firewall is not None and not self.firewall.icc:
+            for peer in request.links:
+                for spec in peer.ports:
+                    endpoint.rules += self.firewall.link_rules(spec.proto, ip, peer.ip, spec.port)
+        if endpoint.rules:
+            await iptables.apply(add=endpoint.rules)
+        for mapping in endpoint.mappings:
+            if mapping.proxy is not None:
+                await mapping.proxy.start()
 
     async def _undo(self, endpoint: BridgeEndpoint, rules_applied: bool) -> None:
         for mapping in endpoint.mappings:
