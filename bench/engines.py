@@ -5,6 +5,7 @@ Plus the helpers every benchmark module uses (timing, memory, images)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -77,11 +78,14 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def rss_kib(pid: int, marker: str = "") -> int:
+def rss_kib(pid: int, marker: str = "", also: tuple[int, ...] = ()) -> int:
     """Resident memory of an engine, in KiB: the process and its descendants, plus
     processes whose command line names `marker` (dockerd's containerd shims, which
-    are not its descendants), leaving out the containers' own processes."""
+    are not its descendants) and the processes `also` and theirs, each counted once,
+    leaving out the containers' own processes."""
     pids = {pid, *_descendants(pid)}
+    for other in also:
+        pids |= {other, *_descendants(other)}
     if marker:
         pids |= {p for p, _, args in _processes() if marker in args and "shim" in args}
     return sum(_rss(p) for p in pids if not _in_container(p))
@@ -124,14 +128,14 @@ class Pyctr(Engine):
         self.pid = self.daemon.proc.pid
 
     def memory_kib(self) -> int:
-        # The keeper outlives pyctrd by design, so it is no descendant: counted by its pid file.
-        total = rss_kib(self.pid)
+        # The keeper outlives pyctrd by design: the one a restarted pyctrd adopted is no
+        # descendant of it, so it is counted by its pid file (once, if it is a descendant too).
         try:
             with open(os.path.join(self.workdir, "exec", "keeper.pid")) as f:
-                total += rss_kib(int(f.read()))
+                keeper = (int(f.read()),)
         except (OSError, ValueError):
-            pass
-        return total
+            keeper = ()
+        return rss_kib(self.pid, also=keeper)
 
     def stop(self) -> None:
         self.daemon.stop()
@@ -207,3 +211,20 @@ class BenchContext:
 def import_busybox(engine: Engine, busybox: str) -> None:
     with open(busybox, "rb") as f:
         engine.docker("import", "-", "busybox:latest", stdin=f)
+
+
+@contextlib.contextmanager
+def running_sleepers(client: Client, count: int):
+    """`count` started busybox sleepers without a network (ids yielded), removed after."""
+    body = {"Image": "busybox", "Cmd": ["sleep", "1000"], "NetworkDisabled": True,
+            "HostConfig": {"NetworkMode": "none"}}
+    ids: list[str] = []
+    try:
+        for _ in range(count):
+            cid = client.json("POST", "/containers/create", body=body)["Id"]
+            client.call("POST", f"/containers/{cid}/start")
+            ids.append(cid)
+        yield ids
+    finally:
+        for cid in ids:
+            client.call("DELETE", f"/containers/{cid}", {"force": 1})

@@ -9,17 +9,26 @@ dockerd is started here on a bridge of its own (its own name and a free /24, nev
 docker0 or 172.17/16) with --iptables=false: that gives set-up time and the proxy path
 (docker-proxy). Docker's DNAT path is not measured: it needs --iptables=true, and
 dockerd 20.10 then creates its DOCKER, DOCKER-USER and DOCKER-ISOLATION chains in the
-host's shared tables and leaves them there after it stops."""
+host's shared tables and leaves them there after it stops.
+
+User-defined networks: create+remove of a network, connect of a running container to a
+second network, and DNS lookups a second of a container's name at 127.0.0.11 from inside
+a container (a host python entered into its netns). dockerd: one with an address pool of
+its own and --iptables=false (so it makes no rules at all, while pyctrd installs its
+bridge chains and isolation rules: create+remove compares unequal work)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import sys
 import time
 
+from pyctr.engine.client.api import Client
+
 from engines import BenchContext, Docker, Engine, Pyctr, import_busybox, median_time
-from harness import DaemonProcess, pick_network
+from harness import DaemonProcess, pick_address_pool, pick_network
 
 PAYLOAD_MB = 64
 SERVE = ["sh", "-c", "dd if=/dev/zero of=/tmp/blob bs=1M count={mb} 2>/dev/null && "
@@ -30,6 +39,7 @@ def run(engine: Engine, ctx: BenchContext) -> dict:
     mb = 16 if ctx.quick else PAYLOAD_MB
     if isinstance(engine, Pyctr):
         result = measure(engine, ctx, mb, "proxy")
+        result.update(measure_user_networks(engine, ctx))
         dnat = PyctrNoProxy(os.path.join(ctx.workdir, "pyctr-dnat"))
         try:
             import_busybox(dnat, ctx.busybox)
@@ -41,10 +51,81 @@ def run(engine: Engine, ctx: BenchContext) -> dict:
         bridged = BridgedDocker(os.path.join(ctx.workdir, "docker-bridged"))
         try:
             import_busybox(bridged, ctx.busybox)
-            return measure(bridged, ctx, mb, "proxy")
+            result = measure(bridged, ctx, mb, "proxy")
         finally:
             bridged.stop()
+        pooled = PooledDocker(os.path.join(ctx.workdir, "docker-pooled"))
+        try:
+            import_busybox(pooled, ctx.busybox)
+            result.update(measure_user_networks(pooled, ctx))
+        finally:
+            pooled.stop()
+        return result
     return {}
+
+
+# --- user-defined networks (issue 20) -------------------------------------------------
+
+DNS_QUERIES = 2000
+# Sequential A queries for a container's name at 127.0.0.11 from inside a container's
+# network namespace (a python of the host's entered into it, so the client is the same
+# for both engines and costs no process per query): queries a second.
+DNS_CLIENT = """
+import socket, sys, time
+import dns.message
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+wire = dns.message.make_query(sys.argv[1], "A").to_wire()
+n = int(sys.argv[2])
+ok = 0
+t0 = time.perf_counter()
+for i in range(n):
+    s.sendto(wire, ("127.0.0.11", 53))
+    try:
+        reply = dns.message.from_wire(s.recv(4096))
+        ok += bool(reply.answer)
+    except OSError:
+        pass
+print(n / (time.perf_counter() - t0), ok)
+"""
+
+
+def measure_user_networks(engine: Engine, ctx: BenchContext) -> dict:
+    """Create+remove of a network, connect of a running container, DNS lookups a second."""
+    client = Client(engine.host, version="1.41")
+    reps = ctx.reps * 2
+
+    def create_remove() -> None:
+        net = client.json("POST", "/networks/create", body={"Name": "bench-net"})["Id"]
+        client.call("DELETE", f"/networks/{net}")
+
+    result = {"net_user_create_rm_s": median_time(create_remove, reps)}
+    client.json("POST", "/networks/create", body={"Name": "bench-a"})
+    client.json("POST", "/networks/create", body={"Name": "bench-b"})
+    try:
+        engine.docker("run", "-d", "--name", "bench-target", "--network", "bench-a", "busybox", "sleep", "1000")
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            client.call("POST", "/networks/bench-b/connect", body={"Container": "bench-target"})
+            times.append(time.perf_counter() - t0)
+            client.call("POST", "/networks/bench-b/disconnect", body={"Container": "bench-target"})
+        result["net_user_connect_running_s"] = sorted(times)[len(times) // 2]
+        pid = client.json("GET", "/containers/bench-target/json")["State"]["Pid"]
+        queries = DNS_QUERIES // 4 if ctx.quick else DNS_QUERIES
+        out = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", DNS_CLIENT,
+                              "bench-target", str(queries)], capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise RuntimeError(f"{engine.name}: the DNS client failed: {out.stderr}")
+        rate, answered = out.stdout.split()
+        if int(answered) < queries * 0.99:
+            raise RuntimeError(f"{engine.name}: only {answered} of {queries} DNS queries answered")
+        result["net_dns_lookups_per_s"] = float(rate)
+    finally:
+        engine.docker("rm", "-f", "bench-target")
+        for name in ("bench-a", "bench-b"):
+            client.call("DELETE", f"/networks/{name}")
+    return result
 
 
 def measure(engine: Engine, ctx: BenchContext, mb: int, path: str) -> dict:
@@ -141,6 +222,15 @@ class PyctrNoProxy(Engine):
 
     def stop(self) -> None:
         self.daemon.stop()
+
+
+class PooledDocker(Docker):
+    """A dockerd whose user-defined networks take their subnets from a pool of their own
+    (the tests' harness picks a free one), without iptables: bridges it makes go with them."""
+    name = "docker-pooled"
+
+    def __init__(self, workdir: str) -> None:
+        super().__init__(workdir, [*Docker.NETWORK_ARGS, "--default-address-pool", pick_address_pool()])
 
 
 class BridgedDocker(Docker):

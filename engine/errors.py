@@ -18,6 +18,11 @@ class BadRequest(EngineError):
     status = 400
 
 
+class Forbidden(EngineError):
+    """Refused as the API documents it (a pre-defined network, a network in use): 403."""
+    status = 403
+
+
 class NotFound(EngineError):
     status = 404
 

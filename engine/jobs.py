@@ -12,6 +12,7 @@ that cheap.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, ClassVar, Generic, Protocol, TypeVar
 
 from .errors import EngineError, InsufficientStorage, NotFound, is_disk_full
+from .tracing import span
 
 log = logging.getLogger("pyctr.jobs")
 
@@ -66,6 +68,18 @@ class Engine:
     def __init__(self, trace_size: int = 1000) -> None:
         self._handlers: dict[type[JobArgs], Handler] = {}
         self.traces: collections.deque[JobTrace] = collections.deque(maxlen=trace_size)
+        # While the daemon opens behind an already answering socket (main.py): jobs wait
+        # for it here, and then find their handlers registered.
+        self._opening: asyncio.Future | None = None
+
+    def opening(self, done: asyncio.Future) -> None:
+        """Jobs wait for `done` (the daemon's opening, which registers the handlers)."""
+        self._opening = done
+        done.add_done_callback(self._opened)
+
+    def _opened(self, done: asyncio.Future) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self._opening = None
 
     def register(self, args_type: type[JobArgs[R]], handler: Callable[[Job[Any]], Awaitable[R]]) -> None:
         if args_type in self._handlers or args_type.job in self.handlers():
@@ -77,6 +91,8 @@ class Engine:
 
     async def run(self, args: JobArgs[R], out: Output | None = None) -> R:
         name = type(args).job
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
         handler = self._handlers.get(type(args))
         if handler is None:
             raise NotFound(f"no such job: {name}")
@@ -84,7 +100,8 @@ class Engine:
         t0 = time.perf_counter()
         status = "ok"
         try:
-            return await handler(job)
+            with span("job", job=name):
+                return await handler(job)
         except EngineError as exc:
             status = exc.message
             raise

@@ -19,10 +19,11 @@ fi
 # TLS tests' certificates; curl the README's examples; strace the no-DNS test of
 # `--default-registry none`; tini an init for containers; tmux and librsvg2-bin the TUI's
 # tests and screenshots; docker-compose (1.29, with its own python3-docker) a client of
-# the compatibility tests (tests/compat).
+# the compatibility tests (tests/compat); python3-dnspython the DNS wire format of the
+# embedded resolver of user networks.
 packages=(python3 python3-venv python3-dev python3-seccomp tini busybox-static iptables iproute2
           procps util-linux docker-registry apache2-utils docker.io openssl curl strace tmux
-          librsvg2-bin ca-certificates docker-compose)
+          librsvg2-bin ca-certificates docker-compose python3-dnspython zsh)
 installed=$({ dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true; } \
             | awk '$NF == "installed" {print $1}')
 missing=()

@@ -51,15 +51,27 @@ def raw_terminal(fd: int | None) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+# pyctr-shell sets this: at its prompt a second Ctrl-C leaves a proxied attach (the
+# first went to the container, whose pid 1 may well ignore it) and gives the prompt back.
+SECOND_INTERRUPT_DETACHES = False
+
+
 @contextmanager
 def proxy_signals(ctx: Context, container: str, enabled: bool = True) -> Iterator[None]:
     """Forward SIGINT, SIGTERM, ... to the container via POST /kill?signal=NAME."""
     if not enabled or not _in_main_thread():
         yield
         return
+    interrupts = [0]
 
     def forward(signum: int, _frame) -> None:
         name = signal.Signals(signum).name[3:]  # "INT", as docker sent it
+        if signum == signal.SIGINT and SECOND_INTERRUPT_DETACHES:
+            interrupts[0] += 1
+            if interrupts[0] > 1:
+                ctx.err(f"\nDetached from {container}: the first Ctrl-C went to it, "
+                        f"this one to pyctr-shell; it may still be running.\n")
+                signal.default_int_handler(signum, _frame)
 
         def send() -> None:
             try:

@@ -28,6 +28,8 @@ def parse_filters(values: list[str]) -> dict[str, list[str]]:
          Flag("-a", "--all", default=False, help="Show all containers. Only running containers are shown by default."),
          Flag("--before", default="", help="Show only container created before Id or Name, include non-running ones."),
          Flag("-f", "--filter", default=[], help="Provide filter values. Valid filters:\nexited=<int> - containers with exit code of <int>"),
+         Flag("--format", default="", help="Format output using a custom template:\n"
+              "'table', 'table TEMPLATE', 'json' or a Go template (docker 28's fields)"),
          Flag("-l", "--latest", default=False, help="Show only the latest created container, include non-running ones."),
          Flag("-n", default=-1, help="Show n last created containers, include non-running ones."),
          Flag("--no-trunc", default=False, help="Don't truncate output"),
@@ -36,10 +38,29 @@ def parse_filters(values: list[str]) -> dict[str, list[str]]:
          Flag("--since", default="", help="Show only containers created since Id or Name, include non-running ones."))
 def ps(ctx: Context, opts, args) -> int:
     limit = 1 if opts.latest and opts.n == -1 else opts.n
+    if opts.format:
+        return _ps_formatted(ctx, opts, limit)
     containers = ctx.client.containers(all=opts.all, limit=limit, since=opts.since,
                                        before=opts.before, size=opts.size,
                                        filters=parse_filters(opts.filter))
     ctx.out(render.ps_table(containers, no_trunc=opts.no_trunc, size=opts.size, quiet=opts.quiet))
+    return 0
+
+
+def _ps_formatted(ctx: Context, opts, limit: int) -> int:
+    """`ps --format`: the docker CLI 28's rows and fields; a template naming .Size asks for sizes."""
+    from . import listformat, listviews
+
+    fmt = listformat.resolve(opts.format, listviews.PS_TABLE, opts.quiet)
+    if opts.quiet and opts.format not in ("table",):
+        # docker 28's ps (only ps) lets -q win over a custom format, and says so
+        ctx.err("WARNING: Ignoring custom format, because both --format and --quiet are set.\n")
+        fmt = "{{.ID}}"
+    found = ctx.client.list_modern("containers", {
+        "all": opts.all, "limit": limit, "since": opts.since, "before": opts.before,
+        "size": opts.size or ".Size" in fmt, "filters": parse_filters(opts.filter)})
+    rows = [listviews.container_row(c, trunc=not opts.no_trunc) for c in found]
+    ctx.out(listformat.render(rows, fmt, listviews.PS_HEADERS))
     return 0
 
 
@@ -113,6 +134,16 @@ def unpause(ctx: Context, opts, args) -> int:
          summary="Block until a container stops, then print its exit code")
 def wait(ctx: Context, opts, args) -> int:
     return ctx.for_each(args, lambda name: ctx.out(f"{ctx.client.wait(name)}\n"), echo=False)
+
+
+@command("rename", "CONTAINER NEW_NAME", "Rename a container", min_args=2, max_args=2)
+def rename(ctx: Context, opts, args) -> int:
+    old, new = (arg.strip() for arg in args)
+    # docker's own checks, made before asking the daemon, with its words
+    if not old or not new:
+        raise CLIError("Error: Neither old nor new names may be empty")
+    ctx.client.rename(old, new)
+    return 0
 
 
 @command("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers",

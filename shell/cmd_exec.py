@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import attach as session
 from .commands import command
-from .context import Context
+from .context import CLIError, Context
 from pyctr.engine.client.frontend.flags import Flag
 
 
@@ -20,6 +20,11 @@ from pyctr.engine.client.frontend.flags import Flag
 def exec_(ctx: Context, opts, args) -> int:
     container, cmd = args[0], args[1:]
     client = ctx.client
+    # As docker: a missing container is the error to report first, and the TTY
+    # check comes before the exec is created so a refusal leaves nothing behind.
+    client.inspect_container(container)
+    if not opts.detach:
+        check_tty(ctx, opts.interactive, opts.tty)
     exec_id = client.exec_create(container, cmd, stdin=opts.interactive and not opts.detach,
                                  tty=opts.tty, user=opts.user, env=opts.env, workdir=opts.workdir,
                                  privileged=opts.privileged)
@@ -35,3 +40,9 @@ def exec_(ctx: Context, opts, args) -> int:
             session.pump(ctx, stream, opts.tty, opts.interactive)
     code = client.exec_inspect(exec_id).get("ExitCode")
     return code if isinstance(code, int) else 0
+
+
+def check_tty(ctx: Context, stdin: bool, tty: bool) -> None:
+    """`-it` with a stdin that is no terminal is refused, as the docker CLI does."""
+    if tty and stdin and not ctx.stdin_is_tty:
+        raise CLIError("the input device is not a TTY")

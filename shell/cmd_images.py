@@ -21,6 +21,8 @@ from .progress import show_stream
          Flag("-a", "--all", default=False, help="Show all images (by default filter out the intermediate image layers)"),
          Flag("--digests", default=False, help="Show digests"),
          Flag("-f", "--filter", default=[], help="Provide filter values (i.e. 'dangling=true')"),
+         Flag("--format", default="", help="Format output using a custom template:\n"
+              "'table', 'table TEMPLATE', 'json' or a Go template (docker 28's fields)"),
          Flag("--no-trunc", default=False, help="Don't truncate output"),
          Flag("-q", "--quiet", default=False, help="Only show numeric IDs"),
          Flag("-t", "--tree", default=False, help="Output graph in tree format"),
@@ -28,6 +30,8 @@ from .progress import show_stream
 def images(ctx: Context, opts, args) -> int:
     name = args[0] if args else ""
     filters = parse_filters(opts.filter)
+    if opts.format and not opts.tree:
+        return _images_formatted(ctx, opts, name, filters)
     if opts.tree:
         found = ctx.client.images(all=True, filters=filters)
         ctx.out(render.images_tree(found, no_trunc=opts.no_trunc, start=name))
@@ -42,6 +46,21 @@ def images(ctx: Context, opts, args) -> int:
         found = [i for i in found if i.repo_tags]
     ctx.out(render.images_table(found, no_trunc=opts.no_trunc, quiet=opts.quiet,
                                 digests=opts.digests))
+    return 0
+
+
+def _images_formatted(ctx: Context, opts, name: str, filters: dict) -> int:
+    """`images --format`: the docker CLI 28's rows and fields (a repository argument is
+    its `reference` filter, as docker 28 sends it)."""
+    from . import listformat, listviews
+
+    fmt = listformat.resolve(opts.format, listviews.IMAGE_TABLE, opts.quiet)
+    if name:
+        filters = {**filters, "reference": [*filters.get("reference", []), name]}
+    found = ctx.client.list_modern("images", {"all": opts.all, "filters": filters})
+    digests = opts.digests or ".Digest" in fmt
+    rows = [row for image in found for row in listviews.image_rows(image, trunc=not opts.no_trunc, digests=digests)]
+    ctx.out(listformat.render(rows, fmt, listviews.IMAGE_HEADERS))
     return 0
 
 
@@ -132,62 +151,116 @@ def _is_archive(head: bytes) -> bool:
             or head[257:262] == b"ustar")
 
 
-def _excluded(rel: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
-
-
-def tar_context(root: str, out) -> None:
-    """Tar the build context at `root` into `out`, honouring .dockerignore."""
+def tar_context(root: str, out, dockerfile: str = "Dockerfile",
+                extra: tuple[str, bytes] | None = None) -> None:
+    """Tar the build context at `root` into `out`, leaving out what .dockerignore names
+    (as Docker reads it: engine/dockerignore.py), but for the Dockerfile and the
+    .dockerignore, which the build reads; `extra`: one more file (a Dockerfile from
+    outside the context, under its own name)."""
     import tarfile
 
-    dockerfile = os.path.join(root, "Dockerfile")
-    if not os.path.isfile(dockerfile):
-        raise CLIError(f"no Dockerfile found in {root}")
-    patterns: list[str] = []
+    from pyctr.engine import dockerignore
+
+    if extra is None and not os.path.isfile(os.path.join(root, dockerfile)):
+        raise CLIError(f"Cannot locate specified Dockerfile: {dockerfile}")
+    ignore_text = None
     try:
         with open(os.path.join(root, ".dockerignore"), encoding="utf-8") as f:
-            patterns = [p.strip() for p in f.read().splitlines() if p.strip()]
+            ignore_text = f.read()
+        patterns = dockerignore.parse(ignore_text)
     except FileNotFoundError:
-        pass
-    for pattern in patterns:
-        if fnmatch.fnmatchcase("Dockerfile", pattern):
-            raise CLIError(f"Dockerfile was excluded by .dockerignore pattern '{pattern}'")
+        patterns = []
+    except dockerignore.IgnoreError as exc:
+        raise CLIError(str(exc)) from None
+    always = {os.path.normpath(dockerfile), ".dockerignore"}
+
+    def excluded(rel: str) -> bool:
+        return rel not in always and dockerignore.ignored(rel, patterns)
+
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for dirpath, dirnames, filenames in os.walk(root):
             rel_dir = os.path.relpath(dirpath, root)
             kept = []
             for d in sorted(dirnames):
                 rel = os.path.normpath(os.path.join(rel_dir, d))
-                if _excluded(rel, patterns):
+                if excluded(rel) and not any(p.exception for p in patterns):
                     continue
                 kept.append(d)
-                tar.add(os.path.join(dirpath, d), arcname=rel, recursive=False)
+                if not excluded(rel):
+                    tar.add(os.path.join(dirpath, d), arcname=rel, recursive=False)
             dirnames[:] = kept
             for name in sorted(filenames):
                 rel = os.path.normpath(os.path.join(rel_dir, name))
-                if _excluded(rel, patterns):
+                if excluded(rel) or (extra is not None and rel == ".dockerignore"):
                     continue
                 try:
                     tar.add(os.path.join(dirpath, name), arcname=rel, recursive=False)
                 except PermissionError as exc:
                     raise CLIError(f"Error checking context is accessible: '{exc}'. "
                                    "Please check permissions and try again.") from None
+        if extra is not None:
+            # ... and named in the .dockerignore sent, so that no COPY sees it (as docker)
+            ignore = ((ignore_text or "").rstrip("\n") + f"\n{extra[0]}\n").lstrip("\n")
+            for name, data in ((extra[0], extra[1]), (".dockerignore", ignore.encode())):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+
+
+def _key_values(items: list[str], from_env: bool) -> dict[str, str]:
+    """--build-arg / --label K=V; a bare K: its value from the environment (build args,
+    omitted when unset) or empty (labels), as docker."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+        elif not from_env:
+            out[key] = ""
+        elif key in os.environ:
+            out[key] = os.environ[key]
+    return out
 
 
 @command("build", "[OPTIONS] PATH | URL | -", "Build a new image from the source code at PATH",
-         Flag("--force-rm", default=False, help="Always remove intermediate containers, even after unsuccessful builds"),
+         Flag("--build-arg", default=[], help="Set build-time variables"),
+         Flag("-f", "--file", default="", help="Name of the Dockerfile (Default is 'PATH/Dockerfile')"),
+         Flag("--force-rm", default=False, help="Always remove intermediate containers"),
+         Flag("--label", default=[], help="Set metadata for an image"),
          Flag("--no-cache", default=False, help="Do not use cache when building the image"),
-         Flag("-q", "--quiet", default=False, help="Suppress the verbose output generated by the containers"),
+         Flag("--pull", default=False, help="Always attempt to pull a newer version of the image"),
+         Flag("-q", "--quiet", default=False, help="Suppress the build output and print image ID on success"),
          Flag("--rm", default=True, help="Remove intermediate containers after a successful build"),
-         Flag("-t", "--tag", default="", help="Repository name (and optionally a tag) to be applied to the resulting image in case of success"),
+         Flag("-t", "--tag", default=[], help="Name and optionally a tag in the 'name:tag' format"),
+         Flag("--target", default="", help="Set the target build stage to build."),
          min_args=1, max_args=1)
 def build(ctx: Context, opts, args) -> int:
+    import json
+    import secrets
     import tarfile
 
     source = args[0]
     params = {"t": opts.tag or None, "q": True if opts.quiet else None,
               "nocache": True if opts.no_cache else None, "rm": opts.rm,
-              "forcerm": True if opts.force_rm else None}
+              "forcerm": True if opts.force_rm else None, "pull": True if opts.pull else None,
+              "target": opts.target or None,
+              "buildargs": json.dumps(_key_values(opts.build_arg, True)) if opts.build_arg else None,
+              "labels": json.dumps(_key_values(opts.label, False)) if opts.label else None}
+    dockerfile, extra = "Dockerfile", None
+    if opts.file and source not in ("-",) and not source.startswith(("http://", "https://", "git://", "github.com/")):
+        path = os.path.abspath(opts.file)
+        if os.path.commonpath([path, os.path.abspath(source)]) == os.path.abspath(source):
+            dockerfile = os.path.relpath(path, os.path.abspath(source))
+        else:   # outside the context: sent in it under a name of its own, as docker does
+            try:
+                with open(path, "rb") as f:
+                    extra = (f".dockerfile.{secrets.token_hex(10)}", f.read())
+            except OSError as exc:
+                raise CLIError(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: {exc}") from None
+            dockerfile = extra[0]
+    elif opts.file:
+        dockerfile = opts.file
+    params["dockerfile"] = dockerfile if dockerfile != "Dockerfile" else None
     with tempfile.TemporaryFile() as context:
         if source == "-":
             data = ctx.stdin_bytes.read()
@@ -204,7 +277,7 @@ def build(ctx: Context, opts, args) -> int:
         else:
             if not os.path.isdir(source):
                 raise CLIError(f"stat {source}: no such file or directory")
-            tar_context(source, context)
+            tar_context(source, context, dockerfile, extra)
         if context is not None:
             size = context.tell()
             context.seek(0)

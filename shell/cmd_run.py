@@ -1,51 +1,76 @@
-"""`run` and `create`: the run flags (runconfig.py) -> POST /containers/create, then for
-`run` the attach/start/wait dance of Docker 1.2's CmdRun."""
+"""`run` and `create`: docker CLI 28's flags (engine/client/frontend/runflags.py) ->
+POST /containers/create at v1.41, then for `run` the attach/start/wait of docker's run."""
 
 from __future__ import annotations
 
 import os
 
 from pyctr.engine.client.errors import APIError
-
-from . import attach as session
-from .commands import command
-from .context import CLIError, Context
+from pyctr.engine.client.frontend.flags import PROG
 from pyctr.engine.client.frontend.runflags import CONTAINER_FLAGS, RUN_FLAGS, RunSpec, SpecError, build_spec
 
+from . import attach as session
+from .cmd_exec import check_tty
+from .commands import command
+from .context import CLIError, Context
 
-def _spec(ctx: Context, opts, args) -> RunSpec:
+
+def _refusal(name: str, message: str) -> CLIError:
+    """docker's run/create refusal: "docker: ...", a pointer to --help, exit 125."""
+    return CLIError(f"{PROG}: {message}\n\nRun '{PROG} {name} --help' for more information", status=125)
+
+
+def _spec(ctx: Context, opts, args, name: str) -> RunSpec:
     try:
         spec = build_spec(opts, args, ctx.environ)
     except SpecError as exc:
-        raise CLIError(str(exc)) from None
+        raise _refusal(name, str(exc)) from None
     if spec.cidfile and os.path.exists(spec.cidfile):
-        raise CLIError(f"Container ID file found, make sure the other container isn't "
-                       f"running or delete {spec.cidfile}")
+        raise _refusal(name, f"Container ID file found, make sure the other container isn't "
+                             f"running or delete {spec.cidfile}")
+    if spec.config.tty and ctx.stdout_is_tty:
+        # docker sends the terminal's size with -t, so the first output is laid out right
+        size = os.get_terminal_size(ctx.stdout.fileno())
+        spec.host_config.console_size = [size.lines, size.columns]
     return spec
 
 
-def pull_quietly_to_stderr(ctx: Context, image: str) -> None:
-    """Pull `image` for run/create, its progress going to stderr as docker's did."""
+def pull_quietly_to_stderr(ctx: Context, image: str, quiet: bool = False) -> None:
+    """Pull `image` for run/create, its progress going to stderr as docker's does
+    (nowhere with -q)."""
+    import io
+
     from .cmd_registry import pull_image
 
     stdout = ctx.stdout
-    ctx.stdout = ctx.stderr
+    ctx.stdout = io.StringIO() if quiet else ctx.stderr
     try:
         pull_image(ctx, image)
     finally:
         ctx.stdout = stdout
 
 
+def _image_missing(exc: APIError) -> bool:
+    return exc.status == 404 and "image" in exc.message.lower()
+
+
 def create_container(ctx: Context, spec: RunSpec) -> str:
+    """Create as docker 28 does, with its --pull policy: missing pulls what is not
+    there (then creates again), always pulls first, never only reports the 404."""
+    def create():
+        return ctx.client.create_container_modern(spec.config, spec.host_config, spec.endpoints, spec.name)
+
+    if spec.pull == "always":
+        pull_quietly_to_stderr(ctx, spec.config.image, spec.quiet)
     try:
-        cid, warnings = ctx.client.create_container(spec.config, spec.host_config, spec.name)
+        cid, warnings = create()
     except APIError as exc:
-        if exc.status != 404 or "image" not in exc.message.lower():
+        if not _image_missing(exc) or spec.pull != "missing":
             raise
-        # As Docker 1.2: pull the missing image (progress on stderr), then create again.
-        ctx.err(f"Unable to find image '{spec.config.image}' locally\n")
-        pull_quietly_to_stderr(ctx, spec.config.image)
-        cid, warnings = ctx.client.create_container(spec.config, spec.host_config, spec.name)
+        if not spec.quiet:
+            ctx.err(f"Unable to find image '{_with_tag(spec.config.image)}' locally\n")
+        pull_quietly_to_stderr(ctx, spec.config.image, spec.quiet)
+        cid, warnings = create()
     for warning in warnings:
         ctx.err(f"WARNING: {warning}\n")
     if spec.cidfile:
@@ -54,20 +79,32 @@ def create_container(ctx: Context, spec: RunSpec) -> str:
     return cid
 
 
+def _with_tag(image: str) -> str:
+    last = image.rsplit("/", 1)[-1]
+    return image if "@" in image or ":" in last else image + ":latest"
+
+
 @command("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
-         *CONTAINER_FLAGS, min_args=1, max_args=None)
+         *CONTAINER_FLAGS, min_args=1, max_args=None, usage_status=125)
 def create(ctx: Context, opts, args) -> int:
-    ctx.out(create_container(ctx, _spec(ctx, opts, args)) + "\n")
+    ctx.out(create_container(ctx, _spec(ctx, opts, args, "create")) + "\n")
     return 0
 
 
-@command("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container",
-         *RUN_FLAGS, min_args=1, max_args=None)
+@command("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+         *RUN_FLAGS, min_args=1, max_args=None, usage_status=125)
 def run(ctx: Context, opts, args) -> int:
-    spec = _spec(ctx, opts, args)
+    spec = _spec(ctx, opts, args, "run")
     config = spec.config
     client = ctx.client
-    cid = create_container(ctx, spec)
+    if config.attach_stdin or config.attach_stdout or config.attach_stderr:
+        check_tty(ctx, config.attach_stdin, config.tty)  # before anything is created
+    try:
+        cid = create_container(ctx, spec)
+    except APIError as exc:
+        raise _refusal("run", f"Error response from daemon: {exc.message}") from None
+    except CLIError as exc:   # a pull that failed in its stream
+        raise _refusal("run", exc.message) from None
     attached = config.attach_stdin or config.attach_stdout or config.attach_stderr
 
     if not attached:  # -d (or nothing to attach): start and print the id
@@ -77,7 +114,7 @@ def run(ctx: Context, opts, args) -> int:
 
     # Attach before starting so no early output is lost.
     stream = client.attach(cid, stdin=config.attach_stdin, stdout=config.attach_stdout,
-                           stderr=config.attach_stderr)
+                           stderr=config.attach_stderr, detach_keys=spec.detach_keys)
     with stream:
         raw = config.tty and config.attach_stdin and ctx.stdin_is_tty
         with session.proxy_signals(ctx, cid, enabled=spec.sig_proxy and not config.tty), \
@@ -89,8 +126,8 @@ def run(ctx: Context, opts, args) -> int:
                 session.pump(ctx, stream, config.tty, config.attach_stdin)
 
     if spec.auto_remove:
-        status = client.wait(cid)
-        client.remove_container(cid, volumes=True)
+        # the daemon removes it (HostConfig.AutoRemove): wait for that, as docker 28
+        status = _wait_removed(ctx, cid)
     elif config.tty:
         # With a TTY the user may have detached (Ctrl-P Ctrl-Q): don't block on
         # wait, report the exit code if it has exited, 0 if still running.
@@ -100,16 +137,17 @@ def run(ctx: Context, opts, args) -> int:
     return status
 
 
-def _start(ctx: Context, spec: RunSpec, cid: str) -> None:
+def _wait_removed(ctx: Context, cid: str) -> int:
     try:
-        ctx.client.start(cid)  # HostConfig went with create
-    except APIError:
-        if spec.auto_remove:
-            try:
-                ctx.client.remove_container(cid, volumes=True, force=True)
-            except APIError:
-                pass  # the start error is the one worth reporting
+        return ctx.client.wait(cid, condition="removed")
+    except APIError as exc:
+        if exc.status == 404:   # already gone: removed before the wait was asked
+            return 0
         raise
+
+
+def _start(ctx: Context, spec: RunSpec, cid: str) -> None:
+    ctx.client.start(cid)  # HostConfig went with create; AutoRemove removes it if the start fails
 
 
 def _exit_code(ctx: Context, cid: str) -> int:

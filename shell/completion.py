@@ -76,6 +76,8 @@ def analyse(words: list[str], current: str) -> Position:
         return Position("positional", None, None, len(words) - 1, tuple(words[1:]))
     if name == "set":
         return Position("fixed:set")
+    if name == "wait-for":
+        return Position("wait-for", None, None, len(words) - 1, tuple(words[1:]))
     if cmd is None:
         return Position("none")
     by_name = {n: f for f in cmd.flags for n in f.names}
@@ -123,6 +125,43 @@ def quote(text: str) -> str:
     return text if not text or shlex.quote(text) == text else shlex.quote(text)
 
 
+def fuzzy_score(prefix: str, value: str) -> tuple[int, int] | None:
+    """How well `value` matches what was typed: (1, where) when it contains it,
+    (2, spread) when it has its letters in order; None otherwise."""
+    at = value.find(prefix)
+    if at >= 0:
+        return 1, at
+    start = pos = -1
+    for letter in prefix:
+        pos = value.find(letter, pos + 1)
+        if pos < 0:
+            return None
+        if start < 0:
+            start = pos
+    return 2, pos - start
+
+
+def rank(candidates: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
+    """The candidates starting with `prefix` (or whose description starts with
+    it: a container's id), in their order. If none does, the fuzzy ones: those
+    containing it, then those with its letters in order, best first."""
+    seen: set[str] = set()
+    exact = []
+    for value, meta in candidates:
+        if value not in seen and (value.startswith(prefix) or (prefix and meta.startswith(prefix))):
+            seen.add(value)
+            exact.append((value, meta))
+    if exact or not prefix:
+        return exact
+    scored = []
+    for order, (value, meta) in enumerate(candidates):
+        score = fuzzy_score(prefix, value)
+        if score is not None and value not in seen:
+            seen.add(value)
+            scored.append((score, order, value, meta))
+    return [(value, meta) for _, _, value, meta in sorted(scored)]
+
+
 class PyctrCompleter(Completer):
     def __init__(self, state: DaemonState, variables: Callable[[], Iterable[str]]):
         self.state = state
@@ -152,9 +191,8 @@ class PyctrCompleter(Completer):
                                      display_meta="variable")
             return
         position = analyse([w.literal for w in words], prefix)
-        for value, meta in self.candidates(position, prefix):
-            if value.startswith(prefix):
-                yield Completion(quote(value), start_position=-replace, display_meta=meta)
+        for value, meta in rank(list(self.candidates(position, prefix)), prefix):
+            yield Completion(quote(value), start_position=-replace, display_meta=meta)
 
     @staticmethod
     def _after_statement(script, stmt: Statement, cursor: int) -> bool:
@@ -169,6 +207,15 @@ class PyctrCompleter(Completer):
                 yield name, (cmd.summary if cmd is not None else "pyctr-shell builtin")
         elif kind == "fixed:set":
             yield from (("-e", "stop at the first failure"), ("+e", "go on after failures"))
+        elif kind == "wait-for":
+            if prefix.startswith("-"):
+                yield "--timeout", "give up after this long (default 60s)"
+            elif position.index == 0:
+                yield from (("healthy", "its healthcheck says healthy"),
+                            ("log", "a text appears in its output"),
+                            ("port", "it accepts TCP connections on a port"))
+            elif position.index == 1 and position.args and position.args[-1] != "--timeout":
+                yield from self.containers(self.state.fresh(), "running")
         elif kind == "flag" and position.command is not None:
             for flag in position.command.flags:
                 for name in flag.names:
@@ -214,22 +261,25 @@ class PyctrCompleter(Completer):
         elif what == "image":
             yield from self.images(snap)
         elif what == "both":
-            yield from self.containers(snap, "container")
-            yield from self.images(snap)
+            # `inspect web` means the container web when there is one, so an
+            # image of that name is not offered as well (it would be the wrong one).
+            containers = list(self.containers(snap, "container"))
+            yield from containers
+            taken = {value for value, _ in containers}
+            yield from ((v, m) for v, m in self.images(snap) if v not in taken)
         elif what == "port" and position.args:
             yield from self.ports(snap, position.args[0])
 
     @staticmethod
     def containers(snap: Snapshot, which: str) -> Iterator[tuple[str, str]]:
+        """One entry per container: its name, described by its short id (which
+        rank() also matches, so typing an id offers the name)."""
         for c in snap.containers:
             running = c.status.startswith("Up")
             if (which == "running" and not running) or (which == "stopped" and running):
                 continue
-            meta = f"{c.image}  {c.status}"
-            for name in c.names:
-                if name.count("/") == 1:  # skip link aliases (/web/db)
-                    yield name.lstrip("/"), meta
-            yield c.id[:12], meta
+            names = [n.lstrip("/") for n in c.names if n.count("/") == 1]  # not link aliases (/web/db)
+            yield (names[0] if names else c.id[:12]), f"{c.id[:12]}  {c.image}  {c.status}"
 
     @staticmethod
     def images(snap: Snapshot) -> Iterator[tuple[str, str]]:

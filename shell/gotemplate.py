@@ -366,8 +366,36 @@ def go_type(value: Any) -> str:
 
 # --- functions --------------------------------------------------------------
 
+class Struct(dict):
+    """A decoded object whose keys keep their order under `json`, as a Go struct's
+    fields do (a plain dict is a Go map: its keys are sorted). `json_names` maps a
+    field's name, as templates say it (`.TimeNano`), to its JSON key (`timeNano`)."""
+
+    json_names: dict[str, str] = {}
+    go_name = ""   # the Go type a missing field's error names ("*formatter.imageContext")
+
+
+class GoContext(dict):
+    """A docker formatter context: its fields, which `json` sorts (docker marshals a
+    context as a map), and the Go type a missing field's error names."""
+
+    def __init__(self, go_name: str, fields: dict):
+        super().__init__(fields)
+        self.go_name = go_name
+
+
+def _go_order(value: Any) -> Any:
+    if isinstance(value, Struct):
+        return {value.json_names.get(k, k): _go_order(v) for k, v in value.items() if not callable(v)}
+    if isinstance(value, dict):  # methods (callables) are not data: json leaves them out, as Go's does
+        return {k: _go_order(value[k]) for k in sorted(value) if not callable(value[k])}
+    if isinstance(value, (list, tuple)):
+        return [_go_order(v) for v in value]
+    return value
+
+
 def _json(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(_go_order(value), separators=(",", ":"), ensure_ascii=False)
     # Go's encoding/json escapes these for HTML safety, and docker showed it.
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
@@ -599,6 +627,19 @@ class _Exec:
                 raise self.fail(head, f"error calling {head.name}: {exc}") from None
             except (TypeError, AttributeError) as exc:
                 raise self.fail(head, f"error calling {head.name}: {exc}") from None
+        if isinstance(head, Field):
+            # a method of the data (docker's `.Label "key"`): a callable field takes the arguments
+            value = self.arg(head, dot)
+            if callable(value):
+                args = [self.arg(a, dot) for a in cmd[1:]] + ([prev] if final else [])
+                try:
+                    return value(*args)
+                except TypeError:
+                    raise self.fail(head, f"wrong number of args for {head.names[-1]}: "
+                                          f"got {len(args)}") from None
+            if len(cmd) > 1 or final:
+                raise self.fail(head, f"can't give argument to non-function {head.src}")
+            return value
         if len(cmd) > 1 or final:
             raise self.fail(head, f"can't give argument to non-function {head.src}")
         return self.arg(head, dot)
@@ -621,6 +662,8 @@ class _Exec:
             value = dot if node.receiver is None else self.arg(node.receiver, dot)
             for name in node.names:
                 if isinstance(value, dict):
+                    if name not in value and getattr(value, "go_name", ""):
+                        raise self.fail(node, f"can't evaluate field {name} in type {value.go_name}")
                     if name not in value:
                         raise self.fail(node, f'map has no entry for key "{name}"')
                     value = value[name]

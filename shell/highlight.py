@@ -2,10 +2,13 @@
 
 Built on the same lexer that runs the line, so what is coloured as a quoted
 string or a variable is exactly what will be treated as one. `py` code is
-coloured by Pygments' Python lexer. Unknown commands show in red before Enter."""
+coloured by Pygments' Python lexer. Unknown commands show in red before Enter
+(programs on PATH in plain green, reserved words like builtins)."""
 
 from __future__ import annotations
 
+import functools
+import shutil
 from typing import Callable
 
 from prompt_toolkit.document import Document
@@ -16,12 +19,14 @@ from prompt_toolkit.styles.pygments import pygments_token_to_classname
 
 from . import commands
 from .lexer import ASSIGNMENT, Command, PyBlock, lex
+from .parser import RESERVED
 from .script import BUILTINS
 
 STYLE = merge_styles([
     Style.from_dict({
         "command": "bold ansigreen",
         "builtin": "bold ansicyan",
+        "program": "ansigreen",
         "unknown": "bold ansired",
         "flag": "ansiyellow",
         "string": "ansimagenta",
@@ -43,6 +48,11 @@ def _python_style():
         return None
 
 
+@functools.lru_cache(maxsize=512)
+def _on_path(name: str) -> bool:
+    return "/" in name or shutil.which(name) is not None
+
+
 class ShellLexer(Lexer):
     def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
         text = document.text
@@ -57,8 +67,9 @@ class ShellLexer(Lexer):
         except Exception:  # noqa: BLE001 - never let colouring break typing
             script = None
         if script is not None:
-            for pos in script.separators:
-                paint(pos, pos + 1, "class:separator")
+            for token in script.tokens:
+                if type(token).__name__ == "Op" and token.value != "\n":
+                    paint(token.start, token.end, "class:separator")
             for start, end in script.comments:
                 paint(start, end, "class:comment")
             for stmt in script.statements:
@@ -99,16 +110,29 @@ class ShellLexer(Lexer):
             assignments += 1
         if assignments:
             return
-        first = stmt.words[0]
+        if stmt.words[0].literal in ("for", "function"):  # `for NAME in WORDS`, `function NAME`
+            paint(stmt.words[0].start, stmt.words[0].end, "class:builtin")
+            if len(stmt.words) > 2 and stmt.words[2].literal == "in":
+                paint(stmt.words[2].start, stmt.words[2].end, "class:builtin")
+            return
+        for word in stmt.words:  # reserved words (`if`, `do`...) lead to the command itself
+            if not (word.is_plain and word.literal in RESERVED):
+                break
+            paint(word.start, word.end, "class:builtin")
+        else:
+            return
+        first = word
         name = first.literal
         if name in BUILTINS or name == "help":
             style = "class:builtin"
         elif name in commands.MODULES:
             style = "class:command"
+        elif _on_path(name):
+            style = "class:program"
         else:
-            style = "class:unknown"
+            style = "class:unknown"  # or a function of the script: a hint, never an error
         paint(first.start, first.end, style)
-        for word in stmt.words[1:]:
+        for word in stmt.words[stmt.words.index(first) + 1:]:
             if word.is_plain and word.literal.startswith("-"):
                 paint(word.start, word.end, "class:flag")
 

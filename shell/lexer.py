@@ -65,20 +65,61 @@ class Word:
     @property
     def literal(self) -> str:
         """The word without quotes and with variables left as `$name` (completion)."""
-        return "".join("$" + p.value if p.kind == "var" else p.value for p in self.parts)
+        return "".join("$" + p.value if p.kind == "var" else f"$({p.value})" if p.kind == "cmd"
+                       else p.value for p in self.parts)
 
     @property
     def is_plain(self) -> bool:
         return all(p.kind == "text" for p in self.parts)
 
-    def expand(self, lookup: Callable[[str], str]) -> str | None:
-        """The word's value; None when it was only unquoted variables that
-        expanded to nothing (such a word disappears, as in sh)."""
-        values = [lookup(p.value) if p.kind == "var" else p.value for p in self.parts]
-        text = "".join(values)
-        if not text and all(p.kind == "var" and not p.quoted for p in self.parts):
-            return None
-        return text
+    def fields(self, lookup: Callable[[str], str], substitute: Callable[[str], str],
+               arguments: Callable[[], list[str]] = list, split: bool = True) -> list[str]:
+        """The word's values, as sh makes them: what an unquoted `$name` or
+        `$(...)` gives is split at whitespace (no globbing), a quoted one is
+        kept whole, and a word of only unquoted expansions that gave nothing
+        disappears. "$@" is one field per argument. split=False: one field
+        (the value of an assignment)."""
+        fields: list[str] = []
+        current: list[str] = []
+        started = False  # the current field exists even if empty ("" or "$empty")
+
+        def end_field() -> None:
+            nonlocal started
+            if current or started:
+                fields.append("".join(current))
+            current.clear()
+            started = False
+
+        for part in self.parts:
+            if part.kind not in ("var", "cmd"):
+                current.append(part.value)
+                started = True
+                continue
+            if part.kind == "var" and part.value == "@" and part.quoted:
+                args = arguments()
+                for i, arg in enumerate(args):
+                    if i:
+                        end_field()
+                    current.append(arg)
+                    started = True
+                continue
+            value = lookup(part.value) if part.kind == "var" else substitute(part.value)
+            if part.quoted or not split:
+                current.append(value)
+                started = True
+                continue
+            pieces = value.split()
+            if value[:1].isspace():
+                end_field()
+            for i, piece in enumerate(pieces):
+                if i:
+                    end_field()
+                current.append(piece)
+                started = True
+            if value[-1:].isspace():
+                end_field()
+        end_field()
+        return fields
 
 
 @dataclass
@@ -104,10 +145,62 @@ class PyBlock:
 
 
 @dataclass
+class Op:
+    """An operator token: `|`, `||`, `&&`, `&`, `(`, `)`, `;`, a newline, or a
+    redirection (`>`, `>>`, `<`, `2>`, `2>>`, `2>&1`, `>&2`, `&>`)."""
+
+    value: str
+    start: int
+    end: int
+
+    @property
+    def is_redirect(self) -> bool:
+        return "<" in self.value or ">" in self.value
+
+
+@dataclass
 class Script:
     statements: list[Command | PyBlock] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
-    separators: list[int] = field(default_factory=list)  # positions of ';'
+    separators: list[int] = field(default_factory=list)  # positions of ';' and operators
+    tokens: list[Word | Op | PyBlock] = field(default_factory=list)  # all of it, for the parser
+    text: str = ""
+
+
+_REDIRECT = re.compile(r"(\d?)(>>|>&|<&|>|<)|&>>?")
+_OPERATORS = ("&&", "||", "|", "&", "(", ")")
+WORD_BREAK = " \t\r\n;|&<>()"
+
+
+def find_close_paren(text: str, pos: int) -> int:
+    """The index of the `)` closing the `$(` whose `(` is at pos-1, or -1:
+    skips quotes and nested parentheses, as the inner text will be lexed again."""
+    depth, n = 1, len(text)
+    while pos < n:
+        c = text[pos]
+        if c == "\\":
+            pos += 2
+            continue
+        if c == "'":
+            close = text.find("'", pos + 1)
+            if close < 0:
+                return -1
+            pos = close + 1
+            continue
+        if c == '"':
+            pos += 1
+            while pos < n and text[pos] != '"':
+                pos += 2 if text[pos] == "\\" else 1
+            pos += 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return -1
 
 
 def lex(text: str, partial: bool = False) -> Script:
@@ -135,12 +228,15 @@ class _Lexer:
 
     def run(self) -> Script:
         text, n = self.text, self.n
+        script = self.script
+        script.text = text
         pos = 0
         words: list[Word] = []
+        after_redirect = False  # the next word is a redirection's target, not an argument
 
         def finish(end: int) -> None:
             if words:
-                self.script.statements.append(
+                script.statements.append(
                     Command(list(words), words[0].start, end, self.line_of(words[0].start)))
                 words.clear()
 
@@ -148,25 +244,44 @@ class _Lexer:
             c = text[pos]
             if c in " \t\r":
                 pos += 1
+                continue
             elif c == "\\" and text.startswith("\\\n", pos):
                 pos += 2  # line continuation between words
+                continue
             elif c in ";\n":
-                if c == ";":
-                    self.script.separators.append(pos)
+                script.separators.append(pos)
+                script.tokens.append(Op(c, pos, pos + 1))
                 finish(pos)
                 pos += 1
             elif c == "#":
                 end = text.find("\n", pos)
                 end = n if end < 0 else end
-                self.script.comments.append((pos, end))
+                script.comments.append((pos, end))
                 pos = end
-            elif not words and is_py_at(text, pos):
+                continue
+            elif (redirect := _REDIRECT.match(text, pos)) is not None:
+                script.tokens.append(Op(redirect.group(0), pos, redirect.end()))
+                pos = redirect.end()
+                after_redirect = True
+                continue
+            elif c in "|&()":
+                op = next(o for o in _OPERATORS if text.startswith(o, pos))
+                script.separators.append(pos)
+                script.tokens.append(Op(op, pos, pos + len(op)))
+                finish(pos)
+                pos += len(op)
+            elif not words and not after_redirect and is_py_at(text, pos):
+                start = pos
                 pos = self.py_block(pos)
+                script.tokens.append(script.statements[-1])
             else:
                 word, pos = self.word(pos)
-                words.append(word)
+                script.tokens.append(word)
+                if not after_redirect:
+                    words.append(word)
+            after_redirect = False
         finish(n)
-        return self.script
+        return script
 
     # --- py blocks ------------------------------------------------------------
 
@@ -222,7 +337,7 @@ class _Lexer:
 
         while pos < n:
             c = text[pos]
-            if c in " \t\r\n;":
+            if c in WORD_BREAK:
                 break
             if not buf:
                 buf_start = pos
@@ -252,6 +367,11 @@ class _Lexer:
                 pos, closed = self.double(pos, parts)
                 if not closed:
                     open_quote = '"'
+                    break
+            elif text.startswith("$(", pos):
+                flush(pos)
+                pos, closed = self.substitution(pos, parts, quoted=False)
+                if not closed:
                     break
             elif c == "$":
                 name, end = self.variable(pos)
@@ -296,6 +416,12 @@ class _Lexer:
                 if text[pos + 1] != "\n":
                     buf.append(text[pos + 1])
                 pos += 2
+            elif text.startswith("$(", pos):
+                flush(pos)
+                pos, closed = self.substitution(pos, parts, quoted=True)
+                emitted = True
+                if not closed:
+                    return n, False
             elif c == "$":
                 name, end = self.variable(pos)
                 if name:
@@ -317,16 +443,32 @@ class _Lexer:
             parts.append(Part("double", "", start, n))
         return n, False
 
+    def substitution(self, start: int, parts: list[Part], quoted: bool) -> tuple[int, bool]:
+        """`$(...)` from its `$`: a `cmd` part holding the inner text, run when
+        the word is expanded. Returns (position after it, closed)."""
+        if self.text.startswith("$((", start) and not self.partial:
+            raise ScriptError(f"arithmetic expansion $((...)) at {self.where(start)} is not "
+                              f"supported (a container's sh -c has it)", start)
+        close = find_close_paren(self.text, start + 2)
+        if close < 0:
+            if not self.partial:
+                raise ScriptError(f"unbalanced parentheses: the $( at {self.where(start)} "
+                                  f"is never closed", start)
+            parts.append(Part("cmd", self.text[start + 2:], start, self.n, quoted))
+            return self.n, False
+        parts.append(Part("cmd", self.text[start + 2:close], start, close + 1, quoted))
+        return close + 1, True
+
     def variable(self, pos: int) -> tuple[str, int]:
         """`$?`, `$1`, `$name` or `${name}` at pos -> (name, end); ("", pos) if none."""
         text = self.text
         nxt = text[pos + 1:pos + 2]
-        if nxt == "?" or nxt.isdigit():
+        if nxt in ("?", "#", "@", "*") or nxt.isdigit():
             return nxt, pos + 2
         if nxt == "{":
             close = text.find("}", pos + 2)
             name = text[pos + 2:close] if close > 0 else ""
-            if name == "?" or name.isdigit() or _NAME.fullmatch(name):
+            if name in ("?", "#", "@", "*") or name.isdigit() or _NAME.fullmatch(name):
                 return name, close + 1
             if self.partial:
                 return "", pos

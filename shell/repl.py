@@ -8,7 +8,10 @@ At the prompt: Tab completes commands, flags, containers, images, signals and
 ports (from the daemon, cached; see daemonstate.py); the bottom toolbar shows
 the daemon's address, version and running containers, redrawn on events;
 history is kept in $XDG_CONFIG_HOME/pyctr/history (~/.config/pyctr/history).
-Ctrl-C interrupts the running command, Ctrl-D leaves.
+Enter continues an unfinished construct (an open quote, `for ... do` without
+`done`, a trailing `|`...); long results of listing commands are paged
+(pager.py). Ctrl-C interrupts the running command and the rest of the line,
+Ctrl-D leaves. The language is in parser.py and script.py.
 
 Between prompts prompt-toolkit has handed the terminal back in its normal
 (cooked) mode, so commands get the terminal exactly as under `pyctr`: Ctrl-C
@@ -22,7 +25,7 @@ import sys
 from typing import Sequence
 
 from .lexer import PyBlock, lex
-from .script import PROG, Shell, ShellContext, ShellExit, read_script, run_program
+from .script import PROG, Shell, ShellContext, ShellExit, install_sigint, read_script, run_program
 
 
 def history_path(environ=os.environ) -> str:
@@ -55,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{PROG}: {exc}\n")
         return 2
     ctx = ShellContext(host=host_url, debug=opts.debug, environ=os.environ)
+    install_sigint()
 
     if opts.command is not None:
         args = ([opts.script] if opts.script is not None else []) + list(opts.args)
@@ -75,18 +79,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def needs_more(text: str) -> bool:
-    """Enter continues a `py` block (first line ends with ':' or is `py` alone)
-    until a blank line; anything else is run."""
+    """Enter continues the text, rather than running it, when it stops inside
+    something: an open quote or `$(`, an `if`/`for`/`while`/function not yet
+    closed, a trailing `|`, `&&` or `||`, or a `py` block (first line ends with
+    ':' or is `py` alone) until a blank line."""
+    from .parser import Incomplete, parse
+
     try:
         script = lex(text, partial=True)
     except Exception:  # noqa: BLE001 - let the runner report it
         return False
-    if not script.statements:
-        return False
-    last = script.statements[-1]
-    if not isinstance(last, PyBlock) or not last.open:
-        return False
-    return text.rsplit("\n", 1)[-1].strip() != ""
+    last = script.statements[-1] if script.statements else None
+    if isinstance(last, PyBlock) and last.open:
+        return text.rsplit("\n", 1)[-1].strip() != ""
+    if script.statements and any(w.open_quote for w in getattr(last, "words", [])[-1:]):
+        return True
+    try:
+        parse(text)
+    except Incomplete:
+        return True
+    except Exception:  # noqa: BLE001 - a real error: run it, so it is reported
+        return text.rstrip().endswith("$(") or _open_substitution(text)
+    return False
+
+
+def _open_substitution(text: str) -> bool:
+    try:
+        lex(text)
+    except Exception as exc:  # noqa: BLE001
+        return "unbalanced parentheses" in str(exc)
+    return False
 
 
 def next_indent(text: str) -> str:
@@ -108,6 +130,10 @@ class Repl:
         self.shell = Shell(ctx, errexit=False, history=self._history,
                            on_command=self.state.mark_dirty)
         self.shell.interactive = True
+        self.shell.paging = True
+        from . import attach
+
+        attach.SECOND_INTERRUPT_DETACHES = True
 
     def _history(self) -> list[str]:
         if self.session is None:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import DaemonProcess, make_busybox_tar, mounts_under, start_with_busybox
+from harness import daemon_with_busybox, DaemonProcess, make_busybox_tar, mounts_under, start_with_busybox
 from rootfs import make_busybox_rootfs
 
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root and a real kernel")
@@ -24,16 +24,8 @@ def busybox_tar(tmp_path_factory) -> str:
 def daemon(tmp_path_factory, busybox_tar):
     """One daemon per test module, with busybox:latest imported."""
     workdir = str(tmp_path_factory.mktemp("pyctrd"))
-    d = start_with_busybox(workdir, busybox_tar)
-    try:
+    with daemon_with_busybox(workdir, busybox_tar) as d:
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            left = d.leftovers()
-            d.cleanup_by_force()
-        assert not left, f"pyctrd left behind: {left}\n{d.log()}"
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ started as a subprocess and checked on stop to have left nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import random
+import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -53,6 +56,17 @@ def pick_network() -> tuple[str, str]:
     raise RuntimeError("no free /24 for a test bridge")
 
 
+def pick_address_pool() -> str:
+    """A /19 no route on this host uses, as a daemon's --default-address-pool of /24s: every
+    test daemon its own, so parallel daemons never hand out the same subnet."""
+    taken = _routed_networks()
+    for _ in range(1000):
+        net = ipaddress.IPv4Network(f"10.{random.randint(100, 199)}.{random.randint(0, 7) * 32}.0/19")
+        if not any(net.overlaps(t) for t in taken):
+            return f"base={net},size=24"
+    raise RuntimeError("no free /19 for a test daemon's address pool")
+
+
 def iptables_lines_about(bridge: str) -> list[str]:
     """Every iptables rule or chain that names `bridge` (nat and filter)."""
     found = []
@@ -80,8 +94,20 @@ class DaemonProcess:
     proc: subprocess.Popen | None = None
     bridge: str = ""      # its own bridge and subnet, kept in the workdir across restarts
     bip: str = ""
+    nofile: int | None = None   # RLIMIT_NOFILE (soft and hard) to start it with
+    address_pool: str = ""   # where its user-defined networks take their subnets from
 
     def __post_init__(self) -> None:
+        if not any(a.startswith("--default-address-pool") for a in self.extra_args):
+            saved = os.path.join(self.workdir, "address-pool")
+            if os.path.exists(saved):
+                with open(saved) as f:
+                    self.address_pool = f.read().strip()
+            else:
+                self.address_pool = pick_address_pool()
+                os.makedirs(self.workdir, exist_ok=True)
+                with open(saved, "w") as f:
+                    f.write(self.address_pool)
         if "-b" in self.extra_args or any(a.startswith("--bridge") for a in self.extra_args):
             return   # the test chose its network itself
         saved = os.path.join(self.workdir, "network.json")
@@ -117,6 +143,7 @@ class DaemonProcess:
             [sys.executable, "-m", "pyctr.engine.main", "-H", self.host, "-g", self.root,
              "--exec-root", os.path.join(self.workdir, "exec"), "--log-level", "debug",
              *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
+             *(["--default-address-pool", self.address_pool] if self.address_pool else []),
              # a test daemon never reaches Docker Hub (nor the host's resolver for it)
              *([] if any(a.startswith("--default-registry") for a in self.extra_args)
                else ["--default-registry", "none"]),
@@ -125,7 +152,8 @@ class DaemonProcess:
              *([] if any(a.startswith("--live-restore") for a in self.extra_args)
                else ["--live-restore=false"]),
              *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=self._limit_descriptors if self.nofile is not None else None)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,6 +161,9 @@ class DaemonProcess:
                 raise RuntimeError(f"pyctrd exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 self.client().ping()
+                # /_ping answers before the daemon has opened (swept, restored containers);
+                # a job waits for that, so the tests see a daemon that is all there.
+                self.client().json("GET", "/version")
                 return self
             except Exception:
                 time.sleep(0.05)
@@ -141,6 +172,10 @@ class DaemonProcess:
             remove_network(self.bridge)
         raise RuntimeError(f"pyctrd did not answer within {timeout}s:\n{self.log()}")
 
+    def _limit_descriptors(self) -> None:
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
     def log(self) -> str:
         try:
             with open(self.log_path, errors="replace") as f:
@@ -148,8 +183,12 @@ class DaemonProcess:
         except FileNotFoundError:
             return ""
 
-    def client(self) -> Client:
-        return Client(self.host)
+    def client(self, version: str | None = None) -> Client:
+        """A client of this daemon; `version`: speaking that API version."""
+        client = Client(self.host)
+        if version is not None:
+            client.version = version
+        return client
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "PYCTR_HOST": self.host,
@@ -203,6 +242,32 @@ class DaemonProcess:
                 found.append(f"bridge {self.bridge}")
             found += iptables_lines_about(self.bridge)
             found += [f"file {p}" for p in bridge_lock_files(self.bridge) if os.path.exists(p)]
+        found += self.user_network_leftovers()
+        return found
+
+    @property
+    def isolation_chain(self) -> str:
+        """The daemon's chain that isolates its networks (daemon/networks.py names it)."""
+        import hashlib
+        return "PYCTR-ISO-" + hashlib.sha1(os.path.abspath(self.root).encode()).hexdigest()[:10]
+
+    def user_network_bridges(self) -> list[str]:
+        """Links with an address in this daemon's address pool: its user networks' bridges."""
+        if not self.address_pool:
+            return []
+        pool = ipaddress.IPv4Network(self.address_pool.split(",")[0].removeprefix("base="))
+        out = subprocess.run(["ip", "-4", "-j", "addr"], capture_output=True, text=True).stdout
+        return [link["ifname"] for link in json.loads(out or "[]")
+                for addr in link.get("addr_info", [])
+                if ipaddress.IPv4Address(addr["local"]) in pool]
+
+    def user_network_leftovers(self) -> list[str]:
+        found = [f"bridge {name}" for name in self.user_network_bridges()]
+        for name in self.user_network_bridges():
+            found += iptables_lines_about(name)
+        saved = subprocess.run(["iptables-save", "-t", "filter"], capture_output=True, text=True).stdout
+        if f":{self.isolation_chain} " in saved:
+            found.append(f"chain {self.isolation_chain}")
         return found
 
     def keeper_alive(self) -> bool:
@@ -221,19 +286,42 @@ class DaemonProcess:
         # A fresh daemon cleans its own leftovers on start, and its clean stop (without live
         # restore) ends the keeper a killed one left.
         if mounts_under(self.workdir) or self.keeper_alive():
+            # Without live restore, whatever the test asked: the start ends what a crash left
+            # running and the clean stop ends the keeper (with it, both would outlive the test).
+            asked = self.extra_args
+            self.extra_args = [a for a in asked if not a.startswith("--live-restore")] + ["--live-restore=false"]
             try:
                 self.start()
             finally:
-                self.stop()
+                try:
+                    self.stop()
+                finally:
+                    self.extra_args = asked
         for point in sorted(mounts_under(self.workdir), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False)
         if self.bridge:
             remove_network(self.bridge)
+        for name in self.user_network_bridges():
+            remove_network(name)
+        remove_chain(self.isolation_chain)
+
+
+def remove_chain(chain: str) -> None:
+    """A filter chain and the jumps to it."""
+    out = subprocess.run(["iptables-save", "-t", "filter"], capture_output=True, text=True).stdout
+    if f":{chain} " not in out:
+        return
+    for line in out.splitlines():
+        words = line.split()
+        if line.startswith("-A ") and "-j" in words and words[words.index("-j") + 1] == chain:
+            subprocess.run(["iptables", "-D", *words[1:]], check=False, capture_output=True)
+    subprocess.run(["iptables", "-F", chain], check=False, capture_output=True)
+    subprocess.run(["iptables", "-X", chain], check=False, capture_output=True)
 
 
 def bridge_lock_files(bridge: str) -> list[str]:
     """What pyctrd keeps in /run about the bridge it holds (see networkdriver/bridge.py BridgeLock)."""
-    return [f"/run/pyctr/network/{bridge}.lock", f"/run/pyctr/network/{bridge}.created"]
+    return [f"/run/pyctr/network/{bridge}.{kind}" for kind in ("lock", "created", "owner")]
 
 
 def remove_network(bridge: str) -> None:
@@ -265,6 +353,22 @@ def start_with_busybox(workdir: str, busybox_tar: str, extra_args: list[str] | N
 
 
 # --- small helpers the integration tests share ---------------------------------
+@contextlib.contextmanager
+def daemon_with_busybox(workdir: str, busybox_tar: str, extra_args: list[str] | None = None):
+    """A started daemon with busybox:latest imported; on the way out, stopped and checked
+    to have left nothing (then cleaned by force, so a failure does not leak)."""
+    d = start_with_busybox(workdir, busybox_tar, extra_args)
+    try:
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            left = d.leftovers()
+            d.cleanup_by_force()
+        assert not left, f"pyctrd left behind: {left}\n{d.log()}"
+
+
 def wait_for(predicate, timeout: float = 60, interval: float = 0.05):
     """Poll until `predicate()` is truthy and return its value (not a timing assertion:
     the timeout only bounds a hang)."""
@@ -275,6 +379,21 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+AGE = re.compile(r"(Less than a second|About a minute|About an hour|"
+                 r"\d+ (seconds?|minutes?|hours?|days?|weeks?|months?|years?))( ago)?")
+
+
+def without_ages(listing: str) -> list[str]:
+    """A CLI's listing with its ages and durations ("5 seconds ago", "Up 1 second") and
+    column padding taken out: two runs a second apart agree on it."""
+    return [re.sub(r"\s+", " ", AGE.sub("AGE", line)).strip() for line in listing.splitlines()]
+
+
+def container_names(listing: list[dict]) -> set[str]:
+    """The names in a /containers/json listing (not the link names, "/web/db")."""
+    return {n.lstrip("/") for c in listing for n in c["Names"] if "/" not in n.lstrip("/")}
 
 
 def cgroup_dirs(container_id: str) -> list[str]:

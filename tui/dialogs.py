@@ -1,5 +1,5 @@
-"""Modal screens: confirm, kill signal, tag, run form, pull progress, inspect,
-top and help."""
+"""Modal screens: confirm, choices (kill signal, tags to remove), a line to type (tag,
+exec), a message, run form, pull progress, inspect, top and help."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from pyctr.engine.client.errors import ClientError
 
-from .runform import FormError, RunRequest, split_list
+from .runform import FormError, RunRequest, split_env, split_list
 
 SIGNALS = ["KILL", "TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "STOP", "CONT", "WINCH"]
 
@@ -45,48 +45,116 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class SignalScreen(ModalScreen[str | None]):
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of a few labelled choices; the result is its id (None: Esc)."""
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, container: str) -> None:
+    def __init__(self, question: str, choices: list[tuple[str, str]], result=None) -> None:
+        """`result`: what the dialog gives for the id picked (the id itself by default)."""
         super().__init__(classes="dialog")
-        self.container = container
+        self.question, self.choices = question, choices
+        self.result = result or (lambda wid: wid)
 
     def compose(self):
         with Vertical(classes="dialog-box"):
-            yield Label(f"Send which signal to {self.container}?")
-            yield OptionList(*[Option(f"SIG{s}", id=s) for s in SIGNALS])
+            yield Label(self.question)
+            yield OptionList(*[Option(label, id=wid) for wid, label in self.choices])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(self.result(event.option.id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class TagScreen(ModalScreen[tuple[str, str] | None]):
+def signal_screen(container: str) -> ChoiceScreen:
+    return ChoiceScreen(f"Send which signal to {container}?", [(s, f"SIG{s}") for s in SIGNALS])
+
+
+ALL_TAGS = "\0all"   # the option id of "every tag" (no tag can be spelled so)
+
+
+def remove_tags_screen(image_id: str, tags: list[str]) -> ChoiceScreen:
+    """`d` on an image with several tags: which to remove — one tag (an untag), or
+    all of them (which deletes the image when nothing else holds it). The result: the
+    tags to remove."""
+    return ChoiceScreen(f"Image {image_id} has {len(tags)} tags: remove which? (Esc cancels)",
+                        [(t, f"untag {t}") for t in tags] + [(ALL_TAGS, f"all {len(tags)} tags (and the image)")],
+                        result=lambda wid: list(tags) if wid == ALL_TAGS else [wid])
+
+
+class PromptScreen(ModalScreen):
+    """One line to type; `parse` makes the result of it (a ValueError is shown, the
+    dialog stays). Esc gives None."""
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, image: str) -> None:
+    def __init__(self, question: str, parse, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="dialog")
-        self.image = image
+        self.question, self.parse = question, parse
+        self.value, self.placeholder = value, placeholder
 
     def compose(self):
         with Vertical(classes="dialog-box"):
-            yield Label(f"Tag {self.image} as REPOSITORY[:TAG]")
-            yield Input(placeholder="myrepo:mytag", id="tag")
+            yield Label(self.question)
+            yield Input(self.value, placeholder=self.placeholder, id="answer")
+            yield Static("", id="error", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        if not value:
-            self.dismiss(None)
-            return
-        repo, tag = value, ""
-        if ":" in value.rsplit("/", 1)[-1]:
-            repo, tag = value.rsplit(":", 1)
-        self.dismiss((repo, tag))
+        event.stop()
+        try:
+            self.dismiss(self.parse(event.value))
+        except ValueError as exc:
+            self.query_one("#error", Static).update(Text(str(exc), style="bold red"))
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_tag(value: str) -> tuple[str, str] | None:
+    value = value.strip()
+    if not value:
+        return None
+    repo, tag = value, ""
+    if ":" in value.rsplit("/", 1)[-1]:
+        repo, tag = value.rsplit(":", 1)
+    return repo, tag
+
+
+def tag_screen(image: str) -> PromptScreen:
+    return PromptScreen(f"Tag {image} as REPOSITORY[:TAG]", parse_tag, placeholder="myrepo:mytag")
+
+
+def parse_command(value: str) -> list[str]:
+    """A command line split as a shell would."""
+    import shlex
+    command = shlex.split(value)
+    if not command:
+        raise ValueError("a command is required")
+    return command
+
+
+def exec_screen(container: str) -> PromptScreen:
+    """Which command `exec` runs (a shell by default)."""
+    return PromptScreen(f"Run in {container} (with a TTY), Enter starts it:", parse_command, value="sh")
+
+
+class MessageScreen(ModalScreen[None]):
+    """A message with its lines (the config file's problems); Esc or Enter closes."""
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, title: str, lines: list[str]) -> None:
+        super().__init__(classes="dialog")
+        self.title_text, self.lines = title, lines
+
+    def compose(self):
+        with VerticalScroll(classes="dialog-box message"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield Static(Text("\n".join(self.lines), style="red"), id="lines")
+
+    def action_close(self) -> None:
         self.dismiss(None)
 
 
@@ -102,7 +170,7 @@ class RunScreen(ModalScreen[RunRequest | None]):
     def compose(self):
         fields = [("image", "Image", self.image, "busybox"), ("name", "Name", "", "optional"),
                   ("command", "Command", "", "sh -c 'echo hi'"),
-                  ("env", "Env", "", "KEY=value, ..."), ("ports", "Ports", "", "8080:80, ..."),
+                  ("env", "Env", "", "KEY=value with spaces, KEY2=v2"), ("ports", "Ports", "", "8080:80, ..."),
                   ("volumes", "Volumes", "", "/host:/ctr[:ro], /anon, ...")]
         with VerticalScroll(classes="dialog-box run-form"):
             yield Label("Run a container — pyctr run", classes="title")
@@ -124,7 +192,7 @@ class RunScreen(ModalScreen[RunRequest | None]):
     def request(self) -> RunRequest:
         value = lambda wid: self.query_one(f"#{wid}", Input).value  # noqa: E731
         return RunRequest(image=value("image").strip(), name=value("name").strip(),
-                          command=value("command"), env=split_list(value("env")),
+                          command=value("command"), env=split_env(value("env")),
                           ports=split_list(value("ports")), volumes=split_list(value("volumes")),
                           interactive_tty=self.query_one("#it", Checkbox).value,
                           detach=self.query_one("#detach", Checkbox).value)
@@ -191,8 +259,9 @@ class PullScreen(ModalScreen[bool]):
                 layer = str(message.get("id") or "")
                 text = str(message.get("status") or "")
                 detail = message.get("progressDetail") or {}
-                if not layer:
-                    status.update(text)
+                # "Pulling from REPO" carries the tag as its id: a line of status, not a layer
+                if not layer or text.startswith("Pulling from "):
+                    status.update(f"{text} ({layer})" if layer else text)
                     continue
                 bar = self.bars.get(layer)
                 if bar is None:
@@ -213,6 +282,15 @@ class PullScreen(ModalScreen[bool]):
             self.done = True
         except ClientError as exc:
             status.update(Text(f"Error: {exc}", style="bold red"))
+        finally:
+            self._settle_bars()
+
+    def _settle_bars(self) -> None:
+        """The pull is over: a bar still without a total would pulse for ever. After
+        success its layer is there (full); after a failure it stays empty."""
+        for bar in self.bars.values():
+            if bar.total is None:
+                bar.update(total=1, progress=1 if self.done else 0)
 
     def action_close(self) -> None:
         self.dismiss(self.done)
@@ -340,28 +418,43 @@ class TopScreen(ModalScreen[None]):
 
 
 HELP = """\
-[b]pyctr-tui[/b] — keys (the footer shows those of the focused panel)
+[b]pyctr-tui keys[/b] · [b]Esc[/b] (or q, ?) closes this help
+The footer shows the keys of the focused panel.
 
 [b]Everywhere[/b]
   1 2 3 4 5     Containers, Images, Logs, Attach, Events
+  6 7 8         Networks, Volumes, Commands (API actions, answers)
   ?             this help            q / ctrl+q   quit
-  tab           next panel
+  tab / shift+tab   next / previous pane of the tab, or field
 
 [b]Containers[/b]
   /  filter by typing (esc clears)   a  running / all     o  sort column
   s  start     x  stop     r  restart     k  kill (pick the signal)
   p  pause / unpause       d  remove (asks)       i / enter  inspect
   l  follow the logs in a pane       e  attach (terminal)   t  top
-  n  run a new container (form)
+  E  exec a shell (or a command you type) in a terminal pane
+  n  run a new container (form)      u  published ports' URLs (enter copies)
+  space  mark containers: s x r d then act on all marked   P  prune stopped
+  g  group by compose project: s x r d on a project's row act on the project
+  U / D / R  the selected project up (start) / down (stop+remove) / restart
+  L  merged logs of the marked, the project's or all running containers
+  v  detail: live CPU MEM NET IO of the selected container above its logs
+  keys of your own: the config file's commands, ~/.config/pyctr/tui.toml
+
+[b]Networks, Volumes[/b]
+  i / enter  inspect    n  create (form)    d  remove (asks)    P  prune unused
 
 [b]Images[/b]  (the tree of layers: enter/space fold and unfold)
-  d  remove    g  tag    n  run from it    u  pull    i  inspect    a  all layers
+  d  remove (several tags: pick one or all)    g  tag    n  run from it
+  u  pull    i  inspect    a  all layers
 
 [b]Log panes[/b]
   t  timestamps    p  pause scrolling    /  search    c  clear    w  close
 
-[b]Attach panes[/b]  (every key goes to the container)
+[b]Attach and exec panes[/b]  (with a TTY every key goes to the container)
   Ctrl-P Ctrl-Q  detach        Ctrl-P Tab  leave the pane, stay attached
+  without a TTY: i  type a line of stdin (Enter sends, Esc leaves)    w  close
+  a session that ended: w closes the pane
 
 [b]Inspect[/b]   /  search    n  next match    e  expand all    esc  close
 """

@@ -16,7 +16,8 @@ from pyctr.engine.client.errors import ClientError
 from pyctr.engine.api.records import ImageSummary
 from pyctr.engine.client.frontend.text import human_size, truncate_id
 
-from .dialogs import ConfirmScreen, InspectScreen, PullScreen, TagScreen
+from .config import with_ids
+from .dialogs import ConfirmScreen, InspectScreen, PullScreen, remove_tags_screen, tag_screen
 from .imagetree import ImageNode, build_forest
 
 IMAGE_EVENTS = {"untag", "delete", "tag", "import", "pull", "commit", "load"}
@@ -37,22 +38,17 @@ def node_label(node: ImageNode) -> Text:
 
 
 class ImagesView(Vertical):
-    BINDINGS = [
+    BINDINGS = with_ids("images", [
         Binding("d", "remove", "Remove"),
         Binding("g", "tag", "Tag"),
         Binding("n", "run", "Run…"),
         Binding("u", "pull", "Pull…"),
         Binding("i", "inspect", "Inspect"),
         Binding("a", "toggle_all", "Tagged/all"),
-    ]
-    DEFAULT_CSS = """
-    ImagesView { height: 1fr; }
-    ImagesView > .summary { height: 1; background: $boost; }
-    ImagesView > Tree { height: 1fr; }
-    """
+    ])
 
     def __init__(self) -> None:
-        super().__init__(id="images-view")
+        super().__init__(id="images-view", classes="panel")
         self.images: list[ImageSummary] = []
         self.forest: list[ImageNode] = []
         self.show_all = True
@@ -146,18 +142,34 @@ class ImagesView(Vertical):
         node = self.selected()
         if node is None:
             return
+        tags = [t for t in node.tags if t != "<none>:<none>"]
+        if len(tags) > 1:
+            def chosen(refs: list[str] | None) -> None:
+                if refs:
+                    self._remove(refs)
+            self.app.push_screen(remove_tags_screen(truncate_id(node.image.id), tags), chosen)
+            return
         ref = self.ref(node)
-
-        async def remove() -> None:
-            items = await self.app.client.remove_image(ref)
-            done = [f"Untagged: {i.untagged}" if i.untagged else f"Deleted: {i.deleted[:12]}" for i in items]
-            self.app.notify("\n".join(done) or "nothing removed", title=f"rmi {ref}")
-            self.reload()
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.api_action(f"remove image {ref}", remove(), quiet=True)
+                self._remove([ref])
         self.app.push_screen(ConfirmScreen(f"Remove image {ref}?"), answered)
+
+    def _remove(self, refs: list[str]) -> None:
+        """`rmi` each ref in turn, as `pyctr rmi A B C` does; the first failure stops."""
+        async def remove() -> None:
+            done: list[str] = []
+            try:
+                for ref in refs:
+                    items = await self.app.client.remove_image(ref)
+                    done += [f"Untagged: {i.untagged}" if i.untagged else f"Deleted: {i.deleted[:12]}"
+                             for i in items]
+            finally:
+                if done:
+                    self.app.notify("\n".join(done), title=f"rmi {' '.join(refs)}")
+                self.reload()
+        self.app.api_action(f"remove image {' '.join(refs)}", remove(), quiet=True)
 
     def action_tag(self) -> None:
         node = self.selected()
@@ -169,7 +181,7 @@ class ImagesView(Vertical):
                 repo, tag = value
                 self.app.api_action(f"tag {truncate_id(node.image.id)} {repo}:{tag or 'latest'}",
                                     self.app.client.tag(node.image.id, repo, tag))
-        self.app.push_screen(TagScreen(self.ref(node)), chosen)
+        self.app.push_screen(tag_screen(self.ref(node)), chosen)
 
     def action_run(self) -> None:
         node = self.selected()

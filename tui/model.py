@@ -12,6 +12,8 @@ from pyctr.engine.api.records import ContainerSummary, PortSummary
 from pyctr.engine.client.frontend.text import display_ports, human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
 # Events that change nothing the list shows (the rest make it re-read one container).
 QUIET_EVENTS = {"attach", "detach", "resize", "commit", "export", "top", "exec_create",
                 "exec_start", "exec_die", "copy"}
@@ -57,6 +59,17 @@ class ContainerRow:
     tty: bool | None = None  # None: not known yet (summaries do not say)
     cpu: list[float] = field(default_factory=list)   # recent CPU %, newest last
     memory: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    port_urls: list[str] = field(default_factory=list)   # http://IP:PORT of published TCP ports
+
+    @property
+    def project(self) -> str:
+        """The compose project (docker-compose's label), "" for a container of none."""
+        return self.labels.get(PROJECT_LABEL, "")
+
+    @property
+    def service(self) -> str:
+        return self.labels.get(SERVICE_LABEL, "")
 
     @property
     def short_id(self) -> str:
@@ -101,7 +114,8 @@ class ContainerRow:
             state, since = "created", 0.0
         names = [n.lstrip("/") for n in summary.names if n.count("/") == 1]
         return cls(summary.id, names[0] if names else "", summary.image, summary.command,
-                   summary.created, state, since, exit_code, display_ports(summary.ports))
+                   summary.created, state, since, exit_code, display_ports(summary.ports),
+                   labels=dict(summary.labels or {}), port_urls=port_urls(summary.ports))
 
     @classmethod
     def from_inspect(cls, data: dict) -> "ContainerRow":
@@ -127,7 +141,22 @@ class ContainerRow:
         return cls(data.get("Id") or "", (data.get("Name") or "").lstrip("/"),
                    config.get("Image") or "", command, int(parse_time(data.get("Created", ""))),
                    state, since, int(s.get("ExitCode") or 0), display_ports(ports),
-                   tty=bool(config.get("Tty")))
+                   tty=bool(config.get("Tty")), labels=dict(config.get("Labels") or {}),
+                   port_urls=port_urls(ports))
+
+
+def port_urls(ports: list[PortSummary]) -> list[str]:
+    """The URL of each published TCP port, as a browser on this host would open it
+    (a wildcard binding is reachable at localhost)."""
+    urls = []
+    for port in ports:
+        if port.public_port and (port.type or "tcp") == "tcp":
+            host = port.ip if port.ip and port.ip not in ("0.0.0.0", "::") else "localhost"
+            host = f"[{host}]" if ":" in host else host
+            url = f"http://{host}:{port.public_port}"
+            if url not in urls:
+                urls.append(url)
+    return urls
 
 
 SPARK = "▁▂▃▄▅▆▇█"

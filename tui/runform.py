@@ -4,6 +4,7 @@ volume gets the CLI's message."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -51,6 +52,26 @@ class RunRequest:
             return build_spec(opts, args, {})
         except (UsageError, SpecError) as exc:
             raise FormError(str(getattr(exc, "message", exc))) from None
+
+
+# A new KEY= starts a new variable; anything else (spaces, commas) is part of the value.
+_ENV_START = re.compile(r"(?:^|[,\s]+)(?=[A-Za-z_][A-Za-z0-9_.-]*=)")
+
+
+def split_env(text: str) -> list[str]:
+    """The Env field: `A=1, B=two words` is A=1 and `B=two words`, as -e would take
+    them one by one; a word without `=` before the first KEY= is a variable of its
+    own taken from the environment (`-e NAME`), as `pyctr run -e NAME` does."""
+    text = text.strip()
+    if not text:
+        return []
+    first = _ENV_START.search(text)
+    head = text[:first.start()] if first else text
+    items = [w for w in re.split(r"[,\s]+", head) if w]
+    if first:
+        items += [part.strip().rstrip(",").strip() for part in _ENV_START.split(text[first.start():])
+                  if part.strip()]
+    return items
 
 
 def split_list(text: str) -> list[str]:

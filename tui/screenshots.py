@@ -43,6 +43,24 @@ def pyctr(host: str, *args: str, input: bytes | None = None) -> bytes:
                           input=input, capture_output=True, check=True).stdout
 
 
+SHOP = """\
+version: '2'
+services:
+  web:
+    image: busybox
+    command: sh -c 'trap "exit 0" TERM; i=0; while :; do echo "GET /cart/$$i 200"; i=$$((i+1)); sleep 0.4; done'
+    network_mode: none
+  worker:
+    image: busybox
+    command: sh -c 'trap "exit 0" TERM; i=0; while :; do echo "order $$i shipped"; i=$$((i+1)); sleep 0.7; done'
+    network_mode: none
+"""
+
+
+def docker(host: str, *args: str) -> bytes:
+    return subprocess.run(["docker", "-H", host, *args], capture_output=True, check=True).stdout
+
+
 def start_daemon(workdir: str) -> tuple[subprocess.Popen, str]:
     host = f"unix://{workdir}/pyctr.sock"
     log = open(os.path.join(workdir, "pyctrd.log"), "ab")
@@ -74,12 +92,41 @@ def select(app: PyctrApp, name: str) -> None:
             view.table.move_cursor(row=view.table.get_row_index(row.id))
 
 
-async def shoot(host: str, outdir: str) -> list[str]:
-    saved: list[str] = []
-    app = PyctrApp(host)
+CONFIG = """\
+[keys.containers]
+stop = "X"
 
-    def save(name: str) -> None:
-        saved.append(app.save_screenshot(f"{name}.svg", outdir))
+[[commands]]
+key = "H"
+name = "processes and disk"
+command = "docker exec {id} ps; docker exec {id} df -h /; echo checked {name}"
+"""
+BAD_CONFIG = """\
+theme = "solarised"
+
+[keys.containers]
+stpo = "X"
+logs = "ctrl+nothing"
+
+[[commands]]
+key = "s"
+command = "docker logs {nam}"
+"""
+
+
+async def shoot(host: str, outdir: str, workdir: str) -> list[str]:
+    from .detail import DetailScreen
+    from .dialogs import MessageScreen
+    saved: list[str] = []
+    config_path, bad_path = os.path.join(workdir, "tui.toml"), os.path.join(workdir, "bad", "tui.toml")
+    os.makedirs(os.path.dirname(bad_path))
+    for path, text in ((config_path, CONFIG), (bad_path, BAD_CONFIG)):
+        with open(path, "w") as f:
+            f.write(text)
+    app = PyctrApp(host, config_path)
+
+    def save(name: str, shown: PyctrApp = app) -> None:
+        saved.append(shown.save_screenshot(f"{name}.svg", outdir))
 
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot, lambda: app.connected)
@@ -131,6 +178,85 @@ async def shoot(host: str, outdir: str) -> list[str]:
         await pilot.press("question_mark")
         await pilot.pause(0.3)
         save("help")
+        await pilot.press("escape")
+
+        # the compose project, grouped, two containers marked
+        await pilot.press("1", "g")
+        await wait(pilot, lambda: len(view.project_rows("shop")) == 2)
+        await pilot.pause(0.3)
+        for name in ("web", "worker"):
+            select(app, name)
+            await pilot.press("space")
+        select(app, "spin")
+        await pilot.pause(0.5)
+        save("projects")
+        view.clear_marks()
+
+        from .containers import PROJECT_KEY
+        view.table.move_cursor(row=view.table.get_row_index(PROJECT_KEY + "shop"))
+        await pilot.press("L")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait(pilot, lambda: any(p.merged and len({line.source for line in p.buffer}) == 2
+                                      for p in app.query(LogView)))
+        await pilot.pause(1.5)
+        save("merged-logs")
+
+        await pilot.press("1")
+        select(app, "web")
+        await pilot.press("E")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait(pilot, lambda: any(getattr(p, "exec_id", "") and p.state == "attached"
+                                      for p in app.query(AttachView)))
+        await pilot.pause(0.5)
+        await pilot.press(*"ps; df -h /", "enter")
+        await pilot.pause(1.0)
+        save("exec")
+        await pilot.press(*"exit", "enter")
+        await pilot.pause(0.5)
+
+        await pilot.press("6")
+        await wait(pilot, lambda: "demo-net" in app._networks.items)
+        await pilot.pause(0.3)
+        save("networks")
+        await pilot.press("7")
+        await wait(pilot, lambda: "demo-data" in app._volumes.items)
+        await pilot.pause(0.3)
+        save("volumes")
+        await pilot.press("P")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await wait(pilot, lambda: "demo-scratch" not in app._volumes.items)
+        await pilot.press("1")
+        select(app, "batch")
+        await pilot.press("p")        # refused: it is not running
+        await pilot.press("s")        # batch runs its echo again
+        await pilot.pause(1.0)
+        await pilot.press("8")
+        await pilot.pause(0.5)
+        save("command-log")
+
+        await pilot.press("1")
+        select(app, "web")
+        await pilot.press("v")
+        await wait(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.readings >= 4
+                   and len(app.screen.logs.buffer) > 5)
+        await pilot.pause(1.0)
+        save("detail")
+        await pilot.press("escape")
+        select(app, "db")
+        await pilot.press("H")
+        await wait(pilot, lambda: getattr(app.screen, "exit_code", None) is not None)
+        await pilot.pause(0.3)
+        save("custom-command")
+        await pilot.press("escape")
+
+    bad = PyctrApp(host, bad_path)
+    async with bad.run_test(size=SIZE) as pilot:
+        await wait(pilot, lambda: bad.connected and isinstance(bad.screen, MessageScreen))
+        await pilot.pause(0.5)
+        save("config-problems", bad)
     return saved
 
 
@@ -162,13 +288,27 @@ def main(argv: list[str] | None = None) -> int:
             pyctr(host, "run", *flags, "--name", name, "busybox", *cmd)
         cid = pyctr(host, "ps", "-a", "-q", "-l").decode().strip()   # batch: commit its change
         pyctr(host, "commit", cid, "demo/app:1.0")
-        svgs = asyncio.run(shoot(host, outdir))
+        docker(host, "network", "create", "--subnet", "10.77.0.0/24", "demo-net")
+        docker(host, "volume", "create", "demo-data")
+        docker(host, "volume", "create", "demo-scratch")
+        docker(host, "run", "-d", "--name", "db", "-v", "demo-data:/var/lib/db", "--network", "demo-net",
+               "-p", "127.0.0.1:8080:8080", "busybox", "httpd", "-f", "-p", "8080")
+        project = os.path.join(workdir, "shop")
+        os.makedirs(project)
+        with open(os.path.join(project, "docker-compose.yml"), "w") as f:
+            f.write(SHOP)
+        subprocess.run(["docker-compose", "-p", "shop", "up", "-d", "--no-color"], cwd=project, check=True,
+                       env={**os.environ, "DOCKER_HOST": host}, capture_output=True)
+        svgs = asyncio.run(shoot(host, outdir, workdir))
         for path in svgs + to_png(svgs):
             print(path)
     finally:
         for name, _, _ in CONTAINERS:
             subprocess.run([sys.executable, "-m", "pyctr.shell.cli", "-H", host, "rm", "-f", name],
                            capture_output=True)
+        for args in (["rm", "-f", "db", "shop_web_1", "shop_worker_1"], ["network", "rm", "demo-net"],
+                     ["volume", "rm", "demo-data", "demo-scratch"]):
+            subprocess.run(["docker", "-H", host, *args], capture_output=True)
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         subprocess.run(["umount", "-R", "-l", os.path.join(workdir, "root")], capture_output=True)

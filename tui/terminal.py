@@ -114,6 +114,7 @@ class TerminalView(Widget, can_focus=True):
         self.screen_ = EmulatedScreen(columns, lines, lambda data: self.post_message(self.Input(data)))
         self.stream = pyte.ByteStream(self.screen_)
         self._after_ctrl_p = False
+        self.live = True
 
     # --- output --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -145,6 +146,8 @@ class TerminalView(Widget, can_focus=True):
 
     # --- input ----------------------------------------------------------------
     async def on_key(self, event: events.Key) -> None:
+        if not self.live:
+            return   # the session ended: the keys are the pane's and the app's again (w closes)
         event.stop()
         event.prevent_default()
         if self._after_ctrl_p:
@@ -153,7 +156,7 @@ class TerminalView(Widget, can_focus=True):
                 self.post_message(self.Detach())
                 return
             if event.key == "tab":
-                self.screen.focus_next()
+                self.app.leave_terminal(self)
                 return
             self.post_message(self.Input(CTRL_P))
         if event.key == "ctrl+p":

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def api(name: str = "", omit_none: bool = False, since: str = "", **kwargs: Any) -> Any:
@@ -33,6 +35,11 @@ def api(name: str = "", omit_none: bool = False, since: str = "", **kwargs: Any)
 
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def api_key(f: dataclasses.Field) -> str:
+    """The API's name of a record's field."""
+    return f.metadata.get("api") or _camel(f.name)
 
 
 @functools.cache
@@ -219,6 +226,8 @@ def _decode(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ValueError(f"{key}: expected an object")
         _, item = typing.get_args(hint) or (Any, Any)
+        if any(isinstance(k, str) and "\0" in k for k in value):
+            raise ValueError(f"{key}: a NUL byte in a key")
         return {k: _decode(item, v, key) for k, v in value.items()}
     if hint is bool:
         if not isinstance(value, bool):
@@ -227,13 +236,24 @@ def _decode(hint: Any, value: Any, key: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{key}: expected a number")
+        if isinstance(value, float) and not math.isfinite(value) or not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"{key}: {value} is out of range (a 64-bit integer)")   # as Go's decoder
         return int(value)
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{key}: expected a number")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{key}: {value} is not a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
             raise ValueError(f"{key}: expected a string")
+        if "\0" in value:   # no path, name, argument or variable may hold one (execve, open refuse it)
+            raise ValueError(f"{key}: a NUL byte in a string")
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:   # JSON's "\ud800": a lone surrogate, no UTF-8 text
+                raise ValueError(f"{key}: not valid Unicode text (a lone surrogate)") from None
         return value
     return value

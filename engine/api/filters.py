@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from ..errors import BadRequest
+from ..pathmatch import PatternError, go_pattern
 from .versions import APIVersion
 
 # The filter names each endpoint accepts (dockerd 20.10).
@@ -31,6 +32,8 @@ CONTAINER_LIST = frozenset({"ancestor", "before", "expose", "exited", "health", 
 IMAGE_LIST = frozenset({"before", "dangling", "label", "reference", "since"})
 CONTAINER_PRUNE = frozenset({"label", "label!", "until"})
 IMAGE_PRUNE = frozenset({"dangling", "label", "label!", "until"})
+NETWORK_LIST = frozenset({"dangling", "driver", "id", "label", "name", "scope", "type"})
+NETWORK_PRUNE = frozenset({"label", "label!", "until"})
 EVENTS = frozenset({"config", "container", "daemon", "event", "image", "label", "network", "node",
                     "plugin", "scope", "secret", "service", "type", "volume"})
 
@@ -85,6 +88,8 @@ class Filters:
             return cls()
         try:
             raw = json.loads(text)
+        except RecursionError:   # a hostile "[[[[..." is a bad request, not a crash
+            raise FilterError("invalid filters: not JSON: nested too deeply") from None
         except ValueError as exc:
             raise FilterError(f"invalid filters: not JSON: {exc}") from None
         if raw is None:
@@ -245,54 +250,12 @@ class PortFilter:
 
 
 def reference_pattern(pattern: str) -> re.Pattern[str]:
-    """A `reference` filter as Go's path.Match reads it: `*` and `?` stop at `/`,
-    `[...]` classes (`^` negates), `\\` escapes. A malformed one is a 400."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "\\":
-            if i + 1 >= len(pattern):
-                raise FilterError(f"syntax error in pattern: {pattern}")
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif c == "[":
-            i, klass = _pattern_class(pattern, i + 1)
-            out.append(klass)
-            continue
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def _pattern_class(pattern: str, i: int) -> tuple[int, str]:
-    """`[^a-z]` from just after its `[`: (the index after its `]`, the regex class)."""
-    def char(at: int) -> tuple[int, str]:
-        if at >= len(pattern) or pattern[at] in "-]":
-            raise FilterError(f"syntax error in pattern: {pattern}")
-        if pattern[at] == "\\":
-            at += 1
-            if at >= len(pattern):
-                raise FilterError(f"syntax error in pattern: {pattern}")
-        return at + 1, pattern[at]
-
-    negate = pattern[i:i + 1] == "^"
-    i += negate
-    ranges: list[str] = []
-    while not (pattern[i:i + 1] == "]" and ranges):
-        i, low = char(i)
-        if pattern[i:i + 1] == "-":
-            i, high = char(i + 1)
-            if high < low:
-                raise FilterError(f"syntax error in pattern: {pattern}")
-            ranges.append(re.escape(low) + "-" + re.escape(high))
-        else:
-            ranges.append(re.escape(low))
-    return i + 1, "[" + ("^" if negate else "") + "".join(ranges) + "]"
+    """A `reference` filter as Go's path.Match reads it (engine/pathmatch.py);
+    a malformed one is a 400."""
+    try:
+        return go_pattern(pattern)
+    except PatternError as exc:
+        raise FilterError(str(exc)) from None
 
 
 _DURATION = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")

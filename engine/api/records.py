@@ -18,6 +18,11 @@ class ContainerCreated:
 
 
 @dataclass
+class ContainerUpdated:
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ImageCommitted:
     id: str
 
@@ -222,3 +227,34 @@ class SearchResult:
 @dataclass
 class LoginResult:
     status: str
+
+
+@dataclass
+class UsageData:
+    size: int = -1           # bytes under the volume; -1: not counted
+    ref_count: int = -1      # containers (in any state) that use it
+
+
+@dataclass
+class VolumeRecord:
+    """A volume as `/volumes` shows it (API 1.21+)."""
+    name: str
+    driver: str
+    mountpoint: str
+    created_at: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    scope: str = "local"
+    usage_data: UsageData | None = api(omit_none=True, default=None)   # `system df` only
+
+
+@dataclass
+class VolumeListReport:
+    volumes: list[VolumeRecord] = field(default_factory=list)
+    warnings: list[str] | None = None
+
+
+@dataclass
+class VolumePruneReport:
+    volumes_deleted: list[str] = field(default_factory=list)
+    space_reclaimed: int = 0

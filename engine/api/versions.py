@@ -7,7 +7,7 @@ shapes (up to v1.41) sit beside the v1.14 ones without touching the jobs.
 
 from __future__ import annotations
 
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 
 @total_ordering
@@ -22,12 +22,12 @@ class APIVersion:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
-            other = APIVersion(other)
+            other = _parsed(other)
         return isinstance(other, APIVersion) and (self.major, self.minor) == (other.major, other.minor)
 
     def __lt__(self, other: "APIVersion | str") -> bool:
         if isinstance(other, str):
-            other = APIVersion(other)
+            other = _parsed(other)
         return (self.major, self.minor) < (other.major, other.minor)
 
     def __hash__(self) -> int:
@@ -35,6 +35,12 @@ class APIVersion:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
+
+
+@lru_cache(maxsize=128)
+def _parsed(text: str) -> APIVersion:
+    """The "1.21" a shape rule names, parsed once (compared per item of every listing)."""
+    return APIVersion(text)
 
 
 # CURRENT is what /_ping and /version advertise (clients negotiate down to it) and

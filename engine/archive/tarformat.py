@@ -107,8 +107,11 @@ class TarReader:
     """Iterate the entries of an uncompressed tar stream; read each REG entry's data before
     advancing (or leave it: the reader skips what was not read)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, unterminated_ok: bool = False) -> None:
         self._f = stream
+        # The docker CLI's `build -f -` context ends after the last file's data, with neither
+        # its padding nor the end-of-archive marker (dockerd reads it): accepted on request.
+        self._unterminated_ok = unterminated_ok
         self._left = 0  # data bytes of the current entry not yet read
         self._pad = 0  # padding after them
         self._globals: dict[str, bytes] = {}
@@ -160,9 +163,14 @@ class TarReader:
                 view = view[os.write(fd, view) :]
 
     def _finish_entry(self) -> None:
-        if self._left or self._pad:
-            self._skip(self._left + self._pad)
-            self._left = self._pad = 0
+        if self._left:
+            self._skip(self._left)
+        if self._pad:
+            if self._unterminated_ok:
+                self._read(self._pad)   # padding, or the end of the stream
+            else:
+                self._skip(self._pad)
+        self._left = self._pad = 0
 
     def drain(self) -> None:
         """Read the stream to its end (padding after the trailer; verifies gzip's CRC)."""
@@ -193,6 +201,8 @@ class TarReader:
             block = self._read(BLOCK)
             if not block and first and self.entry_name == "" and not pax:
                 raise ArchiveError("empty archive (no tar data)")
+            if not block and first and self._unterminated_ok and self.entry_name:
+                return None   # no end-of-archive marker after a complete entry
             if len(block) != BLOCK:
                 raise ArchiveError(
                     f"unexpected end of archive after {self.entry_name!r} (truncated? no end-of-archive marker)"

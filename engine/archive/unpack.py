@@ -40,12 +40,14 @@ class Whiteouts(enum.Enum):
     OVERLAY = "overlay"  # record for overlayfs: 0/0 char device, opaque xattr
 
 
-def unpack(stream: BinaryIO, dest: str, *, whiteouts: Whiteouts = Whiteouts.NONE) -> int:
+def unpack(stream: BinaryIO, dest: str, *, whiteouts: Whiteouts = Whiteouts.NONE,
+           unterminated_ok: bool = False) -> int:
     """Unpack a tar (uncompressed, gzip, bzip2 or xz) into the existing directory `dest`.
 
     Returns the sum of regular file sizes. Raises ArchiveError on corrupt or hostile input;
-    what was written before the error stays (the caller removes the layer)."""
-    return _Unpacker(dest, whiteouts).run(stream)
+    what was written before the error stays (the caller removes the layer).
+    `unterminated_ok`: a stream may end after a complete entry (build contexts)."""
+    return _Unpacker(dest, whiteouts).run(stream, unterminated_ok)
 
 
 def _ignorable_xattr_error(e: OSError) -> bool:
@@ -133,10 +135,10 @@ class _Unpacker:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def run(self, stream: BinaryIO) -> int:
+    def run(self, stream: BinaryIO, unterminated_ok: bool = False) -> int:
         source = decompressed(stream)
         try:
-            reader = TarReader(source)
+            reader = TarReader(source, unterminated_ok)
             for entry in reader:
                 self.name = entry.name
                 try:

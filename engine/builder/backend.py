@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Protocol
 from ..graph.graph import Graph
 from ..libcontainer.inroot_client import InRoot
 from ..jobs import Output
-from ..api.config import ContainerConfig
+from ..api.config import ContainerConfig, HostConfig
 
 OutputSink = Callable[[str, bytes], Awaitable[None]]   # (stream name, data) of a running step
 
@@ -26,8 +26,9 @@ class Backend(Protocol):
     async def pull_image(self, repository: str, tag: str, progress: Output) -> None:
         """Pull repository:tag (or @digest), writing the pull's JSON progress to `progress`."""
 
-    async def create_container(self, config: ContainerConfig) -> str:
-        """A new container of `config.image`, not started; its id."""
+    async def create_container(self, config: ContainerConfig, host_config: HostConfig) -> str:
+        """A new container of `config.image`, not started; its id. `host_config`: the
+        build's resources and network for its RUN steps."""
 
     async def run_container(self, container_id: str, output: OutputSink) -> int:
         """Start the container, hand its output to `output` until it exits; its exit code."""

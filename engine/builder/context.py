@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -19,6 +20,9 @@ from typing import BinaryIO
 
 from ..archive import ArchiveError, unpack
 from ..libcontainer.paths import PathEscape, resolve_in_root
+from ..dockerignore import IgnoreError, IgnorePattern, ignored  # noqa: F401 - ignored: for the builder
+from ..pathmatch import PatternError, go_pattern
+from ..dockerignore import parse as parse_ignore
 
 GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -30,86 +34,66 @@ class ContextError(Exception):
 def extract(stream: BinaryIO, dest: str) -> None:
     """Unpack the context tar (plain or compressed) into the empty directory `dest`."""
     try:
-        unpack(stream, dest)
+        unpack(stream, dest, unterminated_ok=True)   # as the CLI's `build -f -` sends it
     except ArchiveError as exc:
         raise ContextError(f"Error processing the build context tar: {exc}") from None
 
 
 # --- .dockerignore ------------------------------------------------------------------
 
-def _pattern_regex(pattern: str) -> re.Pattern:
-    """Go's filepath.Match syntax: `*` and `?` never match `/`, `[...]` classes, `\\` escapes."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                raise ContextError(f"invalid .dockerignore pattern: {pattern}")
-            body = pattern[i + 1:end]
-            if body[:1] in ("!", "^"):  # Go negates with ^; shells with !
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end
-        elif c == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
+def ignore_patterns(text: str) -> list[IgnorePattern]:
+    try:
+        return parse_ignore(text)
+    except IgnoreError as exc:
+        raise ContextError(str(exc)) from None
 
 
-def read_ignore(root: str) -> list[re.Pattern]:
+def read_ignore(root: str) -> list[IgnorePattern]:
     path = os.path.join(root, ".dockerignore")
     if not os.path.isfile(path) or os.path.islink(path):
         return []
     with open(path, encoding="utf-8", errors="replace") as f:
-        lines = [line.strip() for line in f.read().splitlines()]
-    patterns = []
-    for line in lines:
-        if not line or line.startswith("#"):
-            continue
-        cleaned = os.path.normpath(line).lstrip("/")
-        if cleaned in ("", "."):
-            continue
-        patterns.append(_pattern_regex(cleaned))
-    return patterns
+        return ignore_patterns(f.read())
 
 
-def ignored(rel: str, patterns: list[re.Pattern]) -> bool:
-    return any(p.match(rel) for p in patterns)
-
-
-def apply_ignore(root: str, keep: set[str]) -> list[str]:
-    """Delete what .dockerignore excludes (a matched directory goes whole), except the
-    paths in `keep` (the Dockerfile). Returns the removed relative paths."""
+def apply_ignore(root: str) -> list[str]:
+    """Delete what .dockerignore excludes, the Dockerfile and .dockerignore too when they
+    are listed (the client sent them, the build reads them, but a COPY never sees
+    them). A matched directory goes whole unless an exception may take something
+    inside it back. Returns the removed relative paths."""
     patterns = read_ignore(root)
     removed: list[str] = []
     if not patterns:
         return removed
+    exceptions = any(p.exception for p in patterns)
+    kept_dirs: list[str] = []   # matched, walked for exceptions: removed at the end if empty
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         rel_dir = "" if rel_dir == "." else rel_dir
         for name in list(dirnames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if ignored(rel, patterns) and not any(k == rel or k.startswith(rel + "/") for k in keep):
-                full = os.path.join(dirpath, name)
-                if os.path.islink(full):
-                    os.unlink(full)
-                else:
-                    shutil.rmtree(full)
-                dirnames.remove(name)
-                removed.append(rel)
+            full = os.path.join(dirpath, name)
+            if not ignored(rel, patterns):
+                continue
+            if exceptions and not os.path.islink(full):
+                kept_dirs.append(rel)
+                continue
+            if os.path.islink(full):
+                os.unlink(full)
+            else:
+                shutil.rmtree(full)
+            dirnames.remove(name)
+            removed.append(rel)
         for name in filenames:
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if rel not in keep and ignored(rel, patterns):
+            if ignored(rel, patterns):
                 os.unlink(os.path.join(dirpath, name))
                 removed.append(rel)
+    for rel in sorted(kept_dirs, key=len, reverse=True):
+        full = os.path.join(root, rel)
+        if not os.listdir(full):
+            os.rmdir(full)
+            removed.append(rel)
     return removed
 
 
@@ -135,7 +119,10 @@ def expand(root: str, name: str) -> list[str]:
         raise ContextError(f"Forbidden path outside the build context: {name}")
     if not GLOB_CHARS.search(cleaned):
         return [cleaned]
-    regex = _pattern_regex(cleaned)
+    try:
+        regex = go_pattern(cleaned)
+    except PatternError as exc:
+        raise ContextError(f"{name}: {exc}") from None
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
@@ -168,12 +155,15 @@ def _hash_file(h, path: str) -> None:
             h.update(chunk)
 
 
-def checksum(path: str) -> str:
+def checksum(path: str, name: str = "") -> str:
     """What ADD/COPY's cache key sees of a source: names, types, modes, link targets and
-    content (not times or owners: the copy belongs to root whatever the context said)."""
+    content (not times or owners: the copy's owner is root or --chown's, whatever the
+    context said). A file's base name counts: it names the copy in a directory."""
     st = os.stat(path)
     h = hashlib.sha256()
     if not stat.S_ISDIR(st.st_mode):
+        h.update(f"{posixpath.basename(name)}\0{stat.S_IMODE(st.st_mode):o}\0".encode(
+            "utf-8", "surrogateescape"))
         _hash_file(h, path)
         return f"file:{h.hexdigest()}"
     for dirpath, dirnames, filenames in os.walk(path):
@@ -195,4 +185,4 @@ def source(root: str, rel: str) -> Source:
     path = resolve(root, rel)
     if not os.path.lexists(path):
         raise ContextError(f"{rel}: no such file or directory in the build context")
-    return Source(path, rel, checksum(path))
+    return Source(path, rel, checksum(path, rel))

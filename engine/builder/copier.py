@@ -41,9 +41,12 @@ def _file_chunks(path: str) -> Iterator[bytes]:
 
 
 def copy_source(inroot: InRoot, rootfs: str, src: Source, dest: str, dest_is_dir: bool,
-                extract: bool) -> None:
-    """Copy one source to container path `dest` (absolute) of the mounted `rootfs`."""
+                extract: bool, owner: tuple[int, int] | None = None) -> None:
+    """Copy one source to container path `dest` (absolute) of the mounted `rootfs`;
+    `owner` (COPY --chown) owns the copies and the directories made for them."""
     request: dict = {"dest": dest, "dest_is_dir": dest_is_dir, "name": src.name}
+    if owner is not None:
+        request["uid"], request["gid"] = owner
     if src.is_dir:
         request["kind"], chunks = "dir", pack_dir(src.path)
     elif extract and is_archive(src.path):
@@ -58,5 +61,21 @@ def copy_source(inroot: InRoot, rootfs: str, src: Source, dest: str, dest_is_dir
         inroot.copy_in(root_fd, request, chunks)
     except (BadRequest, NotFound) as exc:
         raise ContextError(str(exc)) from None
+    finally:
+        os.close(root_fd)
+
+
+
+EMPTY_TAR = b"\0" * 1024   # a tar with no entries: WORKDIR's "copy" of nothing
+
+
+def make_dir(inroot: InRoot, rootfs: str, path: str) -> None:
+    """mkdir -p `path` in the mounted `rootfs` (WORKDIR), confined as the copies are."""
+    root_fd = open_root(rootfs)
+    try:
+        inroot.copy_in(root_fd, {"dest": path, "dest_is_dir": True, "name": path, "kind": "dir"},
+                       iter([EMPTY_TAR]))
+    except (BadRequest, NotFound) as exc:
+        raise ContextError(f"WORKDIR {path}: {exc}") from None
     finally:
         os.close(root_fd)

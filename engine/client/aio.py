@@ -33,6 +33,7 @@ from .connection import error_message
 
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
+LOG_SLICE = 65536
 
 
 class ConnectionLost(ClientError):
@@ -390,6 +391,20 @@ class AsyncClient:
                 for item in demuxer.feed(data):
                     yield item
 
+    async def log_batches(self, name: str, tty: bool, follow: bool = False, timestamps: bool = False,
+                          tail: str = "all") -> AsyncIterator[list[tuple[int, bytes]]]:
+        """The (stream, bytes) pieces of `logs`, a list per at most LOG_SLICE bytes read: a
+        reader that waits (`await`) between lists keeps its event loop free under a flood,
+        which one piece per frame (a frame per line) does not."""
+        params = {"stdout": True, "stderr": True, "timestamps": True if timestamps else None,
+                  "follow": True if follow else None, "tail": tail}
+        resp = await self.request(*E.CONTAINER_LOGS.at(name), params, timeout=None)
+        demuxer = None if tty else Demuxer()
+        async for data in self._chunks(resp):
+            for start in range(0, len(data), LOG_SLICE):
+                piece = data[start:start + LOG_SLICE]
+                yield [(STDOUT, piece)] if demuxer is None else demuxer.feed(piece)
+
     async def stats(self, name: str, stream: bool = True) -> AsyncIterator[StatsSample]:
         resp = await self.request(*E.CONTAINER_STATS.at(name),
                                   {"stream": stream}, timeout=None)
@@ -401,6 +416,18 @@ class AsyncClient:
         """Hijack an attach connection (`Connection: Upgrade`, `Upgrade: tcp`)."""
         params = {"logs": True if logs else None, "stream": True if stream else None,
                   "stdin": True if stdin else None, "stdout": True, "stderr": True}
+        method, path = E.CONTAINER_ATTACH.at(name)
+        return await self.hijack(method, self.url(path, params), tty)
+
+    async def exec_start(self, exec_id: str, tty: bool) -> AttachStream:
+        """Start an exec made with `Attach*` and hijack its streams."""
+        method, path = E.EXEC_START.at(exec_id)
+        return await self.hijack(method, self.url(path), tty,
+                                 json.dumps({"Detach": False, "Tty": tty}).encode())
+
+    async def hijack(self, method: str, target: str, tty: bool, body: bytes = b"") -> AttachStream:
+        """Send one request on a connection of its own and, when the daemon upgrades it
+        (101, or a 200 without chunks), keep that connection as raw streams."""
         try:
             if self.host.scheme == "unix":
                 reader, writer = await asyncio.wait_for(
@@ -412,10 +439,10 @@ class AsyncClient:
             reason = "permission" if isinstance(exc, PermissionError) else "refused"
             raise DaemonUnreachable(self.host.url, reason) from None
         try:
-            method, path = E.CONTAINER_ATTACH.at(name)
-            writer.write((f"{method} {self.url(path, params)} HTTP/1.1\r\n"
-                          "Host: localhost\r\nUser-Agent: pyctr-tui\r\nContent-Length: 0\r\n"
-                          "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n").encode("latin-1"))
+            kind = "Content-Type: application/json\r\n" if body else ""
+            writer.write((f"{method} {target} HTTP/1.1\r\n"
+                          f"Host: localhost\r\nUser-Agent: pyctr-tui\r\nContent-Length: {len(body)}\r\n"
+                          f"{kind}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n").encode("latin-1") + body)
             await writer.drain()
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
             status_line, *header_lines = head.decode("latin-1").split("\r\n")

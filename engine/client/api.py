@@ -23,6 +23,9 @@ from . import endpoints as E
 from .endpoints import API_VERSION, Params, url
 from .errors import APIError
 
+# Today's docker CLI speaks v1.41; endpoints younger than v1.14 are asked at it.
+MODERN_API_VERSION = "1.41"
+
 if TYPE_CHECKING:
     from .tls import TLSConfig
 
@@ -91,7 +94,8 @@ class Client:
         return url(self.version, path, params)
 
     def request(self, method: str, path: str, params: Params | None = None,
-                body: Any = None, headers: Mapping[str, str] | None = None) -> Response:
+                body: Any = None, headers: Mapping[str, str] | None = None, *,
+                version: str | None = None) -> Response:
         """Send a request; return the open response, or raise APIError (>= 400).
 
         `body` may be JSON-able (dict/list), bytes, or a binary file / iterator of
@@ -108,7 +112,8 @@ class Client:
         conn = connection.open_connection(self.host, self.timeout, self.tls)
         try:
             try:
-                conn.request(method, self.url(path, params), body=body, headers=all_headers)
+                target = url(self.version if version is None else version, path, params)
+                conn.request(method, target, body=body, headers=all_headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the daemon answered before reading all of the body: read the answer
             resp = conn.getresponse()
@@ -136,8 +141,8 @@ class Client:
         return Response(conn, resp)
 
     def json(self, method: str, path: str, params: Params | None = None, body: Any = None,
-             headers: Mapping[str, str] | None = None) -> Any:
-        with self.request(method, path, params, body, headers) as resp:
+             headers: Mapping[str, str] | None = None, *, version: str | None = None) -> Any:
+        with self.request(method, path, params, body, headers, version=version) as resp:
             return resp.json()
 
     def call(self, method: str, path: str, params: Params | None = None, body: Any = None,
@@ -163,8 +168,12 @@ class Client:
     def info(self) -> SystemInfo:
         return models.system_info(self.json(*E.INFO.at()) or {})
 
-    def events(self, since: str | None = None, until: str | None = None) -> Response:
-        return self.request(*E.EVENTS.at(), {"since": since or None, "until": until or None})
+    def events(self, since: str | None = None, until: str | None = None, filters: dict | None = None,
+               modern: bool = False) -> Response:
+        """The event stream; `modern` asks at v1.41, whose events carry Type, Action and Actor."""
+        params = {"since": since or None, "until": until or None,
+                  "filters": json.dumps(filters) if filters else None}
+        return self.request(*E.EVENTS.at(), params, version=MODERN_API_VERSION if modern else None)
 
     def auth(self, auth: models.AuthConfig) -> dict:
         return self.json(*E.AUTH.at(), body=auth.to_api()) or {}
@@ -190,6 +199,15 @@ class Client:
         result = self.json(*E.CONTAINER_CREATE.at(), {"name": name or None}, body) or {}
         return result.get("Id") or "", list(result.get("Warnings") or [])
 
+    def create_container_modern(self, config: ContainerConfig, host_config: HostConfig,
+                                endpoints: dict[str, dict] | None = None,
+                                name: str = "") -> tuple[str, list[str]]:
+        """POST /containers/create at v1.41 with every option of today's `run`."""
+        body = models.modern_create_body(config, host_config, endpoints)
+        result = self.json(*E.CONTAINER_CREATE.at(), {"name": name or None}, body,
+                           version=models.MODERN_REQUEST_VERSION) or {}
+        return result.get("Id") or "", list(result.get("Warnings") or [])
+
     def inspect_container(self, name: str) -> dict:
         return self.json(*E.CONTAINER_INSPECT.at(name))
 
@@ -212,8 +230,108 @@ class Client:
     def unpause(self, name: str) -> None:
         self.call(*E.CONTAINER_UNPAUSE.at(name))
 
-    def wait(self, name: str) -> int:
-        result = self.json(*E.CONTAINER_WAIT.at(name)) or {}
+    def rename(self, name: str, new_name: str) -> None:
+        self.call(*E.CONTAINER_RENAME.at(name), {"name": new_name})
+
+    def stats(self, name: str, stream: bool = True) -> Response:
+        """The stats endpoint: one JSON reading per line while `stream`, else one reading.
+
+        Asked at v1.41, as today's docker CLI does: the endpoint is younger than the
+        client's v1.14, and v1.41 gives a stopped container's empty reading."""
+        return self.request(*E.CONTAINER_STATS.at(name), {"stream": stream}, version=MODERN_API_VERSION)
+
+    def update(self, name: str, body: dict) -> list[str]:
+        """POST an UpdateConfig (docker's field names); returns the daemon's warnings.
+        At v1.41, as the endpoint is younger (v1.22) than the client's v1.14."""
+        with self.request(*E.CONTAINER_UPDATE.at(name), body=body, version=MODERN_API_VERSION) as resp:
+            answer = resp.json() or {}
+        return [str(w) for w in answer.get("Warnings") or []]
+
+    # Named volumes (API 1.21+), asked at v1.41 with docker's field names.
+    def volumes(self, filters: dict | None = None) -> dict:
+        params = {"filters": json.dumps(filters) if filters else None}
+        return self.json("GET", "/volumes", params, version=MODERN_API_VERSION) or {}
+
+    def create_volume(self, body: dict) -> dict:
+        return self.json("POST", "/volumes/create", body=body, version=MODERN_API_VERSION) or {}
+
+    def inspect_volume(self, name: str) -> dict:
+        return self.json("GET", f"/volumes/{E.quote_name(name)}", version=MODERN_API_VERSION) or {}
+
+    def remove_volume(self, name: str, force: bool = False) -> None:
+        with self.request("DELETE", f"/volumes/{E.quote_name(name)}", {"force": True if force else None},
+                          version=MODERN_API_VERSION):
+            pass
+
+    def prune_volumes(self, filters: dict | None = None) -> dict:
+        params = {"filters": json.dumps(filters) if filters else None}
+        return self.json("POST", "/volumes/prune", params, version=MODERN_API_VERSION) or {}
+
+    def prune(self, what: str, params: dict | None = None) -> dict:
+        """POST /{what}/prune (containers, images, build) at v1.41; `params` as given,
+        a dict `filters` sent as JSON."""
+        params = dict(params or {})
+        if params.get("filters") is not None and not isinstance(params["filters"], str):
+            params["filters"] = json.dumps(params["filters"]) if params["filters"] else None
+        return self.json("POST", f"/{what}/prune", params, version=MODERN_API_VERSION) or {}
+
+    def inspect_modern(self, kind: str, name: str, size: bool = False, object_hook: Any = None) -> dict:
+        """GET /containers|images/NAME/json at v1.41, as the docker CLI 28 asks it;
+        `object_hook` as in inspect_network."""
+        path = f"/{kind}/{E.quote_name(name)}/json"
+        with self.request("GET", path, {"size": True if size else None}, version=MODERN_API_VERSION) as resp:
+            return json.loads(resp.read(), object_pairs_hook=object_hook) or {}
+
+    def list_modern(self, kind: str, params: dict) -> list[dict]:
+        """GET /containers/json or /images/json at v1.41 as raw records (the docker CLI
+        28's `--format` fields need Mounts, State, SharedSize...); a dict `filters` as JSON."""
+        params = {k: v for k, v in params.items() if v not in (None, False, "", -1)}
+        if isinstance(params.get("filters"), dict):
+            params["filters"] = json.dumps(params["filters"]) if params["filters"] else None
+        return self.json("GET", f"/{kind}/json", params, version=MODERN_API_VERSION) or []
+
+    def disk_usage(self) -> dict:
+        return self.json("GET", "/system/df", version=MODERN_API_VERSION) or {}
+
+    # Networks (API 1.21+), asked at v1.41 with docker's field names.
+    def networks(self, filters: dict | None = None) -> list[dict]:
+        params = {"filters": json.dumps(filters) if filters else None}
+        return self.json("GET", "/networks", params, version=MODERN_API_VERSION) or []
+
+    def create_network(self, body: dict) -> dict:
+        return self.json("POST", "/networks/create", body=body, version=MODERN_API_VERSION) or {}
+
+    def inspect_network(self, name: str, verbose: bool = False, object_hook: Any = None) -> dict:
+        """`object_hook`: the class each decoded object is made as (the CLI keeps the daemon's order)."""
+        with self.request("GET", f"/networks/{E.quote_name(name)}", {"verbose": True if verbose else None},
+                          version=MODERN_API_VERSION) as resp:
+            return json.loads(resp.read(), object_pairs_hook=object_hook) or {}
+
+    def remove_network(self, name: str) -> None:
+        with self.request("DELETE", f"/networks/{E.quote_name(name)}", version=MODERN_API_VERSION):
+            pass
+
+    def connect_network(self, network: str, body: dict) -> None:
+        with self.request("POST", f"/networks/{E.quote_name(network)}/connect", body=body,
+                          version=MODERN_API_VERSION) as resp:
+            resp.read()
+
+    def disconnect_network(self, network: str, body: dict) -> None:
+        with self.request("POST", f"/networks/{E.quote_name(network)}/disconnect", body=body,
+                          version=MODERN_API_VERSION) as resp:
+            resp.read()
+
+    def prune_networks(self, filters: dict | None = None) -> dict:
+        params = {"filters": json.dumps(filters) if filters else None}
+        return self.json("POST", "/networks/prune", params, version=MODERN_API_VERSION) or {}
+
+    def wait(self, name: str, condition: str = "") -> int:
+        """The exit code; `condition` (v1.30): not-running, next-exit or removed."""
+        if condition:
+            result = self.json(*E.CONTAINER_WAIT.at(name), {"condition": condition},
+                               version=MODERN_API_VERSION) or {}
+        else:
+            result = self.json(*E.CONTAINER_WAIT.at(name)) or {}
         return int(result.get("StatusCode") or 0)
 
     def remove_container(self, name: str, volumes: bool = False, force: bool = False,
@@ -223,10 +341,10 @@ class Client:
         self.call(*E.CONTAINER_REMOVE.at(name), params)
 
     def attach(self, name: str, stdin: bool = False, stdout: bool = True, stderr: bool = True,
-               stream: bool = True, logs: bool = False) -> connection.Hijacked:
+               stream: bool = True, logs: bool = False, detach_keys: str = "") -> connection.Hijacked:
         params = {"logs": True if logs else None, "stream": True if stream else None,
                   "stdin": True if stdin else None, "stdout": True if stdout else None,
-                  "stderr": True if stderr else None}
+                  "stderr": True if stderr else None, "detachKeys": detach_keys or None}
         return self.hijack(*E.CONTAINER_ATTACH.at(name), params)
 
     def exec_create(self, container: str, cmd: list[str], *, stdin: bool = False, tty: bool = False,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
-API_VERSION = "1.14"
+from .apiversion import API_VERSION  # noqa: F401 - re-exported, the one definition
 Params = Mapping[str, Any]
 
 
@@ -21,9 +21,10 @@ def encode_params(params: Params | None) -> str:
     for key, value in params.items():
         if value is None:
             continue
-        if value is True or value is False:
-            value = "1" if value else "0"
-        pairs.append((key, str(value)))
+        for item in value if isinstance(value, (list, tuple)) else [value]:   # `t=a&t=b`
+            if item is True or item is False:
+                item = "1" if item else "0"
+            pairs.append((key, str(item)))
     return urlencode(pairs)
 
 
@@ -35,9 +36,12 @@ def url(version: str, path: str, params: Params | None = None) -> str:
 
 
 def quote_name(name: str) -> str:
-    # Image names carry '/' and ':' (localhost:5000/busybox); Docker's router
-    # matches them unescaped, so only escape what would break the URL.
-    return quote(name, safe="/:@+=,")
+    """A name or path as one path segment. Everything but unreserved characters is
+    escaped, '/' too: `diff /dev/null` or `inspect ../x` must not become another
+    URL (`//dev/null`, a `..` segment). Servers decode the segment before routing
+    (pyctrd, and Go's net/http for dockerd), so `localhost:5000/busybox` still
+    names the image."""
+    return quote(name, safe="")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ CONTAINER_RESIZE = Endpoint("POST", "/containers/{}/resize")
 CONTAINER_LOGS = Endpoint("GET", "/containers/{}/logs")
 CONTAINER_TOP = Endpoint("GET", "/containers/{}/top")
 CONTAINER_STATS = Endpoint("GET", "/containers/{}/stats")
+CONTAINER_RENAME = Endpoint("POST", "/containers/{}/rename")
+CONTAINER_UPDATE = Endpoint("POST", "/containers/{}/update")
 CONTAINER_CHANGES = Endpoint("GET", "/containers/{}/changes")
 CONTAINER_EXPORT = Endpoint("GET", "/containers/{}/export")
 CONTAINER_COPY = Endpoint("POST", "/containers/{}/copy")

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, NamedTuple
+
+from .lightrecord import light_record
+
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations only need it for checkers
+if TYPE_CHECKING:
+    from typing import Mapping
 
 DEFAULT_HOST = "unix:///var/run/pyctr.sock"
 DEFAULT_TCP_HOST = "127.0.0.1"
 
 
-class Host(NamedTuple):
-    """A parsed daemon address. `tls` stays False until TLS support lands."""
+class Host(light_record("Host", {"scheme": ..., "path": "", "hostname": "", "port": 0, "tls": False})):
+    """A parsed daemon address: scheme "unix" (path: the socket) or "tcp" (hostname,
+    port). `tls` stays False until TLS support lands."""
 
-    scheme: str  # "unix" or "tcp"
-    path: str = ""  # unix socket path
-    hostname: str = ""
-    port: int = 0
-    tls: bool = False
+    __slots__ = ()
 
     @property
     def url(self) -> str:

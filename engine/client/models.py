@@ -58,6 +58,19 @@ def create_body(config: ContainerConfig, host_config: HostConfig | None) -> dict
     return body
 
 
+MODERN_REQUEST_VERSION = "1.41"   # what `pyctr run`/`create` speak, as docker CLI 28 with pyctrd
+
+
+def modern_create_body(config: ContainerConfig, host_config: HostConfig,
+                       endpoints: dict[str, dict] | None = None) -> dict:
+    """The create body of today's docker CLI: Config and HostConfig of API v1.41 as the
+    records hold them (no Docker 1.2 fill-ins), and NetworkingConfig's endpoints."""
+    body = to_api(config, version=MODERN_REQUEST_VERSION)
+    body["HostConfig"] = to_api(host_config, version=MODERN_REQUEST_VERSION)
+    body["NetworkingConfig"] = {"EndpointsConfig": endpoints or {}}
+    return body
+
+
 @dataclass
 class AuthConfig:
     username: str = ""

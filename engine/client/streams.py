@@ -86,12 +86,12 @@ def copy_raw(read: Callable[[int], bytes], out: BinaryIO, chunk: int = 32768) ->
         out.flush()
 
 
-def json_messages(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+def json_messages(chunks: Iterable[bytes], object_pairs_hook: Any = None) -> Iterator[dict[str, Any]]:
     """Decode a stream of concatenated JSON objects.
 
     Docker writes one object per line, but like Go's json.Decoder we accept any
     whitespace (or none) between objects and objects split across reads."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=object_pairs_hook)
     utf8 = codecs.getincrementaldecoder("utf-8")("replace")
     text = ""
     for data in chunks:

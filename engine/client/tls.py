@@ -6,21 +6,26 @@ Certificates default to ca.pem, cert.pem and key.pem in the cert path, ~/.pyctr.
 from __future__ import annotations
 
 import os
-import ssl
-from dataclasses import dataclass
-from typing import Mapping
 
 from .errors import ClientError
+from .lightrecord import light_record
+
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations only need it for checkers
+if TYPE_CHECKING:
+    import ssl
+    from typing import Mapping
 
 
-@dataclass(frozen=True)
-class TLSConfig:
-    verify: bool            # check the daemon's certificate against `ca`
-    ca: str = ""
-    cert: str = ""          # client certificate (sent when present)
-    key: str = ""
+class TLSConfig(light_record("TLSConfig", {"verify": ..., "ca": "", "cert": "", "key": ""})):
+    """Immutable settings: verify (check the daemon's certificate against `ca`), ca,
+    cert and key (the client certificate, sent when present). A light record, and ssl
+    loaded only when a context is made: every CLI start reads these (issue 24)."""
 
-    def context(self) -> ssl.SSLContext:
+    __slots__ = ()
+
+    def context(self) -> "ssl.SSLContext":
+        import ssl
+
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         try:

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from ..api.config import ContainerConfig, HostConfig
+from ..api.networks import NetworkingConfig
 from ..api.filters import Filters
+from ..builder.options import BuildOptions
 from ..jobs import JobArgs
 from .events import EventFilter
 
@@ -29,6 +31,8 @@ class ImageImport(JobArgs[str]):
     repository: str = ""
     tag: str = ""
     body: BinaryIO | None = None     # a blocking reader, used from a worker thread
+    changes: list[str] = field(default_factory=list)   # Dockerfile config instructions (`-c`)
+    message: str = ""                # the image's comment (`-m`)
 
 
 @dataclass
@@ -83,6 +87,7 @@ class ContainerCreate(JobArgs["ContainerCreated"]):
     config: ContainerConfig
     host_config: HostConfig
     name: str = ""
+    networking: NetworkingConfig | None = None   # API 1.22+: the endpoint on its --net
 
 
 @dataclass
@@ -136,7 +141,7 @@ class ContainerStop(JobArgs[None]):
     job: ClassVar[str] = "container_stop"
 
     name: str
-    timeout: int = 10
+    timeout: int | None = None   # None: the container's StopTimeout (default 10)
 
 
 @dataclass
@@ -231,6 +236,7 @@ class AttachArgs(JobArgs["AttachedSession"]):
     stdin: bool = False
     stdout: bool = False
     stderr: bool = False
+    detach_keys: str = ""     # "" = Docker's default (ctrl-p,ctrl-q); see daemon/detachkeys.py
 
 
 @dataclass
@@ -267,3 +273,13 @@ class VersionQuery(JobArgs["VersionInfo"]):
 @dataclass
 class InfoQuery(JobArgs["SystemInfo"]):
     job: ClassVar[str] = "info"
+
+
+@dataclass
+class BuildArgs(JobArgs[str]):
+    job: ClassVar[str] = "image_build"
+
+    body: BinaryIO | None                    # the context tar (a blocking reader)
+    options: BuildOptions = field(default_factory=BuildOptions)
+    dockerfile: str = "Dockerfile"           # its path inside the context
+    remote: str = ""                         # a URL instead of a body

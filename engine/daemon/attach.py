@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 from ..errors import BadRequest
 from ..jobs import Job
-from . import jsonfile
+from . import detachkeys, jsonfile
 from .args import AttachArgs, ContainerResize
 from .container import Container
 from .streams import write_all
@@ -15,22 +15,20 @@ from .streams import write_all
 if TYPE_CHECKING:
     from .daemon import Daemon
 
-DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
-
-
 class AttachSession:
     """One attached client: past output (logs=1), live output (stream=1) and stdin."""
 
-    def __init__(self, container: Container, args: AttachArgs) -> None:
+    def __init__(self, container: Container, args: AttachArgs, keys: bytes) -> None:
         self.container = container
         self.tty = container.record.config.tty
         self.wanted = {s for s, on in (("stdout", args.stdout), ("stderr", args.stderr)) if on}
         path = container.record.log_path
         # The log up to here and the live output from here: nothing twice, nothing missed.
-        self._past = jsonfile.read(path, 0, jsonfile.size(path)) if args.logs else None
+        past = jsonfile.open_current(path) if args.logs and path else None
+        self._past = jsonfile.read(past) if past is not None else None
         self._live = container.output.subscribe() if args.stream else None
         self.stdin = args.stdin and container.record.config.open_stdin
-        self._prefix = b""  # a possible first byte of the detach keys
+        self._detach = detachkeys.DetachScanner(keys)
 
     async def output(self) -> AsyncIterator[tuple[str, bytes]]:
         if self._past is not None:
@@ -53,15 +51,10 @@ class AttachSession:
         """Feed the container's stdin; False when the client typed the detach keys."""
         if not self.stdin:
             return True
-        if self.tty:
-            data = self._prefix + data
-            self._prefix = b""
-            if DETACH_KEYS in data:
-                data = data[:data.index(DETACH_KEYS)]
-                await self._write(data)
-                return False
-            if data.endswith(DETACH_KEYS[:1]):
-                data, self._prefix = data[:-1], DETACH_KEYS[:1]
+        if self.tty:   # as Docker: the keys are looked for on a terminal's input only
+            data, detached = self._detach.feed(data)
+            await self._write(data)
+            return not detached
         await self._write(data)
         return True
 
@@ -89,7 +82,11 @@ class AttachSession:
 
 async def container_attach(daemon: Daemon, job: Job[AttachArgs]) -> AttachSession:
     args = job.args
-    return AttachSession(daemon.lookup(args.name), args)
+    try:
+        keys = detachkeys.parse(args.detach_keys)
+    except detachkeys.InvalidKeys:
+        raise BadRequest(f"Invalid detach keys ({args.detach_keys}) provided") from None
+    return AttachSession(daemon.lookup(args.name), args, keys)
 
 
 async def container_resize(daemon: Daemon, job: Job[ContainerResize]) -> None:

@@ -9,30 +9,20 @@ import asyncio
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO, ClassVar
+from typing import TYPE_CHECKING
 
 from ..builder import context
-from ..builder.evaluator import BuildError, Builder, BuildOptions
-from ..builder.parser import DockerfileError, parse
+from ..builder.evaluator import BuildError, Builder
+from ..builder.parser import DockerfileError, parse, stages
 from ..api.messages import ProgressMessage
-from ..jobs import Job, JobArgs
+from ..jobs import Job
+from .args import BuildArgs
 from .builder_backend import DaemonBuilderBackend
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 MAX_DOCKERFILE = 4 << 20
-
-
-@dataclass
-class BuildArgs(JobArgs[str]):
-    job: ClassVar[str] = "image_build"
-
-    body: BinaryIO | None                    # the context tar (a blocking reader)
-    options: BuildOptions = field(default_factory=BuildOptions)
-    dockerfile: str = "Dockerfile"           # its path inside the context
-    remote: str = ""                         # a URL instead of a body
 
 
 _swept: set[str] = set()
@@ -70,13 +60,15 @@ async def image_build(daemon: Daemon, job: Job[BuildArgs]) -> str:
         name = os.path.normpath(args.dockerfile or "Dockerfile")
         text = await asyncio.to_thread(_read_dockerfile, context_dir, name)
         try:
-            instructions = parse(text)
+            dockerfile = stages(parse(text))
         except DockerfileError as exc:
             raise BuildError(str(exc)) from None
-        await asyncio.to_thread(context.apply_ignore, context_dir, {name})
+        # The Dockerfile and .dockerignore go too when .dockerignore lists them (as the
+        # `-f -` forms of the CLI do with the Dockerfile they add): read, never copied.
+        await asyncio.to_thread(context.apply_ignore, context_dir)
         builder = Builder(DaemonBuilderBackend(daemon), context_dir, downloads, args.options, emit, job.write)
         async with daemon.graph.journal("build"):   # a crash mid-build: its steps are undone
-            return await builder.build(instructions)
+            return await builder.build(dockerfile)
     except context.ContextError as exc:
         raise BuildError(str(exc)) from None
     finally:
@@ -98,11 +90,16 @@ def _read_dockerfile(root: str, name: str) -> str:
 
 
 async def _remote_context(url: str, context_dir: str, downloads: str) -> None:
-    """`remote=`: a URL of a tarball context or of a bare Dockerfile (git is not supported)."""
-    if url.startswith(("git://", "git@", "github.com/")) or url.endswith(".git"):
-        raise BuildError(f"git build contexts are not supported by this pyctrd: {url}")
+    """`remote=`: the URL of a tarball context or of a bare Dockerfile, fetched by pyctrd
+    (from where it runs: what it cannot reach fails with the fetch's error). Git
+    repositories are refused: this pyctrd does not clone."""
+    if (url.startswith(("git://", "git@", "github.com/")) or url.endswith(".git")
+            or ".git#" in url):
+        raise BuildError(f"remote={url}: git build contexts are not supported by this pyctrd "
+                         "(it does not clone repositories): send the context as a tar instead")
     if not url.startswith(("http://", "https://")):
-        raise BuildError(f"invalid remote context {url!r}: give an http(s) URL")
+        raise BuildError(f"remote={url}: not a URL this pyctrd can fetch: give an http(s) URL "
+                         "of a tarball or a Dockerfile, or send the context as a tar")
     from ..builder.copier import is_archive
     from ..builder.evaluator import download
     source = await download(url, downloads)

@@ -37,8 +37,8 @@ class DaemonBuilderBackend:
         args = RegistryPull(repository, tag)
         await pull.image_pull(self.daemon, Job(args.job, args, out=progress))
 
-    async def create_container(self, config: ContainerConfig) -> str:
-        args = ContainerCreate(config, HostConfig())
+    async def create_container(self, config: ContainerConfig, host_config: HostConfig) -> str:
+        args = ContainerCreate(config, host_config)
         created = await create.container_create(self.daemon, Job(args.job, args))
         return created.id
 

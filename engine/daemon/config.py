@@ -35,6 +35,13 @@ class DaemonConfig:
     icc: bool = True                       # containers on the bridge may talk to each other
     ip_masq: bool = True
     userland_proxy: bool = True            # false: 127.0.0.1 reaches published ports by DNAT
+    # API connections (server/connections.py): seconds, 0 = never; max 0 = from RLIMIT_NOFILE
+    header_timeout: float = 300.0          # to send a request's head (dockerd's ReadHeaderTimeout)
+    idle_timeout: float = 120.0            # between requests (above the docker CLI's 90 s)
+    body_timeout: float = 300.0            # of silence within a request's body
+    max_connections: int = 0
+    # user-defined networks without a subnet take one from these ("base=CIDR,size=N")
+    default_address_pools: list[str] = field(default_factory=list)
 
     @property
     def pidfile_path(self) -> str:

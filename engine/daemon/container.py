@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import os
 
 from .jsonfile import LogWriter
+from .spool import Spool
 from .container_record import ContainerRecord, ZERO_TIME
 from .streams import Broadcaster, ProcessIO
 
 
+@functools.lru_cache(maxsize=8192)   # `ps` parses each container's times at every listing
 def parse_time(value: str) -> datetime.datetime | None:
     if not value or value == ZERO_TIME:
         return None
@@ -51,33 +54,20 @@ class Container:
         self.lock = asyncio.Lock()          # start/stop/rm one at a time
         self.output = Broadcaster()
         self.log: LogWriter | None = None
+        self.spools: dict[str, Spool] = {}   # its output on the way to the log (spool.py)
         self.io: ProcessIO | None = None    # the streams of the current (or last) run
         self.monitor: asyncio.Task | None = None
         self.stopped = asyncio.Event()      # set whenever not running
         self.started = asyncio.Event()      # set while running (stdin may be written)
         self.stop_requested = False         # a user stop/kill: no restart policy
+        self.health_task: asyncio.Task | None = None   # the healthcheck's probes (health.py)
         self.restart_task: asyncio.Task | None = None  # a restart waiting out its back-off
         self.backoff = 0.0                  # the last restart delay, seconds
         self.removed = asyncio.Event()      # set once `rm` has taken it out of the daemon
-        self._exit_waiters: list[asyncio.Future[None]] = []
         if record.state.running:
             self.started.set()
         else:
             self.stopped.set()
-
-    def next_exit(self) -> asyncio.Future[None]:
-        """Done at the container's next exit (or failed start) after this call."""
-        self._exit_waiters = [w for w in self._exit_waiters if not w.done()]  # drop abandoned ones
-        waiter = asyncio.get_running_loop().create_future()
-        self._exit_waiters.append(waiter)
-        return waiter
-
-    def exited(self) -> None:
-        """Wakes every `next_exit` (the monitor calls it once the exit is recorded)."""
-        waiters, self._exit_waiters = self._exit_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     @property
     def id(self) -> str:
@@ -101,7 +91,12 @@ class Container:
         if state.running:
             started = parse_time(state.started_at) or now
             text = f"Up {human_duration((now - started).total_seconds())}"
-            return text + " (Paused)" if state.paused else text
+            if state.paused:
+                return text + " (Paused)"
+            if state.health is not None:   # as Docker: "(health: starting)", "(healthy)"
+                status = state.health.status
+                return text + (f" (health: {status})" if status == "starting" else f" ({status})")
+            return text
         if state.restarting:
             finished = parse_time(state.finished_at) or now
             return f"Restarting ({state.exit_code}) {human_duration((now - finished).total_seconds())} ago"

@@ -12,18 +12,21 @@ from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict
 from ..graph.graph import current_journal, new_id, now_rfc3339
 from ..jobs import Job
+from ..tracing import span
 from ..api.config import ContainerConfig, HostConfig
-from . import limits, names, network, security
+from . import health, hostopts, init, limits, logdrivers, names, network, security, volumes
+from .signals import parse_signal
 from .args import ContainerCreate
 from .container import Container
-from .container_record import ContainerRecord
+from .container_record import ContainerRecord, NetworkSettings
+from . import networks as user_networks
 from ..api.records import ContainerCreated
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 NETWORK_MODES = ("", "default", "bridge", "none", "host")
-RESTART_POLICIES = ("", "no", "always", "on-failure")
+RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
 # What the init layer provides so that mount points exist without showing up in
 # `diff` of the container (Docker 1.2's "-init" layer).
 INIT_DIRS = ("dev", "dev/pts", "dev/shm", "proc", "sys", "etc")
@@ -39,6 +42,14 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
     config, host_config = args.config, args.host_config
     image = daemon.graph.resolve(config.image)
     warnings = _validate(config, host_config)
+    if config.network_disabled:   # Docker's answer: a container with no network but loopback
+        if (host_config.network_mode or "default") not in ("default", "bridge", "none"):
+            raise BadRequest(f"Config.NetworkDisabled conflicts with HostConfig.NetworkMode "
+                             f"{host_config.network_mode}")
+        host_config.network_mode = "none"
+    asked_networks = user_networks.check_create(daemon, host_config.network_mode or "", args.networking)
+    hostopts.check(daemon, config, host_config)
+    hostopts.fill_defaults(host_config)
     links = network.resolve_links(daemon, host_config)   # each --link names an existing container
     limits.mirror(config, host_config)
     if args.name:
@@ -57,6 +68,7 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
     command = (config.entrypoint or []) + (config.cmd or [])
     if not command:
         raise BadRequest("No command specified")
+    planned = volumes.plan(daemon, config, host_config)   # 400 on a bad one, nothing made yet
 
     root = daemon.config.path("containers", container_id)
     record = ContainerRecord(
@@ -66,7 +78,8 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
         resolv_conf_path=os.path.join(root, "resolv.conf"),
         hostname_path=os.path.join(root, "hostname"),
         hosts_path=os.path.join(root, "hosts"),
-        log_path=os.path.join(root, f"{container_id}-json.log"),
+        log_path=logdrivers.log_path(root, container_id, logdrivers.parse(host_config.log_config)),
+        network_settings=NetworkSettings(networks=asked_networks),
     )
     # Directory, then layers, then the row: the row is the commit point, and what a
     # crash leaves before it (a directory, layers without a row) is swept at start-up.
@@ -74,9 +87,13 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
     if journal is not None:
         journal.note("container", container_id)
     os.makedirs(root)
+    made = None
     try:
+        record.mount_points, made = await asyncio.to_thread(volumes.register, daemon, container_id, planned)
+        record.volumes, record.volumes_rw = volumes.legacy_volumes(record.mount_points)
         crash_point("create-dir")
-        await asyncio.to_thread(_make_layers, daemon.graph.driver, container_id, image.id)
+        with span("create: layers"):
+            await asyncio.to_thread(_make_layers, daemon.graph.driver, container_id, image.id)
         crash_point("create-layers")
         container = Container(record, root)
         with daemon.graph.db.transaction():   # the row and its link edges, all or none
@@ -86,6 +103,8 @@ async def container_create(daemon: Daemon, job: Job[ContainerCreate]) -> Contain
                 daemon.save(container, strict=True)
     except BaseException:
         await asyncio.to_thread(remove_layers, daemon.graph.driver, container_id)
+        if made is not None:
+            await asyncio.to_thread(volumes.undo, daemon, container_id, made)
         shutil.rmtree(root, ignore_errors=True)
         raise
     daemon.containers[container_id] = container
@@ -98,6 +117,8 @@ def merge_image_config(user: ContainerConfig, image: ContainerConfig | None) -> 
     if image is None:
         return
     user.user = user.user or image.user
+    user.healthcheck = health.merge(user.healthcheck, image.healthcheck)
+    user.stop_signal = user.stop_signal or image.stop_signal
     user.working_dir = user.working_dir or image.working_dir
     if image.exposed_ports:
         user.exposed_ports = {**image.exposed_ports, **(user.exposed_ports or {})}
@@ -112,42 +133,28 @@ def merge_image_config(user: ContainerConfig, image: ContainerConfig | None) -> 
             user.entrypoint = image.entrypoint
 
 
-def parse_bind(spec: str) -> tuple[str, str, bool]:
-    """`/host:/ctr[:ro|rw]` -> (host, container, writable)."""
-    parts = spec.split(":")
-    if len(parts) == 2:
-        parts.append("rw")
-    if len(parts) != 3 or parts[2] not in ("ro", "rw"):
-        raise BadRequest(f"Invalid volume specification: {spec}")
-    host, target, mode = parts
-    if not os.path.isabs(host):
-        raise BadRequest(f"Invalid volume specification: {spec}: the host path must be absolute")
-    if not os.path.isabs(target):
-        raise BadRequest(f"Invalid volume specification: {spec}: the container path must be absolute")
-    return os.path.normpath(host), os.path.normpath(target), mode == "rw"
-
-
 def _validate(config: ContainerConfig, host: HostConfig) -> list[str]:
     """400 on anything that would fail later; the warnings create answers with."""
-    if host.log_config.type not in ("", "json-file"):
-        raise BadRequest(f"logging driver {host.log_config.type!r} is not supported: pyctr logs to json-file")
-    for spec in host.binds or []:
-        parse_bind(spec)
-    for path in config.volumes or {}:
-        if not os.path.isabs(path):
-            raise BadRequest(f"Invalid volume: {path}: the container path must be absolute")
+    logdrivers.parse(host.log_config)   # a driver or option pyctr does not honour is a 400
     mode = host.network_mode
-    if mode not in NETWORK_MODES and not mode.startswith("container:"):
-        raise BadRequest(f"Invalid network mode: {mode} (use bridge, none, host or container:<name|id>)")
+    if mode not in NETWORK_MODES and not mode.startswith("container:") and not names.VALID_NAME.match(mode):
+        raise BadRequest(f"Invalid network mode: {mode} (use bridge, none, host, container:<name|id> "
+                         f"or the name of a network)")
     network.validate(config, host)   # ports, links, dns
     policy = host.restart_policy
     if policy.name not in RESTART_POLICIES:
-        raise BadRequest(f"Invalid restart policy {policy.name!r} (use no, always or on-failure)")
+        raise BadRequest(f"Invalid restart policy {policy.name!r} (use no, always, unless-stopped or on-failure)")
     if policy.maximum_retry_count and policy.name != "on-failure":
         raise BadRequest("Maximum retry count can only be used with the on-failure restart policy")
     if policy.maximum_retry_count < 0:
         raise BadRequest("Maximum retry count cannot be negative")
     security.check(host)
+    init.check(host)
+    health.check(config)
+    if config.stop_signal:
+        parse_signal(config.stop_signal)
+    if config.stop_timeout is not None and config.stop_timeout < -1:
+        raise BadRequest(f"invalid StopTimeout {config.stop_timeout}: use -1 (wait for ever) or more")
     if host.auto_remove and policy.name not in ("", "no"):
         raise BadRequest("can't create 'AutoRemove' container with restart policy")
     return limits.check(config, host)

@@ -8,7 +8,6 @@ containers back at start-up and stops them at shutdown.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import secrets
@@ -24,18 +23,16 @@ from ..graph.graph import Graph
 from ..graph.graphdb import GraphDB
 from ..graphdriver import new_driver
 from ..libcontainer.inroot_client import InRoot
+from ..tracing import span
 from ..volumedriver import new_volumedriver
 from .config import DaemonConfig
 from .container import Container
 from .events import EventBus
 from .network import DaemonNetwork
+from .preflight import DaemonLocked, lock_pidfile  # noqa: F401  (DaemonLocked: raised by open)
 from .space import SpaceReserve, free_bytes
 
 log = logging.getLogger("pyctr.daemon")
-
-
-class DaemonLocked(Exception):
-    """Another pyctrd already uses this data root."""
 
 
 class Daemon:
@@ -70,11 +67,13 @@ class Daemon:
 
     # --- life cycle -----------------------------------------------------
     @classmethod
-    async def open(cls, config: DaemonConfig) -> "Daemon":
+    async def open(cls, config: DaemonConfig, lock_fd: int | None = None) -> "Daemon":
+        """`lock_fd`: the data root's lock, when main.py took it already (preflight.py)."""
         for sub in ("", "containers", "volumes", "graph"):
             os.makedirs(config.path(sub), exist_ok=True)
         os.makedirs(config.exec_root, exist_ok=True)
-        lock_fd = _lock_pidfile(config.pidfile_path)
+        if lock_fd is None:
+            lock_fd = lock_pidfile(config.pidfile_path)
         try:
             execdriver = new_execdriver(config.exec_driver, config.exec_root)
             await execdriver.open()
@@ -91,6 +90,7 @@ class Daemon:
         daemon.live = live
         try:   # before restoring containers: stale veths and rules of a daemon that died go first
             daemon.network = await DaemonNetwork.open(config)
+            daemon.network.containers = daemon.containers
         except BaseException:
             db.close()
             os.close(lock_fd)
@@ -112,6 +112,8 @@ class Daemon:
         rules stay for the next daemon."""
         if self._retry is not None:
             self._retry.cancel()
+        with span("shutdown: settle"):
+            await self.execdriver.settle()
         if self.unwritten:
             self.flush_pending()
             if self.unwritten:
@@ -120,10 +122,14 @@ class Daemon:
         if leave_running:
             await self.network.detach()
         else:
-            await self.network.shutdown()
-            await asyncio.to_thread(self.graph.driver.cleanup)
-            await self.execdriver.close()
-        await asyncio.to_thread(self.inroot.close)
+            with span("shutdown: network"):
+                await self.network.shutdown()
+            with span("shutdown: graph driver"):
+                await asyncio.to_thread(self.graph.driver.cleanup)
+            with span("shutdown: execdriver"):
+                await self.execdriver.close()
+        with span("shutdown: inroot"):
+            await asyncio.to_thread(self.inroot.close)
         self.graph.db.close()
         self.events.close()
         try:
@@ -197,8 +203,9 @@ class Daemon:
 
     def _write(self, container: Container) -> None:
         record = container.record
-        self.graph.db.save_container(record.id, record.name, record.image, record.created,
-                                     to_api(record))
+        with span("db save_container", id=record.id[:12]):
+            self.graph.db.save_container(record.id, record.name, record.image, record.created,
+                                         to_api(record))
 
     def _retry_later(self) -> None:
         if self._retry is None or self._retry.done():
@@ -267,33 +274,15 @@ def _instance_id(path: str) -> str:
         return value
 
 
-def _lock_pidfile(path: str) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        other = os.pread(fd, 32, 0).decode().strip() or "?"
-        os.close(fd)
-        raise DaemonLocked(
-            f"pyctrd is already running with this data root (pid {other}, lock {path})") from None
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    except OSError as exc:   # the lock is what counts; the pid in it is for people
-        if not is_disk_full(exc):
-            os.close(fd)
-            raise
-        log.warning("cannot write the pid file %s: %s", path, exc.strerror)
-    return fd
-
-
 def _unmount_leftovers(data_root: str, live: set[str] = frozenset()) -> None:
     """Unmount what a daemon that died left mounted under the data root (deepest first),
-    except the mounts of containers still running (`live` ids)."""
+    except the mounts of containers still running (`live` ids), and the volumes' (their
+    driver knows which a running container still has: its sweep takes down the others)."""
     root = os.path.realpath(data_root) + "/"
+    volumes = os.path.join(root, "volumes") + "/"
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
-    points = [p for p in points if p.startswith(root)
+    points = [p for p in points if p.startswith(root) and not p.startswith(volumes)
               and not any(f"/{cid}/" in p + "/" for cid in live)]
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)

@@ -8,15 +8,13 @@ is no build cache apart from the images: df reports none, and `image prune` free
 from __future__ import annotations
 
 import asyncio
-import datetime
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from ..jobs import Job, JobArgs
 from . import images, ps
 from .args import ContainerList, ImageList
-from ..api.records import ContainerSummary, ImageSummary
+from ..api.records import ContainerSummary, ImageSummary, UsageData, VolumeRecord
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -35,49 +33,21 @@ class ImageUsage:
 
 
 @dataclass
-class VolumeUsage:
-    name: str
-    driver: str
-    mountpoint: str
-    created_at: str
-    size: int
-    ref_count: int        # containers (running or not) that use it
-
-
-@dataclass
 class DiskUsage:
     layers_size: int
     images: list[ImageUsage] = field(default_factory=list)
     containers: list[ContainerSummary] = field(default_factory=list)
-    volumes: list[VolumeUsage] = field(default_factory=list)
+    volumes: list[VolumeRecord] = field(default_factory=list)   # with UsageData
 
 
-def _tree_size(path: str) -> int:
-    """The bytes of the files under `path` (as dockerd counts a volume)."""
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue   # removed while we walk
-    return total
-
-
-def _volume_usage(daemon: Daemon) -> list[VolumeUsage]:
-    users: dict[str, int] = {}
-    for container in list(daemon.containers.values()):
-        for path in set(container.record.volumes.values()):
-            users[os.path.normpath(path)] = users.get(os.path.normpath(path), 0) + 1
+def _volume_usage(daemon: Daemon) -> list[VolumeRecord]:
+    from .volume_jobs import tree_size, volume_record, volumes_in_use
+    users = volumes_in_use(daemon)
     out = []
     for volume in daemon.volumes.list():
-        try:
-            created = datetime.datetime.fromtimestamp(os.stat(volume.path).st_ctime,
-                                                      datetime.timezone.utc).isoformat()
-        except OSError:
-            continue
-        out.append(VolumeUsage(volume.name, volume.driver, volume.path, created,
-                               _tree_size(volume.path), users.get(os.path.normpath(volume.path), 0)))
+        record = volume_record(volume)
+        record.usage_data = UsageData(tree_size(volume.mountpoint), users.get(volume.name, 0))
+        out.append(record)
     return out
 
 

@@ -31,6 +31,7 @@ from typing import Iterator, Mapping
 
 from ..api.codec import from_api
 from ..api.messages import Actor, Event, encode_event
+from ..tracing import mark
 
 log = logging.getLogger("pyctr.daemon")
 
@@ -174,7 +175,7 @@ class Journal:
                 break
             try:
                 with open(path, "rb") as f:
-                    f.seek(tail_offset(path, count - len(found)))
+                    f.seek(tail_offset(f, count - len(found)))
                     found = [e for e in map(_decode, f) if e is not None] + found
             except FileNotFoundError:
                 continue
@@ -211,6 +212,7 @@ class EventBus:
         event = Event(status, object_id, image, now // 1_000_000_000, type, status,
                       Actor(object_id, attributes), now, scope="local")
         item = Published(event, encode_event(event))
+        mark("event", action=status, id=object_id[:12])
         self.history.append(event)
         if self.journal is not None:
             try:

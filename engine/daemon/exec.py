@@ -10,6 +10,7 @@ a container's go when it is removed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -17,11 +18,10 @@ from typing import TYPE_CHECKING, AsyncIterator, ClassVar
 
 from ..api.codec import api
 from ..errors import BadRequest, Conflict, NotFound, ServerError
-from ..execdriver.driver import ExecCommand, ExecError, ProcessConfig, StartedProcess
+from ..execdriver.driver import ExecError, ProcessConfig, StartedProcess
 from ..jobs import Job, JobArgs
 from .container import Container
-from . import security
-from .start import capabilities
+from . import detachkeys, security
 from .streams import Broadcaster, ProcessIO, write_all
 from ..api.records import ExecCreated
 
@@ -38,7 +38,7 @@ class ExecProcessConfig:
     arguments: list[str] = api("arguments", default_factory=list)
     tty: bool = api("tty", default=False)
     privileged: bool = api("privileged", default=False)
-    user: str = api("user", default="")
+    user: str | None = api("user", omit_none=True, default=None)   # omitted when not given, as Docker
 
 
 @dataclass
@@ -53,7 +53,7 @@ class ExecRecord:
     open_stderr: bool = False
     process_config: ExecProcessConfig = field(default_factory=ExecProcessConfig)
     can_remove: bool = False
-    detach_keys: str = ""
+    detach_keys: str = ""   # as Docker shows them: the bytes in base64, "" for the default
 
 
 @dataclass
@@ -70,6 +70,7 @@ class ExecCreate(JobArgs["ExecCreated"]):
     attach_stdin: bool = False
     attach_stdout: bool = True
     attach_stderr: bool = True
+    detach_keys: str = ""     # "" = Docker's default (ctrl-p,ctrl-q)
 
 
 @dataclass
@@ -121,6 +122,8 @@ class ExecSession:
         self._queue = instance.output.subscribe()
         record = instance.record
         self.wanted = {s for s, on in (("stdout", record.open_stdout), ("stderr", record.open_stderr)) if on}
+        self._detach = detachkeys.DetachScanner(base64.b64decode(record.detach_keys)
+                                                or detachkeys.parse(""))
 
     async def begin(self) -> None:
         await _launch(self.daemon, self.instance)
@@ -131,6 +134,11 @@ class ExecSession:
                 yield item
 
     async def write_stdin(self, data: bytes) -> bool:
+        """Feed the exec's stdin; False when the client typed the detach keys (a TTY
+        exec only, as Docker: the process goes on running)."""
+        detached = False
+        if self.tty:
+            data, detached = self._detach.feed(data)
         await self.instance.running.wait()
         fd = self.instance.io.stdin_fd if self.instance.io else None
         if self.instance.record.open_stdin and fd is not None and data:
@@ -138,7 +146,7 @@ class ExecSession:
                 await write_all(fd, data)
             except OSError:
                 pass
-        return True
+        return not detached
 
     def stdin_eof(self) -> None:
         if self.instance.io is not None:
@@ -173,6 +181,10 @@ async def exec_create(daemon: Daemon, job: Job[ExecCreate]) -> ExecCreated:
         raise Conflict(f"Container {args.container} is paused, unpause the container before exec")
     if not args.cmd:
         raise BadRequest("No exec command specified")
+    try:
+        keys = detachkeys.parse(args.detach_keys) if args.detach_keys else b""
+    except detachkeys.InvalidKeys:
+        raise BadRequest(f"Invalid escape keys ({args.detach_keys}) provided") from None
     _prune(daemon)
     config = container.record.config
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -187,11 +199,11 @@ async def exec_create(daemon: Daemon, job: Job[ExecCreate]) -> ExecCreated:
                             user=args.user or config.user, tty=args.tty, stdin=args.attach_stdin)
     record = ExecRecord(
         id=secrets.token_hex(32), container_id=container.id, open_stdin=args.attach_stdin,
-        open_stdout=args.attach_stdout, open_stderr=args.attach_stderr,
+        open_stdout=args.attach_stdout, open_stderr=args.attach_stderr, detach_keys=base64.b64encode(keys).decode(),
         process_config=ExecProcessConfig(args.cmd[0], args.cmd[1:], args.tty, args.privileged,
-                                         process.user))
+                                         args.user or None))
     daemon.execs[record.id] = ExecInstance(record, container, process)
-    daemon.container_event(container, f"exec_create: {' '.join(args.cmd)}")
+    daemon.container_event(container, f"exec_create: {' '.join(args.cmd)}", execID=record.id)
     return ExecCreated(record.id)
 
 
@@ -232,13 +244,12 @@ async def _run(daemon: Daemon, instance: ExecInstance, started: asyncio.Future[N
             io.resize(*instance.size)
         record.running, record.pid = True, process.pid
         instance.running.set()
-        daemon.container_event(container, f"exec_start: {' '.join(instance.process.args)}")
+        daemon.container_event(container, f"exec_start: {' '.join(instance.process.args)}", execID=record.id)
         started.set_result(None)
 
-    host = container.record.host_config
-    command = ExecCommand(container.id, instance.process,
-                          capabilities(host.cap_add or [], host.cap_drop or []), host.privileged,
-                          security.confinement(host))
+    # `exec --privileged`: every capability, no seccomp, in an unprivileged container too.
+    command = security.exec_command(container.id, container.record.host_config, instance.process,
+                                    record.process_config.privileged)
     try:
         status = await daemon.execdriver.exec(command, io.stdio, on_started)
         exit_code = status.exit_code
@@ -265,5 +276,6 @@ async def exec_resize(daemon: Daemon, job: Job[ExecResize]) -> None:
     if not (0 <= args.height <= 65535 and 0 <= args.width <= 65535):
         raise BadRequest(f"invalid terminal size {args.height}x{args.width}")
     instance.size = (args.height, args.width)  # kept for a pty that does not exist yet
+    instance.process.console_size = instance.size   # set on the pty before the process runs
     if instance.io is not None:
         instance.io.resize(args.height, args.width)

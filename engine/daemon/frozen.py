@@ -9,6 +9,9 @@ import contextlib
 import weakref
 from typing import TYPE_CHECKING, AsyncIterator
 
+from ..errors import Conflict
+from ..execdriver.driver import ExecError
+
 if TYPE_CHECKING:
     from .daemon import Daemon
 
@@ -27,10 +30,15 @@ async def frozen_for_reading(daemon: Daemon, container) -> AsyncIterator[None]:
             return
         try:
             await asyncio.to_thread(daemon.execdriver.pause, container.id)
-        except Exception:
-            if container.running:
-                raise
-            yield   # it stopped meanwhile: nothing left in it to race the walk
+        except ExecError:
+            # Exiting: its process is gone (the exec driver knows) before the monitor has
+            # recorded the exit. Nothing is left in it to race the walk; let the exit land.
+            try:
+                await asyncio.wait_for(container.stopped.wait(), 10)
+            except asyncio.TimeoutError:
+                raise Conflict(f"container {container.id[:12]} could not be frozen for reading "
+                               "and did not stop either") from None
+            yield
             return
     _freezes[container] = _freezes.get(container, 0) + 1
     try:
@@ -40,4 +48,9 @@ async def frozen_for_reading(daemon: Daemon, container) -> AsyncIterator[None]:
         if _freezes[container] == 0:
             del _freezes[container]
             if container.running and not container.record.state.paused:
-                await asyncio.to_thread(daemon.execdriver.unpause, container.id)
+                try:
+                    await asyncio.to_thread(daemon.execdriver.unpause, container.id)
+                except ExecError:
+                    if container.running and daemon.execdriver.pids(container.id):
+                        raise   # still there, and frozen: say so
+                    # it ended during the walk: nothing to thaw

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from .. import barepackage
+from ..api.config import ContainerConfig
 from ..archive import ArchiveError
+from ..builder.config_steps import apply_changes
 from ..api import filters as F
 from ..crashpoint import crash_point
 from ..errors import BadRequest, Conflict
@@ -39,8 +42,16 @@ async def image_import(daemon: Daemon, job: Job[ImageImport]) -> str:
     if args.repository:
         reference.validate_repository(reference.normalize(args.repository))
         reference.validate_tag(args.tag or reference.DEFAULT_TAG)
-    record = ImageRecord(id=new_id(), created=now_rfc3339(), comment="Imported from " + args.source,
-                         docker_version=_version())
+    config = None
+    if args.changes:   # checked before the tarball is read: a bad change stores nothing
+        config = ContainerConfig()
+        try:
+            apply_changes(config, args.changes)
+        except ValueError as exc:
+            raise BadRequest(f"invalid change: {exc}") from None
+    record = ImageRecord(id=new_id(), created=now_rfc3339(),
+                         comment=args.message or "Imported from " + args.source,
+                         docker_version=_version(), config=config)
     async with daemon.graph.journal("import"):
         try:
             if args.source == "-":
@@ -69,6 +80,7 @@ async def _download(daemon: Daemon, url: str) -> str:
     fd, path = tempfile.mkstemp(dir=daemon.config.path("graph"), prefix="import-")
     try:
         with os.fdopen(fd, "wb") as out:
+            await barepackage.loaded("aiohttp")   # not on the loop: see barepackage.py
             async with aiohttp.ClientSession() as session:
                 async with session.get(url) as response:
                     if response.status != 200:

@@ -25,10 +25,9 @@ NETWORKS = ("bridge", "host", "none")
 async def object_exists(daemon: Daemon, job: Job[ObjectExists]) -> bool:
     args = job.args
     if args.kind == "network":
-        return args.name in NETWORKS
+        return args.name in NETWORKS or daemon.network.user.lookup(args.name) is not None
     if args.kind == "plugin":
         return False   # pyctr has no plugins
     if args.kind == "volume":
-        return any(v.name == args.name and not v.host_bind
-                   for v in await asyncio.to_thread(daemon.volumes.list))
+        return any(v.name == args.name for v in await asyncio.to_thread(daemon.volumes.list))
     raise ValueError(f"no such kind of object: {args.kind}")

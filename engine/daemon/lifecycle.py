@@ -20,19 +20,21 @@ import os
 from ..api.codec import from_api
 from ..errors import ServerError
 from ..execdriver.driver import ExecError
-from . import autoremove, monitor, start, stop, volumes
+from . import autoremove, health, hostopts, monitor, start, stop, volumes
 from .sweep import sweep
 from .config import DaemonConfig
 from .container import Container
 from .daemon import Daemon
-from .network import start_order
-from .container_record import ContainerRecord, NetworkSettings
+from .network import start_order, stopped_settings
+from .container_record import ZERO_TIME, ContainerRecord
+from .signals import KILL_WAIT
+from ..tracing import span
 
 log = logging.getLogger("pyctr.daemon")
 
 
-async def open_daemon(config: DaemonConfig) -> Daemon:
-    daemon = await Daemon.open(config)
+async def open_daemon(config: DaemonConfig, lock_fd: int | None = None) -> Daemon:
+    daemon = await Daemon.open(config, lock_fd)
     daemon.remove_when_exited = autoremove.schedule
     # Before the containers are restored: what a dead daemon left half-made (sweep.py).
     daemon.sweep_report = await sweep(daemon)
@@ -50,24 +52,36 @@ async def restore_containers(daemon: Daemon) -> None:
         daemon.containers[record.id] = container
         volumes.restore(daemon, container)
     adopted = await adopt_live_containers(daemon)
-    to_restart = []
+    # Volumes mounted for no running container (a crash), volumes half-made: undone.
+    await asyncio.to_thread(daemon.volumes.sweep)
+    to_restart, to_remove = [], []
     for container in daemon.containers.values():
         record = container.record
-        if container.id in adopted or not (record.state.running or record.state.restarting
-                                           or container.id in daemon.live):
+        if container.id in adopted:
+            continue
+        if not (record.state.running or record.state.restarting or container.id in daemon.live):
+            if monitor.restarts_with_daemon(container):   # stopped by a daemon's shutdown, say
+                to_restart.append(container)
+            elif record.host_config.auto_remove and record.state.finished_at != ZERO_TIME:
+                to_remove.append(container)   # exited as the last daemon went, before its removal
             continue
         log.info("container %s was running when pyctrd stopped: marking it exited", record.id[:12])
         await discard_live_container(daemon, container.id)
+        await asyncio.to_thread(hostopts.unmount_shm, container)   # --ipc shareable's, on the host
         if record.state.running or record.state.restarting:
             monitor.mark_stopped(record, exit_code=137, error="pyctrd restarted")
-            record.network_settings = NetworkSettings()
+            record.network_settings = stopped_settings(record.network_settings)
             daemon.save(container)
             if monitor.should_restart(container, 137):
                 to_restart.append(container)
+            elif record.host_config.auto_remove:
+                to_remove.append(container)
     for orphan in daemon.live - set(daemon.containers):   # started, then its row was never kept
         log.info("exec state of %s has no container: killing it", orphan[:12])
         await discard_live_container(daemon, orphan)
     await daemon.network.drop_unadopted()
+    for container in to_remove:
+        autoremove.schedule(daemon, container)
     for container in start_order(daemon, to_restart):   # linked-to containers first
         try:
             await start.start(daemon, container)
@@ -98,6 +112,7 @@ async def adopt_live_containers(daemon: Daemon) -> set[str]:
                         container.record.state.pid, restored.pid)
             container.record.state.pid = restored.pid
         await asyncio.to_thread(daemon.graph.driver.get, container.id)   # mounted still: a reference
+        await asyncio.to_thread(volumes.adopt, daemon, container)         # so are its volumes
         sockets = {k: restored.fds.pop(k) for k in [k for k in restored.fds if k.startswith("port:")]}
         if restored.exited is None:
             try:
@@ -128,10 +143,13 @@ async def discard_live_container(daemon: Daemon, container_id: str) -> None:
         for fd in restored.fds.values():
             os.close(fd)
         if restored.exited is None:
-            try:
-                await daemon.execdriver.resume(container_id)
+            try:   # bounded: the opening, which every request waits for, must not wedge
+                await asyncio.wait_for(daemon.execdriver.resume(container_id), KILL_WAIT)
             except ExecError as exc:
                 log.error("container %s: %s", container_id[:12], exc)
+            except asyncio.TimeoutError:
+                log.error("container %s: no exit seen %gs after SIGKILL: something keeps its init "
+                          "from exiting", container_id[:12], KILL_WAIT)
         await asyncio.to_thread(daemon.graph.driver.put, container_id)   # its mount was kept
     try:
         await daemon.execdriver.forget(container_id)
@@ -151,14 +169,22 @@ async def close_daemon(daemon: Daemon, timeout: float = 10) -> None:
         for task in monitors:
             task.cancel()
         await asyncio.gather(*monitors, return_exceptions=True)
+        probes = [p for c in daemon.containers.values() for p in health.stop(c)]
+        # The next daemon's probes take over; these end first (so settle() sees their execs).
+        await asyncio.gather(*probes, return_exceptions=True)
         for container in daemon.containers.values():
             if container.restart_task is not None:
                 container.restart_task.cancel()
             if container.io is not None and container.running:
                 container.io.detach()   # before the log closes: no byte read and dropped
-            if container.log is not None:
-                container.log.close()
+                monitor.close_log(container, leave=True)
+            else:
+                monitor.close_log(container)
         await daemon.shutdown(leave_running=True)
         return
-    await asyncio.gather(*(stop.stop(daemon, c, timeout) for c in running), return_exceptions=True)
+    # Each container's StopSignal, and its StopTimeout when it has one; not a user's stop
+    # (`unless-stopped` containers come back with the next daemon).
+    with span("shutdown: stop containers", count=len(running)):
+        await asyncio.gather(*(stop.stop(daemon, c, timeout if c.record.config.stop_timeout is None else None,
+                                         manual=False) for c in running), return_exceptions=True)
     await daemon.shutdown()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import BadRequest
 from ..execdriver import CAPABILITIES
+from ..execdriver.driver import Resources
 from ..libcontainer import capabilities as caps
 from ..libcontainer import cgroups
 from ..api.config import ContainerConfig, HostConfig
@@ -66,6 +67,7 @@ def check(config: ContainerConfig, host: HostConfig) -> list[str]:
     limits = effective(config, host)
     support = host_support()
     warnings = _check_memory(limits, support)
+    warnings += check_resources(host, support, limits.memory)
     if limits.cpu_shares < 0:
         raise BadRequest(f"Invalid CPU shares: {limits.cpu_shares} (must not be negative)")
     if limits.cpu_shares and not support.cpu_shares:
@@ -102,6 +104,146 @@ def _check_memory(limits: Limits, support: cgroups.HostSupport) -> list[str]:
     elif limits.memory_swap > limits.memory and not _host_has_swap():
         warnings.append("The host has no swap: the memory+swap limit works as the memory limit.")
     return warnings
+
+
+MIN_RESERVATION = 6 * 1024 * 1024    # Docker 20.10's linuxMinMemory
+CGROUP_RULE = re.compile(r"([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})")
+
+
+def check_resources(host: HostConfig, support: cgroups.HostSupport, memory: int) -> list[str]:
+    """The resources of API 1.19-1.41 beyond Docker 1.2's, with Docker 20.10's messages;
+    also for an update (then `memory` is the limit the container will have)."""
+    warnings = []
+    if host.memory_reservation:
+        if host.memory_reservation < 0:
+            raise BadRequest(f"Invalid memory reservation: {host.memory_reservation}")
+        if host.memory_reservation < MIN_RESERVATION:
+            raise BadRequest("Minimum memory reservation allowed is 6MB")
+        if memory and memory < host.memory_reservation:
+            raise BadRequest("Minimum memory limit can not be less than memory reservation limit, see usage")
+        if not support.memory_reservation:
+            raise BadRequest("HostConfig.MemoryReservation cannot be applied: this host's cgroups "
+                             "have no memory reservation")
+    swappiness = host.memory_swappiness
+    if swappiness is not None and swappiness != -1:
+        if not 0 <= swappiness <= 100:
+            raise BadRequest(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
+        if not support.swappiness:
+            raise BadRequest("HostConfig.MemorySwappiness cannot be applied: cgroup v2 has no "
+                             "per-container swappiness")
+    if host.oom_kill_disable:
+        if not support.oom_kill_disable:
+            raise BadRequest("HostConfig.OomKillDisable cannot be applied: cgroup v2 cannot turn "
+                             "the OOM killer off")
+        if not memory:
+            warnings.append("OOM killer is disabled for the container, but no memory limit is set, "
+                            "this can result in the system running out of resources.")
+    if host.kernel_memory:
+        raise BadRequest("HostConfig.KernelMemory is not supported by pyctr: kernel memory limits are "
+                         "deprecated by Linux (5.4) and absent from cgroup v2; Docker 20.10 discards them too")
+    warnings += _check_cpu(host, support)
+    if host.cpuset_mems:
+        if not CPUSET_SYNTAX.fullmatch(host.cpuset_mems):
+            raise BadRequest(f"Invalid value {host.cpuset_mems} for cpuset mems")
+        missing = cgroups.parse_cpu_list(host.cpuset_mems) - support.mems
+        if missing:
+            available = ",".join(str(m) for m in sorted(support.mems))
+            raise BadRequest(f"Requested memory nodes are not available - requested "
+                             f"{host.cpuset_mems}, available: {available}")
+    _check_blkio(host, support)
+    for rule in host.device_cgroup_rules or []:
+        if not CGROUP_RULE.fullmatch(rule):
+            raise BadRequest(f"invalid device cgroup format '{rule}'")
+    return warnings
+
+
+def _check_cpu(host: HostConfig, support: cgroups.HostSupport) -> list[str]:
+    if host.nano_cpus:
+        if host.cpu_period:
+            raise BadRequest("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+        if host.cpu_quota:
+            raise BadRequest("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
+        count = len(support.cpus) or os.cpu_count() or 1
+        if host.nano_cpus < 0 or host.nano_cpus > count * 10**9:
+            raise BadRequest(f"Range of CPUs is from 0.01 to {count}.00, as there are only "
+                             f"{count} CPUs available")
+    if host.cpu_period and not 1000 <= host.cpu_period <= 1000000:
+        raise BadRequest("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s "
+                         "(i.e. 1000000)")
+    if host.cpu_quota and 0 < host.cpu_quota < 1000:
+        raise BadRequest("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+    if (host.nano_cpus or host.cpu_period or host.cpu_quota) and not support.cpu_cfs:
+        raise BadRequest("NanoCpus/CpuPeriod/CpuQuota cannot be applied: this host's cgroups have "
+                         "no CFS bandwidth control")
+    return []
+
+
+def _check_blkio(host: HostConfig, support: cgroups.HostSupport) -> None:
+    if host.blkio_weight and not 10 <= host.blkio_weight <= 1000:
+        raise BadRequest("Range of blkio weight is from 10 to 1000")
+    if host.blkio_weight and not support.blkio_weight:
+        raise BadRequest("HostConfig.BlkioWeight cannot be applied: this host's block I/O "
+                         "scheduler has no weights")
+    for dev in host.blkio_weight_device or []:
+        if not 10 <= dev.weight <= 1000:
+            raise BadRequest("Range of blkio weight is from 10 to 1000")
+        block_device(dev.path, "BlkioWeightDevice")
+        if not support.blkio_weight_device:
+            raise BadRequest("HostConfig.BlkioWeightDevice cannot be applied: this host's block I/O "
+                             "scheduler has no weights")
+    for field, devices in (("BlkioDeviceReadBps", host.blkio_device_read_bps),
+                           ("BlkioDeviceWriteBps", host.blkio_device_write_bps),
+                           ("BlkioDeviceReadIOps", host.blkio_device_read_iops),
+                           ("BlkioDeviceWriteIOps", host.blkio_device_write_iops)):
+        for dev in devices or []:
+            if dev.rate < 0:
+                raise BadRequest(f"{field}: invalid rate {dev.rate} for {dev.path}")
+            block_device(dev.path, field)
+            if not support.blkio_throttle:
+                raise BadRequest(f"HostConfig.{field} cannot be applied: this host's cgroups have "
+                                 "no block I/O throttling")
+
+
+def block_device(path: str, field: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise BadRequest(f"{field}: error gathering device information for {path!r}: "
+                         f"{(e.strerror or str(e)).lower()}") from None
+    if not stat.S_ISBLK(st.st_mode):
+        raise BadRequest(f"{field}: {path!r} is not a block device")
+
+
+def resources(config: ContainerConfig, host: HostConfig) -> Resources:
+    """The exec driver's Resources of a container: HostConfig's, else Config's (Docker 1.2)."""
+    limits = effective(config, host)
+    period, quota = host.cpu_period, host.cpu_quota
+    if host.nano_cpus:   # --cpus: a quota over the default 100 ms period, as Docker
+        period, quota = 100000, host.nano_cpus * 100000 // 10**9
+    swappiness = host.memory_swappiness if host.memory_swappiness is not None else -1
+    return Resources(
+        memory=limits.memory, memory_swap=limits.memory_swap, cpu_shares=limits.cpu_shares,
+        cpuset=limits.cpuset, pids_limit=limits.pids_limit,
+        memory_reservation=host.memory_reservation, memory_swappiness=swappiness,
+        oom_kill_disable=host.oom_kill_disable, cpu_period=period, cpu_quota=quota,
+        cpuset_mems=host.cpuset_mems, blkio_weight=host.blkio_weight,
+        blkio_weight_devices=[(d.path, d.weight) for d in host.blkio_weight_device or []],
+        read_bps=[(d.path, d.rate) for d in host.blkio_device_read_bps or []],
+        write_bps=[(d.path, d.rate) for d in host.blkio_device_write_bps or []],
+        read_iops=[(d.path, d.rate) for d in host.blkio_device_read_iops or []],
+        write_iops=[(d.path, d.rate) for d in host.blkio_device_write_iops or []])
+
+
+def device_rules(host: HostConfig) -> list[tuple[str, int, int, str]]:
+    """--device-cgroup-rule lines as (kind, major, minor, access), -1 for "*"."""
+    out = []
+    for rule in host.device_cgroup_rules or []:
+        m = CGROUP_RULE.fullmatch(rule)
+        if m is None:
+            raise BadRequest(f"invalid device cgroup format '{rule}'")
+        num = lambda v: -1 if v == "*" else int(v)  # noqa: E731
+        out.append((m[1], num(m[2]), num(m[3]), m[4]))
+    return out
 
 
 def _host_has_swap() -> bool:

@@ -47,8 +47,30 @@ def hosts(hostname: str, ip: str, extra: list[tuple[str, str]]) -> str:
     return "\n".join(l for l in lines if l) + "\n"
 
 
+def embedded_resolv_conf(host_text: str, dns_search: list[str]) -> str:
+    """A container on a user-defined network asks the daemon's DNS server at 127.0.0.11,
+    which forwards what is not a container's name to its --dns (Docker's resolv.conf)."""
+    search = ["search " + " ".join(dns_search)] if dns_search else \
+        [l.strip() for l in host_text.splitlines() if l.strip().startswith(("search ", "domain "))][:1]
+    return "\n".join(["nameserver 127.0.0.11", *search, "options ndots:0"]) + "\n"
+
+
+def switch_to_embedded_dns(container: Container, dns_search: list[str]) -> None:
+    """A running container connected to its first user-defined network: its resolv.conf
+    (bind-mounted, so rewritten in place) names the embedded server from now on."""
+    record = container.record
+    try:
+        with open("/etc/resolv.conf") as f:
+            host_text = f.read()
+    except OSError:
+        host_text = ""
+    with open(record.resolv_conf_path, "r+") as f:
+        f.truncate(0)
+        f.write(embedded_resolv_conf(host_text, record.host_config.dns_search or dns_search))
+
+
 def write(container: Container, dns: list[str], dns_search: list[str], ip: str = "",
-          links: list[tuple[str, str]] | None = None) -> None:
+          links: list[tuple[str, str]] | None = None, embedded_dns: bool = False) -> None:
     record = container.record
     config, host = record.config, record.host_config
     host_network = host.network_mode == "host"
@@ -62,8 +84,15 @@ def write(container: Container, dns: list[str], dns_search: list[str], ip: str =
             host_text = f.read()
     except OSError:
         host_text = ""
+    if embedded_dns:
+        text = embedded_resolv_conf(host_text, host.dns_search or dns_search)
+    else:
+        text = resolv_conf(host_text, host.dns or dns, host.dns_search or dns_search, host_network)
+    if host.dns_options:   # --dns-option: they replace the host's options line
+        text = "".join(line + "\n" for line in text.splitlines() if not line.strip().startswith("options"))
+        text += "options " + " ".join(host.dns_options) + "\n"
     with open(record.resolv_conf_path, "w") as f:
-        f.write(resolv_conf(host_text, host.dns or dns, host.dns_search or dns_search, host_network))
+        f.write(text)
 
 
 def _host_file(path: str) -> str:

@@ -14,6 +14,7 @@ from ..errors import NotFound
 from ..jobs import Job
 from .args import ContainerList
 from .container import Container, parse_time
+from . import health
 from .create import init_layer_id
 from .container_record import ZERO_TIME, mounts, networks
 from ..api.records import ContainerSummary, PortSummary
@@ -76,7 +77,7 @@ class ContainerQuery:
         if self.exit_codes and not (not state.running and state.started_at != ZERO_TIME
                                     and state.exit_code in self.exit_codes):
             return False
-        if not f.matches_exactly("health", "none"):   # no container has a health check here
+        if not f.matches_exactly("health", health.status_of(container)):
             return False
         if not f.matches_exactly("isolation", "default"):
             return False
@@ -90,7 +91,7 @@ class ContainerQuery:
         if self.expose is not None and not self.expose.matches(ports):
             return False
         if "volume" in f:
-            points = {m["Destination"] for m in mounts(record)} | {m["Source"] for m in mounts(record)}
+            points = {m.get(k, "") for m in mounts(record) for k in ("Destination", "Source", "Name")}
             if not points & set(f.get("volume")):
                 return False
         if "network" in f:

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from ..crashpoint import crash_point
 from ..errors import Conflict, NotFound
 from ..jobs import Job
-from . import monitor, volumes
+from ..tracing import span
+from . import hostopts, monitor, volumes
 from .network import sync_link_record
 from .args import ContainerRemove
 from .create import remove_layers
-from .signals import deliver_blocking
+from .signals import deliver_blocking, wait_killed
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -33,7 +34,7 @@ async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
     monitor.cancel_restart(daemon, container)
     if container.running:
         deliver_blocking(daemon, container, signal.SIGKILL)
-        await container.stopped.wait()
+        await wait_killed(container)
     if container.monitor is not None:
         await asyncio.shield(container.monitor)
     async with container.lock:
@@ -52,13 +53,17 @@ async def container_remove(daemon: Daemon, job: Job[ContainerRemove]) -> None:
             if parent_id in daemon.containers:
                 sync_link_record(daemon, daemon.containers[parent_id])
                 daemon.save(daemon.containers[parent_id])
-        await asyncio.to_thread(daemon.execdriver.terminate, container.id)
-        await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
+        with span("rm: terminate"):
+            await asyncio.to_thread(daemon.execdriver.terminate, container.id)
+        with span("rm: layers"):
+            await asyncio.to_thread(remove_layers, daemon.graph.driver, container.id)
         crash_point("rm-layers-removed")
         if daemon.unwritten:   # its layers' room may be what a deferred record change needed
             daemon.flush_pending()
-        await asyncio.to_thread(volumes.release, daemon, container, args.volumes)
-        await asyncio.to_thread(shutil.rmtree, container.root, True)
+        with span("rm: volumes and directory"):
+            await asyncio.to_thread(volumes.release, daemon, container, args.volumes)
+            await asyncio.to_thread(hostopts.unmount_shm, container)   # a crash may have left it
+            await asyncio.to_thread(shutil.rmtree, container.root, True)
     daemon.container_event(container, "destroy")
 
 

@@ -19,9 +19,11 @@ it is compiled at the first start, once per bounding set, by the exec driver.
 from __future__ import annotations
 
 from ..errors import BadRequest
-from ..execdriver.driver import Confinement
+from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
+from ..execdriver.driver import Confinement, ExecCommand, ProcessConfig
 from ..libcontainer import seccomp
 from ..api.config import HostConfig
+from .hostopts import process_settings
 
 # Go's strconv.ParseBool, which Docker uses for no-new-privileges=<bool>
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
@@ -80,3 +82,27 @@ def check(host: HostConfig) -> None:
             if not message.startswith("Decoding seccomp profile failed"):
                 message = f"Decoding seccomp profile failed: {message}"
             raise BadRequest(message) from None
+
+
+def capabilities(add: list[str], drop: list[str]) -> list[str]:
+    """Docker 1.2's default set, with --cap-add/--cap-drop ("ALL" allowed) applied."""
+    def norm(names: list[str]) -> list[str]:
+        return [n.upper().removeprefix("CAP_") for n in names]
+    add, drop = norm(add), norm(drop)
+    for name in add + drop:
+        if name != "ALL" and name not in CAPABILITIES:
+            raise BadRequest(f"Unknown capability: {name}")
+    caps = list(CAPABILITIES) if "ALL" in add else list(DOCKER_DEFAULT)
+    if "ALL" in drop:
+        caps = [c for c in add if c != "ALL"]
+    else:
+        caps = [c for c in caps if c not in drop] + [c for c in add if c != "ALL" and c not in caps]
+    return caps
+
+
+def exec_command(container_id: str, host: HostConfig, process: ProcessConfig,
+                 privileged: bool = False) -> ExecCommand:
+    """Another process in a running container (an exec, a health probe), confined and
+    limited as the container's init is; `privileged`: `exec --privileged`."""
+    return ExecCommand(container_id, process, capabilities(host.cap_add or [], host.cap_drop or []),
+                       host.privileged or privileged, confinement(host), process_settings(host))

@@ -7,12 +7,17 @@ import asyncio
 import signal as signals
 from typing import TYPE_CHECKING
 
-from ..errors import BadRequest
+from ..errors import BadRequest, Conflict, ServerError
 from ..execdriver.driver import ExecError
 from .container import Container
 
 if TYPE_CHECKING:
     from .daemon import Daemon
+
+
+# How long a SIGKILLed container may take to be seen gone (Docker waits as long): past it
+# something keeps its init from exiting, and the client gets an error, not a hang.
+KILL_WAIT = 10.0
 
 
 def parse_signal(value: str | int) -> int:
@@ -29,11 +34,19 @@ def parse_signal(value: str | int) -> int:
     raise BadRequest(f"Invalid signal: {value}")
 
 
+class ProcessGone(Conflict):
+    """The first process exited between the check that it runs and the signal (its exit
+    is still being recorded): a 409, as for a container that is not running."""
+
+
 async def deliver(daemon: Daemon, container: Container, number: int) -> None:
     """Signal the container's first process. A paused one is thawed once the signal is
     queued, so it acts on it (as Docker does since 1.10; Docker 1.2 refused with
     "Unpause the container before stopping"); it is no longer paused afterwards."""
-    daemon.execdriver.kill(container.id, number)
+    try:
+        daemon.execdriver.kill(container.id, number)
+    except ExecError:
+        raise ProcessGone(f"Container {container.id[:12]} is not running") from None
     if container.record.state.paused:
         try:
             await asyncio.to_thread(daemon.execdriver.unpause, container.id)
@@ -55,6 +68,15 @@ def deliver_blocking(daemon: Daemon, container: Container, number: int) -> None:
                 raise
         container.record.state.paused = False
         daemon.save(container)
+
+
+async def wait_killed(container: Container) -> None:
+    """After a SIGKILL: until the container's exit is recorded, at most KILL_WAIT."""
+    try:
+        await asyncio.wait_for(container.stopped.wait(), KILL_WAIT)
+    except asyncio.TimeoutError:
+        raise ServerError(f"container {container.id[:12]}: tried to kill container, "
+                          "but did not receive an exit event") from None
 
 
 def _still_there(daemon: Daemon, container: Container) -> bool:

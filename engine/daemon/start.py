@@ -8,10 +8,10 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ..errors import BadRequest, NotModified
-from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig, Resources
-from ..execdriver import CAPABILITIES, DOCKER_DEFAULT
+from ..execdriver.driver import Command, Device, Mount, Network, ProcessConfig
 from ..jobs import Job
-from . import autoremove, monitor, netfiles, security, volumes
+from ..tracing import span
+from . import autoremove, hostopts, init, limits, monitor, netfiles, security, volumes
 from .network import merge_env, register_links, resolve_links
 from .args import ContainerStart
 from .container import Container
@@ -28,16 +28,18 @@ async def container_start(daemon: Daemon, job: Job[ContainerStart]) -> None:
     container = daemon.lookup(args.name)
     if args.host_config is not None:
         _validate(container.record.config, args.host_config)
+        hostopts.check(daemon, container.record.config, args.host_config)
+        hostopts.fill_defaults(args.host_config)
         if args.host_config.links:   # old clients send links with start
             register_links(daemon, container, resolve_links(daemon, args.host_config, container.id))
             args.host_config.links = container.record.host_config.links
         container.record.host_config = args.host_config
+        await asyncio.to_thread(volumes.replan, daemon, container)   # 1.2's clients send Binds here
     try:
         await start(daemon, container)
     except NotModified:
         raise
     except Exception:
-        container.exited()   # a `wait?condition=next-exit` ends with the failed start
         if container.record.host_config.auto_remove and not container.running:
             autoremove.schedule(daemon, container)   # dockerd removes it then too
         raise
@@ -48,25 +50,48 @@ async def start(daemon: Daemon, container: Container) -> None:
         if container.running:
             raise NotModified("Container already started")
         container.stop_requested = False
+        container.record.has_been_manually_stopped = False
         if container.restart_task is not None and container.restart_task is not asyncio.current_task():
             container.restart_task.cancel()  # a user start supersedes a pending restart
             container.restart_task = None
-        await _start_locked(daemon, container)
+        try:
+            await _start_locked(daemon, container)
+        except Exception as exc:
+            # As dockerd: a start that fails (any cause) is an exit, with code 128 and a
+            # `die` event, so `docker run` and `wait` see it end.
+            state = container.record.state
+            if not state.running:
+                monitor.mark_stopped(container.record, 128, error=str(exc))
+                daemon.save(container)
+                daemon.container_event(container, "die", exitCode="128")
+            raise
 
 
 async def _start_locked(daemon: Daemon, container: Container) -> None:
     record = container.record
     driver = daemon.graph.driver
-    rootfs = await asyncio.to_thread(driver.get, container.id)
+    with span("start: mount rootfs"):
+        rootfs = await asyncio.to_thread(driver.get, container.id)
     try:
-        mounts = await asyncio.to_thread(volumes.prepare, daemon, container, rootfs)
+        with span("start: volumes"):
+            mounts = await asyncio.to_thread(volumes.prepare, daemon, container, rootfs)
         network = _network(daemon, record.host_config.network_mode)
-        prepared = await daemon.network.prepare(daemon, container)  # address, ports, links
-        netfiles.write(container, daemon.config.dns, daemon.config.dns_search, prepared.ip, prepared.hosts)
-        command = _command(daemon, container, rootfs, mounts, network)
+        isolation = hostopts.isolation(daemon, container)   # the containers it joins run
+        with span("start: network prepare"):
+            prepared = await daemon.network.prepare(daemon, container)  # address, ports, links
+        with span("start: netfiles and command"):
+            extra = hostopts.extra_hosts(record.host_config, record.network_settings.gateway)
+            netfiles.write(container, daemon.config.dns, daemon.config.dns_search, prepared.ip,
+                           prepared.hosts + extra, embedded_dns=prepared.embedded_dns)
+            if record.host_config.ipc_mode == "shareable":
+                await asyncio.to_thread(hostopts.mount_shm, container)
+            command = _command(daemon, container, rootfs, mounts, network)
+        command.isolation = isolation
         command.process.env = merge_env(command.process.env, prepared.env)
     except BaseException:
         await daemon.network.release(container)
+        await asyncio.to_thread(volumes.unmount_all, daemon, container)
+        await asyncio.to_thread(hostopts.unmount_shm, container)
         await asyncio.to_thread(driver.put, container.id)
         raise
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -86,12 +111,13 @@ def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network:
     mounts = [Mount(record.resolv_conf_path, "/etc/resolv.conf"),
               Mount(record.hostname_path, "/etc/hostname"),
               Mount(record.hosts_path, "/etc/hosts")] + mounts
+    argv = init.apply(host, [record.path] + record.args, mounts)
     return Command(
         id=container.id,
         rootfs=rootfs,
         hostname=config.hostname,
         process=ProcessConfig(
-            args=[record.path] + record.args,
+            args=argv,
             env=[f"{k}={v}" for k, v in env.items()],
             cwd=config.working_dir or "/",
             user=config.user,
@@ -101,36 +127,15 @@ def _command(daemon: Daemon, container: Container, rootfs: str, mounts, network:
         mounts=mounts,
         devices=[Device(d.path_on_host, d.path_in_container or d.path_on_host, d.cgroup_permissions or "rwm")
                  for d in host.devices or []],
-        capabilities=capabilities(host.cap_add or [], host.cap_drop or []),
+        device_rules=limits.device_rules(host),
+        capabilities=security.capabilities(host.cap_add or [], host.cap_drop or []),
         privileged=host.privileged,
         readonly_rootfs=host.readonly_rootfs,
-        resources=Resources(
-            memory=host.memory or config.memory,
-            memory_swap=host.memory_swap or config.memory_swap,
-            cpu_shares=host.cpu_shares or config.cpu_shares,
-            cpuset=host.cpuset_cpus or config.cpuset,
-            pids_limit=max(host.pids_limit or 0, 0),
-        ),
+        resources=limits.resources(config, host),
         network=network,
         cgroup_parent=daemon.config.cgroup_parent,
         confinement=security.confinement(host),
     )
-
-
-def capabilities(add: list[str], drop: list[str]) -> list[str]:
-    """Docker 1.2's default set, with --cap-add/--cap-drop ("ALL" allowed) applied."""
-    def norm(names: list[str]) -> list[str]:
-        return [n.upper().removeprefix("CAP_") for n in names]
-    add, drop = norm(add), norm(drop)
-    for name in add + drop:
-        if name != "ALL" and name not in CAPABILITIES:
-            raise BadRequest(f"Unknown capability: {name}")
-    caps = list(CAPABILITIES) if "ALL" in add else list(DOCKER_DEFAULT)
-    if "ALL" in drop:
-        caps = [c for c in add if c != "ALL"]
-    else:
-        caps = [c for c in caps if c not in drop] + [c for c in add if c != "ALL" and c not in caps]
-    return caps
 
 
 def _network(daemon: Daemon, mode: str) -> Network:

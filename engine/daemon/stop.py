@@ -5,6 +5,7 @@ Not to be confused with monitor.py, whose restart policy acts when a container e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal as signals
 from typing import TYPE_CHECKING
 
@@ -13,27 +14,54 @@ from ..jobs import Job
 from . import monitor
 from .args import ContainerRestart, ContainerStop
 from .container import Container
-from .signals import deliver
+from .signals import ProcessGone, deliver, parse_signal, wait_killed
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 
-async def stop(daemon: Daemon, container: Container, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it is still running after `timeout` seconds."""
+DEFAULT_TIMEOUT = 10
+
+
+def stop_timeout(container: Container, asked: float | None) -> float | None:
+    """The seconds to wait before SIGKILL: the request's, else the container's
+    StopTimeout, else 10; None (StopTimeout or t of -1) waits for ever, as Docker."""
+    value = asked if asked is not None else container.record.config.stop_timeout
+    if value is None:
+        return DEFAULT_TIMEOUT
+    return None if value < 0 else value
+
+
+async def stop(daemon: Daemon, container: Container, timeout: float | None,
+               manual: bool = True) -> None:
+    """The container's StopSignal (SIGTERM by default), then SIGKILL if it is still
+    running after `timeout` seconds (None: the container's StopTimeout). `manual`: the
+    user asked (not the daemon's shutdown), so `unless-stopped` keeps it down."""
     if not container.running:
         if monitor.cancel_restart(daemon, container):
+            if manual:
+                container.record.has_been_manually_stopped = True
+                daemon.save(container)
             daemon.container_event(container, "stop")
             return
-        raise NotModified("Container already stopped")
+        async with container.lock:   # a restart past its back-off holds it while it starts
+            pass
+        if not container.running:
+            raise NotModified("Container already stopped")
     container.stop_requested = True
-    await deliver(daemon, container, signals.SIGTERM)
+    if manual:
+        container.record.has_been_manually_stopped = True
+        daemon.save(container)
+    wait = stop_timeout(container, timeout)
+    with contextlib.suppress(ProcessGone):   # it exited on its own meanwhile: wait for that
+        await deliver(daemon, container, parse_signal(container.record.config.stop_signal or "SIGTERM"))
     try:
-        await asyncio.wait_for(container.stopped.wait(), timeout)
+        await asyncio.wait_for(container.stopped.wait(), wait)
     except asyncio.TimeoutError:
         if container.running:
-            await deliver(daemon, container, signals.SIGKILL)
-        await container.stopped.wait()
+            with contextlib.suppress(ProcessGone):
+                await deliver(daemon, container, signals.SIGKILL)
+        await wait_killed(container)
     if container.monitor is not None:
         await container.monitor
     daemon.container_event(container, "stop")

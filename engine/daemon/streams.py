@@ -170,10 +170,15 @@ class Broadcaster:
         self._released = asyncio.Event()
 
 
+def _read(fd: int) -> bytes:
+    return os.read(fd, 65536)
+
+
 def pump(fd: int, on_data: Callable[[bytes], bool],
-         wait_for_room: Callable[[], Awaitable[None]] | None = None
-         ) -> asyncio.Future[None]:
+         wait_for_room: Callable[[], Awaitable[None]] | None = None,
+         read: Callable[[int], bytes] = _read) -> asyncio.Future[None]:
     """Read `fd` on the loop until EOF, giving each chunk to `on_data`; closes `fd`.
+    `read(fd)` takes the next chunk (a spool's `take`, for a logged container's pipes).
 
     When `on_data` returns True (a reader is behind) reading pauses until
     `wait_for_room()` completes. The returned future completes at EOF (for a pty
@@ -200,7 +205,7 @@ def pump(fd: int, on_data: Callable[[bytes], bool],
 
     def readable() -> None:
         try:
-            data = os.read(fd, 65536)
+            data = read(fd)
         except BlockingIOError:
             return
         except OSError:
@@ -276,15 +281,18 @@ class ProcessIO:
         return io
 
     def running(self, console_fd: int | None, deliver: Callable[[str], Callable[[bytes], bool]],
-                wait_for_room: Callable[[], Awaitable[None]] | None = None) -> None:
-        """The process started: let go of its ends and start pumping its output."""
+                wait_for_room: Callable[[], Awaitable[None]] | None = None,
+                readers: dict[str, Callable[[int], bytes]] | None = None) -> None:
+        """The process started: let go of its ends and start pumping its output
+        (`readers`: how to take each pipe's bytes, when not a plain read)."""
         self._close_child_ends()
         if console_fd is not None:
             self.console_fd = self.stdin_fd = console_fd
             self.pumps.append(pump(os.dup(console_fd), deliver("stdout"), wait_for_room))
             return
         for stream in ("stdout", "stderr"):
-            self.pumps.append(pump(self._ours.pop(stream), deliver(stream), wait_for_room))
+            self.pumps.append(pump(self._ours.pop(stream), deliver(stream), wait_for_room,
+                                   (readers or {}).get(stream, _read)))
         if "stdin" in self._ours:
             self.stdin_fd = self._ours.pop("stdin")
             os.set_blocking(self.stdin_fd, False)

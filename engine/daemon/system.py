@@ -116,6 +116,7 @@ async def info(daemon: Daemon, job: Job[InfoQuery]) -> SystemInfo:
         pids_limit=support.pids,
         system_time=now.isoformat().replace("+00:00", "Z"),
         cgroup_version="1" if support.driver == "v1" else "2",
+        live_restore_enabled=daemon.config.live_restore and daemon.execdriver.live_restore,
         plugins={"Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": None,
                  "Log": ["json-file"]},
         registry_config={"InsecureRegistryCIDRs": insecure, "IndexConfigs": {},

@@ -6,7 +6,7 @@ import asyncio
 import shlex
 from typing import TYPE_CHECKING
 
-from ..errors import BadRequest, Conflict, ServerError
+from ..errors import BadRequest, Conflict
 from ..jobs import Job
 from .args import ContainerTop
 from ..api.records import ProcessList
@@ -29,11 +29,11 @@ async def container_top(daemon: Daemon, job: Job[ContainerTop]) -> ProcessList:
     proc = await asyncio.create_subprocess_exec(
         "ps", *ps_args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise ServerError(f"Error running ps: {err.decode().strip() or proc.returncode}")
-    lines = out.decode().splitlines()
+    if proc.returncode != 0:   # the arguments are the client's: ps refusing them is a bad request
+        raise BadRequest(f"Error running ps {args.ps_args}: {err.decode(errors='replace').strip() or proc.returncode}")
+    lines = out.decode(errors="replace").splitlines()
     if not lines:
-        raise ServerError("ps printed nothing")
+        raise BadRequest(f"ps {args.ps_args} printed nothing")
     titles = lines[0].split()
     if "PID" not in titles:
         raise BadRequest(f"Couldn't find PID field in ps output ({args.ps_args})")

@@ -25,6 +25,9 @@ class Mount:
     destination: str   # absolute path inside the container
     writable: bool = True
     private: bool = True
+    kind: str = "bind"      # or "tmpfs" (source unused; `data` its options, e.g. size=16m,mode=1777)
+    data: str = ""
+    propagation: str = ""   # bind: rprivate (the default), private, rshared, shared, rslave, slave
 
 
 @dataclass
@@ -41,6 +44,42 @@ class Resources:
     cpu_shares: int = 0    # 0 = default (1024)
     cpuset: str = ""       # e.g. "0-1"
     pids_limit: int = 0    # most processes at once (pids cgroup), 0 = unlimited
+    memory_reservation: int = 0   # soft limit, bytes
+    memory_swappiness: int = -1   # 0-100, -1 = the kernel's
+    oom_kill_disable: bool = False
+    cpu_period: int = 0    # CFS period, us (0 = the kernel's)
+    cpu_quota: int = 0     # CFS quota per period, us (0 = none)
+    cpuset_mems: str = ""
+    blkio_weight: int = 0
+    # (block device path on the host, value)
+    blkio_weight_devices: list[tuple[str, int]] = field(default_factory=list)
+    read_bps: list[tuple[str, int]] = field(default_factory=list)
+    write_bps: list[tuple[str, int]] = field(default_factory=list)
+    read_iops: list[tuple[str, int]] = field(default_factory=list)
+    write_iops: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class ProcessSettings:
+    """What every process of a container gets, its init and its execs alike (Docker's
+    exec copies the container's process spec)."""
+    ulimits: list[tuple[str, int, int]] = field(default_factory=list)   # (name, soft, hard)
+    oom_score_adj: int = 0
+    group_add: list[str] = field(default_factory=list)   # names or gids, looked up in the container
+
+
+@dataclass
+class Isolation:
+    """Which namespaces a container shares, and what its init sets up besides the filesystem."""
+    pid_join: int = 0      # join the pid namespace of this host pid (--pid container:x)
+    pid_host: bool = False
+    ipc_join: int = 0      # join the IPC namespace of this host pid (--ipc container:x)
+    ipc_host: bool = False
+    uts_host: bool = False
+    shm_source: str = ""   # host directory bound at /dev/shm ("" = a tmpfs of its own)
+    shm_size: int = 64 << 20
+    sysctls: list[tuple[str, str]] = field(default_factory=list)
+    process: ProcessSettings = field(default_factory=ProcessSettings)
 
 
 @dataclass
@@ -66,6 +105,7 @@ class ProcessConfig:
     user: str = ""                     # "", "name", "uid", "name:group", "uid:gid"
     tty: bool = False
     stdin: bool = False                # keep stdin open (only meaningful with pipes)
+    console_size: tuple[int, int] | None = None   # (rows, columns) of the pty before the process runs
 
 
 @dataclass
@@ -76,6 +116,8 @@ class Command:
     process: ProcessConfig
     mounts: list[Mount] = field(default_factory=list)  # volumes, /etc/hosts etc.
     devices: list[Device] = field(default_factory=list)  # extra devices (--device)
+    # more device cgroup rules (--device-cgroup-rule): (kind, major, minor, access), -1 = any
+    device_rules: list[tuple[str, int, int, str]] = field(default_factory=list)
     capabilities: list[str] | None = None   # None = Docker 1.2's default set; names like "CHOWN"
     privileged: bool = False
     readonly_rootfs: bool = False
@@ -83,6 +125,7 @@ class Command:
     network: Network = field(default_factory=Network)
     cgroup_parent: str = ""            # relative to each hierarchy's root; "" = the daemon's own cgroup
     confinement: Confinement = field(default_factory=Confinement)
+    isolation: Isolation = field(default_factory=Isolation)
 
 
 @dataclass
@@ -129,6 +172,7 @@ class ExecCommand:
     capabilities: list[str] | None = None   # None = Docker 1.2's default set
     privileged: bool = False
     confinement: Confinement = field(default_factory=Confinement)   # the container's
+    settings: ProcessSettings = field(default_factory=ProcessSettings)   # the container's
 
 
 # Called once the container's namespaces exist and before its process execs the
@@ -162,6 +206,12 @@ class ExecDriver(abc.ABC):
     @abc.abstractmethod
     def kill(self, container_id: str, sig: int) -> None:
         """Send `sig` to the container's first process."""
+
+    @abc.abstractmethod
+    def update(self, container_id: str, resources: Resources) -> list[str]:
+        """Apply `resources` to a running container's cgroup at once; return warnings.
+
+        ExecError when the container is not running or the kernel refuses a limit."""
 
     @abc.abstractmethod
     def pause(self, container_id: str) -> None: ...
@@ -214,6 +264,10 @@ class ExecDriver(abc.ABC):
 
     async def close_stdin(self, container_id: str) -> None:
         """EOF on the container's stdin: drop the driver's own copy of its write end."""
+
+    async def settle(self) -> None:
+        """The daemon is going away (either way): the processes of execs it gave up on
+        while they started are ended and reaped first, at most a few seconds."""
 
     def detach(self) -> None:
         """The daemon is going away and leaves its containers running (live restore):

@@ -25,13 +25,17 @@ of the daemon's stdio ends. A new daemon finds it again with `restore`.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import marshal
 import os
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -40,7 +44,7 @@ from ..libcontainer.cgroups import CgroupConfig, CgroupError, CgroupManager, Cgr
 from ..libcontainer.exec_helper import ExecSpec
 from ..libcontainer.spec import BindMount, ContainerSpec, DeviceNode
 from .driver import (Command, Confinement, ExecCommand, ExecDriver, ExecError, ExitStatus, OnCreated,
-                     ProcessConfig, Restored, StartedProcess, Stdio)
+                     ProcessConfig, Resources, Restored, StartedProcess, Stdio)
 from .keeper import KeeperClient
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,8 @@ class NativeDriver(ExecDriver):
         # daemon inherits them and can wait for them without a thread per container.
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         self._active: dict[str, _Active] = {}
+        # Exec starts given up on and reaps under way: settle() waits for them.
+        self._pending: set[asyncio.Future] = set()
 
     def info(self) -> list[tuple[str, str]]:
         return [("Execution Driver", self.name), ("Cgroup Driver", f"cgroup{self.cgroup_driver}")]
@@ -120,7 +126,14 @@ class NativeDriver(ExecDriver):
         slave_path = ""
         if cmd.process.tty:
             master, slave, slave_path = console.open_pty()
-        cgroup = cgroups.new(self._cgroup_config(cmd, device_nodes, slave), self.cgroup_driver)
+        iso = cmd.isolation
+        try:
+            cgroup = cgroups.new(self._cgroup_config(cmd, device_nodes, slave), self.cgroup_driver)
+        except ExecError:
+            for fd in (master, slave):
+                if fd is not None:
+                    os.close(fd)
+            raise
         try:
             for warning in cgroup.create():
                 log.warning("container %s: %s", cmd.id[:12], warning)
@@ -146,13 +159,19 @@ class NativeDriver(ExecDriver):
                 env=cmd.process.env, cwd=cmd.process.cwd or "/", user=cmd.process.user,
                 tty=cmd.process.tty, console_path=slave_path,
                 mounts=[BindMount(source=m.source, destination=m.destination,
-                                  writable=m.writable, private=m.private) for m in cmd.mounts],
+                                  writable=m.writable, private=m.private, kind=m.kind,
+                                  data=m.data, propagation=m.propagation) for m in cmd.mounts],
                 devices=extra_nodes + device_nodes, capabilities=caps, privileged=cmd.privileged,
                 readonly_rootfs=cmd.readonly_rootfs, net_mode=cmd.network.mode,
                 net_join_pid=cmd.network.join_pid, cgroup_procs=cgroup.procs_files(),
                 report_fd=report_w, release_fd=release_r,
                 cgroup_mounts=[[host, name] for host, name in cgroup.visible_mounts()],
-                seccomp_filter=seccomp_filter, no_new_privileges=cmd.confinement.no_new_privileges)
+                seccomp_filter=seccomp_filter, no_new_privileges=cmd.confinement.no_new_privileges,
+                pid_join=iso.pid_join, pid_host=iso.pid_host, ipc_join=iso.ipc_join,
+                ipc_host=iso.ipc_host, uts_host=iso.uts_host, shm_source=iso.shm_source,
+                shm_size=iso.shm_size, sysctls=[list(kv) for kv in iso.sysctls],
+                ulimits=[list(u) for u in iso.process.ulimits], oom_score_adj=iso.process.oom_score_adj,
+                group_add=list(iso.process.group_add))
             stdin, stdout, stderr = self._stdio(cmd.process, stdio)
             if self.keeper is not None:
                 await self._spawn_kept(cmd, spec, stdio, (stdin, stdout, stderr), master)
@@ -375,30 +394,39 @@ class NativeDriver(ExecDriver):
                 master, slave = console.open_pty_in(f"/proc/{active.pid}/root")
             except OSError as e:
                 raise ExecError(f"cannot allocate a terminal in the container: {e}") from None
-        report_r, report_w = os.pipe2(os.O_CLOEXEC)
-        to_close = {fd for fd in (report_r, report_w, slave) if fd is not None}
         pid = pidfd = None
         master_handed_over = False
+        to_close = {slave} if slave is not None else set()
         try:
+            if master is not None and cmd.process.console_size:   # resized before it started
+                rows, columns = cmd.process.console_size
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
             spec = ExecSpec(container_pid=active.pid, args=cmd.process.args, env=cmd.process.env,
                             cwd=cmd.process.cwd or "/", user=cmd.process.user, tty=cmd.process.tty,
                             capabilities=caps, cgroup_procs=active.cgroup.procs_files(),
-                            report_fd=report_w, container_id=cmd.container_id,
+                            report_fd=-1, container_id=cmd.container_id,
                             seccomp_filter=seccomp_filter,
-                            no_new_privileges=cmd.confinement.no_new_privileges)
+                            no_new_privileges=cmd.confinement.no_new_privileges,
+                            ulimits=[list(u) for u in cmd.settings.ulimits],
+                            oom_score_adj=cmd.settings.oom_score_adj,
+                            group_add=list(cmd.settings.group_add))
             # With a tty the exec'd process gets the pty slave as stdio (and as
             # its controlling terminal); the container's init opens its own console.
-            stdin, stdout, stderr = (slave,) * 3 if slave is not None else self._stdio(cmd.process, stdio)
-            helper = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-S", INIT_SCRIPT, "exec", spec.encode(),
-                stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w,))
-            os.close(report_w)
-            to_close.discard(report_w)
-            reports = await self._read_reports(report_r)
-            await helper.wait()
-            pid = reports.pid
-            if reports.error or pid is None:
-                raise ExecError(reports.error or f"exec helper exited with {helper.returncode}")
+            stdio_fds = (slave,) * 3 if slave is not None else self._stdio(cmd.process, stdio)
+            # The start runs to its end even when the caller gives up on the exec meanwhile
+            # (a healthcheck stopped, a client gone): the process it makes lives in the
+            # container's pid namespace as our child, and one never reaped would keep the
+            # container's init from ever finishing its exit. So it gets its own copies of
+            # the stdio ends, and what it started is ended (_end_spawned) once it is done.
+            spawning = asyncio.ensure_future(self._spawn_exec(spec, _dup_fds(stdio_fds)))
+            try:
+                pid = await asyncio.shield(spawning)
+            except asyncio.CancelledError:
+                if not spawning.done():
+                    self._pending.add(spawning)
+                    spawning.add_done_callback(self._pending.discard)
+                    spawning.add_done_callback(self._end_spawned)
+                raise
             pidfd = os.pidfd_open(pid)
             if slave is not None:
                 os.close(slave)
@@ -411,10 +439,73 @@ class NativeDriver(ExecDriver):
         finally:
             self._release(pid, pidfd, to_close, None if master_handed_over else master)
 
+    async def _spawn_exec(self, spec: ExecSpec, stdio_fds: tuple[int, int, int]) -> int:
+        """Start an exec's helper and wait for its report: the exec'd process's pid.
+        Owns `stdio_fds` (closes them)."""
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        spec.report_fd = report_w
+        try:
+            stdin, stdout, stderr = stdio_fds
+            helper = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", INIT_SCRIPT, "exec", spec.encode(),
+                stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(report_w,))
+            os.close(report_w)
+            report_w = -1
+            reports = await self._read_reports(report_r)
+            await helper.wait()
+            if reports.error or reports.pid is None:
+                if reports.pid is not None:
+                    self._reap_later(reports.pid)
+                raise ExecError(reports.error or f"exec helper exited with {helper.returncode}")
+            return reports.pid
+        finally:
+            for fd in (report_r, report_w, *stdio_fds):
+                if fd >= 0:
+                    os.close(fd)
+
+    def _end_spawned(self, spawning: asyncio.Future) -> None:
+        """The exec's caller gave up while it started: kill what it started, reap it."""
+        if not spawning.cancelled() and spawning.exception() is None:
+            self._reap_later(spawning.result())
+
+    def _reap_later(self, pid: int) -> None:
+        """SIGKILL our child `pid` and reap it once it is gone, without blocking the loop
+        (a process in a frozen cgroup dies only when thawed)."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:   # reaped already
+            return
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        loop = asyncio.get_running_loop()
+        reaped = loop.create_future()
+        self._pending.add(reaped)
+
+        def gone() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            reaped.set_result(None)
+            self._pending.discard(reaped)
+
+        loop.add_reader(pidfd, gone)
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._pending and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._pending), timeout=left)
+        if self._pending:
+            log.error("%d exec processes were not reaped before the daemon went", len(self._pending))
+
     def _release(self, pid: int | None, pidfd: int | None, fds: set[int], master: int | None) -> None:
         """After a start or an exec: kill a process not yet reaped, close what is ours."""
         if pid is not None:
-            self._kill_and_reap(pid)
+            self._reap_later(pid)
         for fd in fds | ({master, pidfd} - {None}):
             os.close(fd)
 
@@ -445,10 +536,9 @@ class NativeDriver(ExecDriver):
         if console_slave is not None:
             rdev = os.fstat(console_slave).st_rdev
             rules.append(DeviceRule("c", os.major(rdev), os.minor(rdev), "rwm"))
-        r = cmd.resources
-        return CgroupConfig(name=cmd.id, parent=cmd.cgroup_parent, memory=r.memory,
-                            memory_swap=r.memory_swap, cpu_shares=r.cpu_shares, cpuset=r.cpuset,
-                            pids_limit=r.pids_limit, allow_all_devices=cmd.privileged, devices=rules)
+        rules += [DeviceRule(*r) for r in cmd.device_rules]
+        return cgroup_limits(cmd.id, cmd.resources, cmd.cgroup_parent, allow_all_devices=cmd.privileged,
+                             devices=rules)
 
     @staticmethod
     async def _read_reports(fd: int) -> _Reports:
@@ -494,17 +584,6 @@ class NativeDriver(ExecDriver):
             return 255
         code = os.waitstatus_to_exitcode(status)
         return 128 - code if code < 0 else code
-
-    @staticmethod
-    def _kill_and_reap(pid: int) -> None:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(pid, 0)   # SIGKILLed: returns at once
-        except ChildProcessError:
-            pass
 
     # ---- state, for a daemon that restarts -----------------------------------
 
@@ -564,6 +643,13 @@ class NativeDriver(ExecDriver):
         except ProcessLookupError:
             raise ExecError(f"container {container_id} is not running") from None
 
+    def update(self, container_id: str, resources: Resources) -> list[str]:
+        cgroup = self._require_cgroup(container_id)
+        try:
+            return cgroup.update(cgroup_limits(container_id, resources))
+        except (CgroupError, OSError) as e:
+            raise ExecError(f"Cannot update container {container_id[:12]}: {e}") from None
+
     def pause(self, container_id: str) -> None:
         try:
             self._require_cgroup(container_id).freeze()
@@ -603,6 +689,30 @@ class NativeDriver(ExecDriver):
         return cgroup
 
 
+def _block_devices(devices: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
+    out = []
+    for path, value in devices:
+        try:
+            rdev = os.stat(path).st_rdev
+        except OSError as e:
+            raise ExecError(f"block device {path}: {e.strerror}") from None
+        out.append((os.major(rdev), os.minor(rdev), value))
+    return out
+
+
+def cgroup_limits(name: str, r: Resources, parent: str = "", **more) -> CgroupConfig:
+    """The cgroup config of a container's resources (block devices resolved to numbers)."""
+    return CgroupConfig(name=name, parent=parent, memory=r.memory, memory_swap=r.memory_swap,
+                        cpu_shares=r.cpu_shares, cpuset=r.cpuset, pids_limit=r.pids_limit,
+                        memory_reservation=r.memory_reservation, memory_swappiness=r.memory_swappiness,
+                        oom_kill_disable=r.oom_kill_disable, cpu_period=r.cpu_period,
+                        cpu_quota=r.cpu_quota, cpuset_mems=r.cpuset_mems, blkio_weight=r.blkio_weight,
+                        blkio_weight_devices=_block_devices(r.blkio_weight_devices),
+                        read_bps=_block_devices(r.read_bps), write_bps=_block_devices(r.write_bps),
+                        read_iops=_block_devices(r.read_iops), write_iops=_block_devices(r.write_iops),
+                        **more)
+
+
 def _children_of(pid: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -614,6 +724,11 @@ def _children_of(pid: int) -> list[int]:
             except (OSError, ValueError, IndexError):
                 pass
     return out
+
+
+def _dup_fds(fds: tuple[int, ...]) -> tuple[int, ...]:
+    """Own copies of the fds among `fds` (subprocess.DEVNULL and the like stay as they are)."""
+    return tuple(os.dup(fd) if fd >= 0 else fd for fd in fds)
 
 
 def _start_time_cached(state: dict | None) -> int | None:

@@ -1,4 +1,4 @@
-"""The graph DB: one SQLite file (through sqlite-utils) that is the single source
+"""The graph DB: one SQLite file (the standard library's sqlite3) that is the single source
 of truth for images, their parent links, tags, container records, names and links.
 
 Docker 1.2 kept images as JSON files, tags in repositories.json and the
@@ -20,8 +20,6 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
-
-import sqlite_utils
 
 from ..api.codec import from_api, to_api
 from .image_record import ImageRecord
@@ -62,71 +60,113 @@ class LayerRow:
     config: str = ""   # for an image top: its raw config JSON, pushed back byte for byte
 
 
+# The schema, as the sqlite-utils of earlier pyctr versions made it (same tables,
+# columns, keys and index names), so that their data roots open unchanged.
+SCHEMA = {
+    "images": """CREATE TABLE "images" ("id" TEXT PRIMARY KEY, "parent" TEXT, "created" TEXT,
+                 "size" INTEGER, "record" TEXT);
+               CREATE INDEX "idx_images_parent" ON "images" ("parent")""",
+    "tags": """CREATE TABLE "tags" ("repository" TEXT, "tag" TEXT,
+               "image_id" TEXT REFERENCES "images"("id"), "digest" TEXT,
+               PRIMARY KEY ("repository", "tag"));
+             CREATE INDEX "idx_tags_image_id" ON "tags" ("image_id")""",
+    "layers": """CREATE TABLE "layers" ("image_id" TEXT PRIMARY KEY REFERENCES "images"("id"),
+                 "chain_id" TEXT, "diff_id" TEXT, "blob_digest" TEXT, "blob_size" INTEGER,
+                 "config" TEXT);
+               CREATE INDEX "idx_layers_chain_id" ON "layers" ("chain_id")""",
+    "containers": """CREATE TABLE "containers" ("id" TEXT PRIMARY KEY, "name" TEXT,
+                     "image_id" TEXT REFERENCES "images"("id"), "created" TEXT, "record" TEXT);
+                   CREATE UNIQUE INDEX "idx_containers_name" ON "containers" ("name");
+                   CREATE INDEX "idx_containers_image_id" ON "containers" ("image_id")""",
+    # An edge of Docker's name graph: container `parent_id` sees `child_id` as `alias`.
+    "links": """CREATE TABLE "links" ("parent_id" TEXT REFERENCES "containers"("id"),
+                "child_id" TEXT REFERENCES "containers"("id"), "alias" TEXT,
+                PRIMARY KEY ("parent_id", "alias"));
+              CREATE INDEX "idx_links_child_id" ON "links" ("child_id")""",
+}
+
+
 class GraphDB:
     def __init__(self, path: str) -> None:
-        conn = sqlite3.connect(path, check_same_thread=False)
+        # Autocommit: each write outside transaction() commits by itself; transaction()
+        # opens BEGIN (or, nested, a SAVEPOINT) explicitly.
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
         self._lock = threading.RLock()
+        self._savepoints = 0
         self._create_schema()
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def _create_schema(self) -> None:
-        db = self.db
-        if "images" not in db.table_names():
-            db["images"].create(
-                {"id": str, "parent": str, "created": str, "size": int, "record": str},
-                pk="id")
-            db["images"].create_index(["parent"])
-        if "tags" not in db.table_names():
-            db["tags"].create(
-                {"repository": str, "tag": str, "image_id": str, "digest": str},
-                pk=("repository", "tag"),
-                foreign_keys=[("image_id", "images", "id")])
-            db["tags"].create_index(["image_id"])
-        if "layers" not in db.table_names():
-            db["layers"].create(
-                {"image_id": str, "chain_id": str, "diff_id": str, "blob_digest": str,
-                 "blob_size": int, "config": str},
-                pk="image_id", foreign_keys=[("image_id", "images", "id")])
-            db["layers"].create_index(["chain_id"])
-        if "containers" not in db.table_names():
-            db["containers"].create(
-                {"id": str, "name": str, "image_id": str, "created": str, "record": str},
-                pk="id",
-                foreign_keys=[("image_id", "images", "id")])
-            db["containers"].create_index(["name"], unique=True)
-            db["containers"].create_index(["image_id"])
-        if "links" not in db.table_names():
-            # An edge of Docker's name graph: container `parent_id` sees `child_id` as `alias`.
-            db["links"].create(
-                {"parent_id": str, "child_id": str, "alias": str},
-                pk=("parent_id", "alias"),
-                foreign_keys=[("parent_id", "containers", "id"), ("child_id", "containers", "id")])
-            db["links"].create_index(["child_id"])
-        db.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        existing = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        with self.transaction():
+            for table, script in SCHEMA.items():
+                if table not in existing:
+                    for statement in script.split(";"):
+                        self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes so that a crash leaves all or none of them (nests safely)."""
-        with self._lock, self.db.atomic():
-            yield
+        with self._lock:
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN")
+                try:
+                    yield
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    try:
+                        self.conn.execute("COMMIT")
+                    except BaseException:
+                        if self.conn.in_transaction:
+                            self.conn.execute("ROLLBACK")
+                        raise
+                return
+            self._savepoints += 1
+            name = f"nested_{self._savepoints}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                if self.conn.in_transaction:   # an error may have ended the whole transaction
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
     def _query(self, sql: str, params: Any = ()) -> list[tuple]:
         with self._lock:
-            return self.db.conn.execute(sql, params).fetchall()
+            return self.conn.execute(sql, params).fetchall()
+
+    def _write(self, sql: str, params: Any = ()) -> None:
+        with self._lock:
+            self.conn.execute(sql, params)
+
+    def _upsert(self, table: str, row: dict, pk: tuple[str, ...]) -> None:
+        """Insert `row`, or update the row with its key in place (never delete and insert:
+        rows that reference it stay valid)."""
+        columns = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c not in pk)
+        keys = ", ".join(f'"{c}"' for c in pk)
+        self._write(f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) '
+                    f"ON CONFLICT ({keys}) DO UPDATE SET {updates}", tuple(row.values()))
 
     # --- images ---------------------------------------------------------
     def add_image(self, image: ImageRecord) -> None:
-        with self._lock:
-            self.db["images"].insert({
-                "id": image.id, "parent": image.parent or None, "created": image.created,
-                "size": image.size, "record": json.dumps(to_api(image)),
-            })
+        self._write('INSERT INTO "images" ("id", "parent", "created", "size", "record") '
+                    "VALUES (?, ?, ?, ?, ?)", (image.id, image.parent or None, image.created,
+                                               image.size, json.dumps(to_api(image))))
 
     def image(self, image_id: str) -> ImageRecord | None:
         rows = self._query("SELECT record FROM images WHERE id = ?", (image_id,))
@@ -155,17 +195,15 @@ class GraphDB:
         return [ImageRow(i, p or "", c, s) for i, p, c, s in rows]
 
     def delete_image(self, image_id: str) -> None:
-        with self._lock, self.db.atomic():
+        with self.transaction():
             # references by digest and registry metadata go with the image
-            self.db.conn.execute("DELETE FROM tags WHERE image_id = ? AND tag LIKE 'sha256:%'",
-                                 (image_id,))
-            self.db.conn.execute("DELETE FROM layers WHERE image_id = ?", (image_id,))
-            self.db["images"].delete(image_id)
+            self._write("DELETE FROM tags WHERE image_id = ? AND tag LIKE 'sha256:%'", (image_id,))
+            self._write("DELETE FROM layers WHERE image_id = ?", (image_id,))
+            self._write("DELETE FROM images WHERE id = ?", (image_id,))
 
     # --- registry metadata of layers ------------------------------------
     def set_layer(self, row: LayerRow) -> None:
-        with self._lock:
-            self.db["layers"].upsert(dataclasses.asdict(row), pk="image_id")
+        self._upsert("layers", dataclasses.asdict(row), ("image_id",))
 
     def layer(self, image_id: str) -> LayerRow | None:
         rows = self._query("SELECT image_id, chain_id, diff_id, blob_digest, blob_size, config "
@@ -177,10 +215,8 @@ class GraphDB:
 
     # --- tags -----------------------------------------------------------
     def set_tag(self, repository: str, tag: str, image_id: str, digest: str = "") -> None:
-        with self._lock:
-            self.db["tags"].upsert(
-                {"repository": repository, "tag": tag, "image_id": image_id, "digest": digest},
-                pk=("repository", "tag"))
+        self._upsert("tags", {"repository": repository, "tag": tag, "image_id": image_id,
+                              "digest": digest}, ("repository", "tag"))
 
     def by_digest(self, repository: str, digest: str) -> TagRow | None:
         """A reference `repository@digest` (from a tag pulled at that digest, or by digest)."""
@@ -207,16 +243,13 @@ class GraphDB:
         return [r for r in self.references(image_id) if not r.is_digest]
 
     def delete_tag(self, repository: str, tag: str) -> None:
-        with self._lock, self.db.atomic():
-            self.db.conn.execute("DELETE FROM tags WHERE repository = ? AND tag = ?", (repository, tag))
+        self._write("DELETE FROM tags WHERE repository = ? AND tag = ?", (repository, tag))
 
     # --- containers -----------------------------------------------------
     def save_container(self, container_id: str, name: str, image_id: str, created: str,
                        record: dict) -> None:
-        with self._lock:
-            self.db["containers"].upsert(
-                {"id": container_id, "name": name, "image_id": image_id, "created": created,
-                 "record": json.dumps(record)}, pk="id")
+        self._upsert("containers", {"id": container_id, "name": name, "image_id": image_id,
+                                    "created": created, "record": json.dumps(record)}, ("id",))
 
     def container_records(self) -> list[dict]:
         return [json.loads(r[0]) for r in self._query("SELECT record FROM containers ORDER BY created")]
@@ -232,15 +265,14 @@ class GraphDB:
         return rows[0][0] if rows else None
 
     def delete_container(self, container_id: str) -> None:
-        with self._lock, self.db.atomic():
-            self.db.conn.execute("DELETE FROM links WHERE parent_id = ? OR child_id = ?",
-                                 (container_id, container_id))
-            self.db["containers"].delete(container_id)
+        with self.transaction():
+            self._write("DELETE FROM links WHERE parent_id = ? OR child_id = ?", (container_id, container_id))
+            self._write("DELETE FROM containers WHERE id = ?", (container_id,))
 
     # --- links (the name graph's edges) ---------------------------------
     def add_link(self, parent_id: str, child_id: str, alias: str) -> None:
-        with self._lock:
-            self.db["links"].insert({"parent_id": parent_id, "child_id": child_id, "alias": alias})
+        self._write('INSERT INTO "links" ("parent_id", "child_id", "alias") VALUES (?, ?, ?)',
+                    (parent_id, child_id, alias))
 
     def links_of(self, parent_id: str) -> list[tuple[str, str]]:
         """(child_id, alias) pairs that `parent_id` links to."""
@@ -252,8 +284,7 @@ class GraphDB:
             "SELECT parent_id, alias FROM links WHERE child_id = ?", (child_id,))]
 
     def remove_link(self, parent_id: str, alias: str) -> None:
-        with self._lock, self.db.atomic():
-            self.db.conn.execute("DELETE FROM links WHERE parent_id = ? AND alias = ?", (parent_id, alias))
+        self._write("DELETE FROM links WHERE parent_id = ? AND alias = ?", (parent_id, alias))
 
     def all_links(self) -> list[tuple[str, str, str]]:
         """Every link edge: (parent_id, child_id, alias)."""

@@ -60,14 +60,36 @@ def _describe(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
+def set_process_limits(oom_score_adj: int, ulimits: list[list]) -> None:
+    """--oom-score-adj and --ulimit, for the container's init and each exec (before
+    capabilities are dropped: raising a hard limit needs CAP_SYS_RESOURCE)."""
+    if oom_score_adj:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(oom_score_adj))
+    if ulimits:
+        import resource   # a C module, only on this path (the exec helper imports it early)
+        for name, soft, hard in ulimits:
+            resource.setrlimit(getattr(resource, "RLIMIT_" + name.upper()), (soft, hard))
+
+
 def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, str]]:
     if spec.net_mode in ("none", "bridge"):
         namespaces.loopback_up()
     # A keyring of its own: the daemon's session keyring is the host root's (runc does this).
     syscalls.join_session_keyring(spec.id)
+    # Still the host's /proc, but its sysctl files answer for the namespaces of the
+    # writer: these are the container's own (create let only namespaced ones through).
+    for name, value in spec.sysctls:
+        try:
+            with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise OSError(f"sysctl {name}={value}: {e.strerror} (in the container's namespaces)") from None
+    set_process_limits(spec.oom_score_adj, spec.ulimits)
     rootfs.prepare(spec)
     rootfs.pivot(spec)
-    syscalls.sethostname(spec.hostname)
+    if not spec.uts_host:
+        syscalls.sethostname(spec.hostname)
 
     env: dict[str, str] = {}
     for item in spec.env:
@@ -76,6 +98,8 @@ def _setup(spec: ContainerSpec) -> tuple[str, user.ExecUser | None, dict[str, st
     user_error = ""
     try:
         exec_user = user.lookup(spec.user)
+        if spec.group_add:
+            exec_user.groups = user.more_groups(exec_user.groups, spec.group_add)
     except user.UnknownUser as e:
         # Reported on the container's stderr with exit 1 after release, as Docker
         # 1.2's dockerinit did, rather than failing the start.

@@ -14,10 +14,11 @@ from __future__ import annotations
 import fcntl  # imported before setns: the container's filesystem has no Python modules
 import marshal
 import os
+import resource  # noqa: F401 - before setns, for set_process_limits (a C module)
 import sys
 
 from . import console, syscalls, user
-from .container_init import _describe, _exec, _fail, confine, report
+from .container_init import _describe, _exec, _fail, confine, report, set_process_limits
 from .helper import join_cgroup
 from .spec import _Record
 
@@ -29,7 +30,8 @@ NAMESPACES = (("ipc", syscalls.CLONE_NEWIPC), ("uts", syscalls.CLONE_NEWUTS),
 
 class ExecSpec(_Record):
     __slots__ = ("container_pid", "args", "env", "cwd", "user", "tty", "capabilities",
-                 "cgroup_procs", "report_fd", "container_id", "seccomp_filter", "no_new_privileges")
+                 "cgroup_procs", "report_fd", "container_id", "seccomp_filter", "no_new_privileges",
+                 "ulimits", "oom_score_adj", "group_add")
     container_pid: int         # the container's init, whose namespaces we join
     args: list[str]
     env: list[str]
@@ -45,6 +47,12 @@ class ExecSpec(_Record):
     _default_seccomp_filter = bytes
     no_new_privileges: bool
     _default_no_new_privileges = bool
+    ulimits: list[list]        # the container's: [name, soft, hard]
+    _default_ulimits = list
+    oom_score_adj: int
+    _default_oom_score_adj = int
+    group_add: list[str]       # the container's more groups (names or gids)
+    _default_group_add = list
 
     def encode(self) -> str:
         return marshal.dumps(self.to_plain()).hex()
@@ -88,9 +96,12 @@ def _run(spec: ExecSpec) -> None:
     env = dict(item.partition("=")[::2] for item in spec.env)
     try:
         exec_user = user.lookup(spec.user)
+        if spec.group_add:
+            exec_user.groups = user.more_groups(exec_user.groups, spec.group_add)
     except user.UnknownUser as e:
         _fail(str(e), 126)
     env.setdefault("HOME", exec_user.home)
+    set_process_limits(spec.oom_score_adj, spec.ulimits)
     confine(exec_user, spec.capabilities, spec.seccomp_filter, spec.no_new_privileges)
     try:
         os.chdir(spec.cwd or "/")

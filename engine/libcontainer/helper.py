@@ -33,7 +33,13 @@ def main(argv: list[str]) -> None:
         join_cgroup(spec.cgroup_procs)
         if spec.net_mode == "container":
             namespaces.join_netns(spec.net_join_pid)
-        syscalls.unshare(namespaces.unshare_flags(spec.net_mode))
+        if spec.pid_join:
+            namespaces.join(spec.pid_join, syscalls.CLONE_NEWPID)
+        if spec.ipc_join:
+            namespaces.join(spec.ipc_join, syscalls.CLONE_NEWIPC)
+        syscalls.unshare(namespaces.unshare_flags(
+            spec.net_mode, pid_shared=spec.pid_host or bool(spec.pid_join),
+            ipc_shared=spec.ipc_host or bool(spec.ipc_join), uts_host=spec.uts_host))
         child = os.fork()
     except BaseException as e:  # noqa: BLE001
         report(spec.report_fd, error=f"helper: {e}")

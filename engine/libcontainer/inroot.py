@@ -23,6 +23,7 @@ Stdlib and archive/ only: engine/ is sys.path[0] here.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -152,14 +153,14 @@ def _in_root(path: str) -> str:
         raise Refused("notfound", f"{path}: it changed while being resolved") from None
 
 
-def _mkdirs(path: str) -> str:
-    """mkdir -p (new directories 0755 root:root); the resolved path."""
+def _mkdirs(path: str, uid: int = 0, gid: int = 0) -> str:
+    """mkdir -p (new directories 0755, owned by uid:gid); the resolved path."""
     parts = [p for p in path.split("/") if p]
     for i in range(1, len(parts) + 1):
         real = _in_root("/" + "/".join(parts[:i]))
         if not os.path.lexists(real):
             os.mkdir(real, 0o755)
-            os.chown(real, 0, 0)
+            os.chown(real, uid, gid)
         elif not os.path.isdir(real):
             raise Refused("badrequest",
                           f"cannot copy to {path}: /{'/'.join(parts[:i])} is not a directory")
@@ -171,9 +172,10 @@ def op_copy_in(req: dict, data: int, report) -> None:
     kind "dir" (a tar of the source directory, owned by root once copied), "archive"
     (a local tar that ADD unpacks, owners kept) or "file" (the file's bytes)."""
     kind, dest, name = req["kind"], req["dest"], req["name"]
+    uid, gid = req.get("uid", 0), req.get("gid", 0)   # COPY --chown; root otherwise
     with os.fdopen(data, "rb", closefd=False) as stream:
         if kind in ("dir", "archive"):
-            unpacker = _Unpacker(_mkdirs(dest), Whiteouts.NONE)
+            unpacker = _Unpacker(_mkdirs(dest, uid, gid), Whiteouts.NONE)
             try:
                 unpacker.run(stream)
             except ArchiveError as exc:
@@ -182,15 +184,15 @@ def op_copy_in(req: dict, data: int, report) -> None:
                 raise Refused("badrequest", f"ADD {name}: cannot unpack the archive: {exc}") from None
             if kind == "dir":
                 for real in unpacker.written:
-                    os.chown(unpacker.abs(real), 0, 0, follow_symlinks=False)
+                    os.chown(unpacker.abs(real), uid, gid, follow_symlinks=False)
             report({"ok": None})
             return
         target = _in_root(dest)
         if req["dest_is_dir"] or dest.endswith("/") or os.path.isdir(target):
-            _mkdirs(dest)
+            _mkdirs(dest, uid, gid)
             dest = dest.rstrip("/") + "/" + os.path.basename(name.rstrip("/"))
         else:
-            _mkdirs(os.path.dirname(dest.rstrip("/")) or "/")
+            _mkdirs(os.path.dirname(dest.rstrip("/")) or "/", uid, gid)
         target = _in_root(dest)
         if os.path.isdir(target) and not os.path.islink(target):
             raise Refused("badrequest", f"cannot copy {name} over the directory {dest}")
@@ -200,7 +202,7 @@ def op_copy_in(req: dict, data: int, report) -> None:
                      0o600)
         try:
             _stream(iter(lambda: stream.read(1 << 20), b""), fd)
-            os.fchown(fd, 0, 0)
+            os.fchown(fd, uid, gid)
             os.fchmod(fd, req["mode"])   # after chown, which clears setuid/setgid
             os.utime(fd, ns=(req["atime_ns"], req["mtime_ns"]))
         finally:
@@ -250,8 +252,10 @@ def _child(req: dict, root_fd: int, data_fd: int, report_fd: int) -> None:
         # Here always a path of the container that is not there (or went away meanwhile).
         report({"error": f"Could not find the file {exc.filename or ''}", "kind": "notfound"})
     except OSError as exc:
+        # a name too long, or links looping: the path the client gave is at fault
+        kind = "badrequest" if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) else "error"
         report({"error": f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
-                "kind": "error"})
+                "kind": kind})
     except Exception as exc:  # noqa: BLE001  (reported to the daemon, never lost)
         report({"error": f"{type(exc).__name__}: {exc}", "kind": "error"})
 

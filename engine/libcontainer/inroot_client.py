@@ -201,6 +201,17 @@ class InRoot:
         """Untar `body` into directory `path` (followed to its end) of the root."""
         self._feed(root_fd, {"op": "unpack", "path": path}, _file_chunks(body))
 
+    def copy_tree(self, src_root_fd: int, src_path: str, dst_root_fd: int) -> None:
+        """Directory `src_path` of one root (followed to its end), its content, owners and
+        modes and its own, onto the top of another root: each side in its own chroot."""
+        _, chunks = self.pack(src_root_fd, src_path, True, ".")
+        try:
+            self._feed(dst_root_fd, {"op": "unpack", "path": "/"}, chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
     def copy_in(self, root_fd: int, request: dict, chunks: Iterable[bytes]) -> None:
         """The builder's ADD/COPY of one source (see libcontainer/inroot.py op_copy_in)."""
         self._feed(root_fd, {"op": "copy_in", **request}, chunks)

@@ -72,6 +72,7 @@ class Keeper:
         self.held: dict[str, dict[str, int]] = {}   # container id -> name -> fd
         self.exits: dict[int, tuple[int | None, int]] = {}   # init pid -> (start time, exit code)
         self.helpers: set[int] = set()
+        self.helper_code = _helper_code()
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -168,6 +169,7 @@ class Keeper:
     def _spawn(self, argv: list[str], child_fds: list[int]) -> int:
         if len(child_fds) != CHILD_FDS:
             raise ValueError(f"spawn needs {CHILD_FDS} fds, got {len(child_fds)}")
+        in_process = self._helper_code_current()
         pid = os.fork()
         if pid == 0:
             try:
@@ -181,11 +183,23 @@ class Keeper:
                 signal.set_wakeup_fd(-1)
                 for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)
+                if in_process:
+                    # The helper's code is loaded here already: run it in this fork, without
+                    # the tens of ms a new interpreter and its imports take. Nothing of the
+                    # keeper (its sockets, other containers' stdio) may reach the container.
+                    os.closerange(CHILD_FDS, os.sysconf("SC_OPEN_MAX"))
+                    from .helper import main as helper_main
+                    helper_main([self.init_script, *argv])   # it exits
                 os.execv(sys.executable, [sys.executable, "-I", "-S", self.init_script, *argv])
             finally:
                 os._exit(127)
         self.helpers.add(pid)
         return pid
+
+    def _helper_code_current(self) -> bool:
+        """Whether the helper's code on disk is the code this keeper loaded (an upgrade of
+        pyctr under a running keeper: then the new code runs, in a new interpreter)."""
+        return bool(self.helper_code) and _helper_code() == self.helper_code
 
     def _reap(self) -> None:
         while True:
@@ -212,6 +226,22 @@ class Keeper:
                     send(conn, {"event": "exit", "pid": pid, "start": started, "code": code})
                 except OSError:
                     pass
+
+
+def _helper_code() -> dict[str, int]:
+    """The helper's code (loaded here, for spawns in a fork): each source file of this
+    package (the cgroups one too) -> its mtime."""
+    from . import helper  # noqa: F401 - loads what a container start runs
+    package = os.path.dirname(os.path.abspath(__file__))
+    out = {}
+    try:
+        for folder in (package, os.path.join(package, "cgroups")):
+            for entry in os.scandir(folder):
+                if entry.name.endswith(".py"):
+                    out[entry.path] = entry.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return out
 
 
 def main(argv: list[str]) -> None:

@@ -16,19 +16,36 @@ SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
 
-def unshare_flags(net_mode: str) -> int:
-    flags = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWUTS | syscalls.CLONE_NEWIPC | syscalls.CLONE_NEWPID
+def unshare_flags(net_mode: str, pid_shared: bool = False, ipc_shared: bool = False,
+                  uts_host: bool = False) -> int:
+    """The namespaces a container gets of its own; a shared one (the host's, or joined
+    with `join`) is left out."""
+    flags = syscalls.CLONE_NEWNS
+    if not uts_host:
+        flags |= syscalls.CLONE_NEWUTS
+    if not ipc_shared:
+        flags |= syscalls.CLONE_NEWIPC
+    if not pid_shared:
+        flags |= syscalls.CLONE_NEWPID
     if net_mode in ("none", "bridge"):
         flags |= syscalls.CLONE_NEWNET
     return flags
 
 
-def join_netns(pid: int) -> None:
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+NS_FILES = {syscalls.CLONE_NEWNET: "net", syscalls.CLONE_NEWPID: "pid", syscalls.CLONE_NEWIPC: "ipc"}
+
+
+def join(pid: int, nstype: int) -> None:
+    """Enter `pid`'s namespace of that type (a pid namespace takes effect for children)."""
+    fd = os.open(f"/proc/{pid}/ns/{NS_FILES[nstype]}", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        syscalls.setns(fd, syscalls.CLONE_NEWNET)
+        syscalls.setns(fd, nstype)
     finally:
         os.close(fd)
+
+
+def join_netns(pid: int) -> None:
+    join(pid, syscalls.CLONE_NEWNET)
 
 
 def loopback_up() -> None:

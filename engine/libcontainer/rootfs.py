@@ -105,7 +105,11 @@ def _make_dev(root: str, spec: ContainerSpec) -> None:
             "newinstance,ptmxmode=0666,mode=620,gid=5")
     shm = os.path.join(dev, "shm")
     _mkdir(shm, 0o1777)
-    S.mount("shm", shm, "tmpfs", S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC, "mode=1777,size=65536k")
+    if spec.shm_source:   # another container's (--ipc container:x) or the host's (--ipc host)
+        S.mount(spec.shm_source, shm, None, S.MS_BIND)
+    else:
+        S.mount("shm", shm, "tmpfs", S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC,
+                f"mode=1777,size={spec.shm_size}")
     mqueue = os.path.join(dev, "mqueue")
     _mkdir(mqueue)
     S.mount("mqueue", mqueue, "mqueue", S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC)

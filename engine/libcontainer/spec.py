@@ -52,11 +52,20 @@ class _Record:
 
 
 class BindMount(_Record):
-    __slots__ = ("source", "destination", "writable", "private")
+    """A mount the init makes in the rootfs: a bind of a host file or directory
+    (kind "bind"), or a fresh tmpfs (kind "tmpfs", `data` its mount options)."""
+
+    __slots__ = ("source", "destination", "writable", "private", "kind", "data", "propagation")
     source: str
     destination: str
     writable: bool
     private: bool
+    kind: str
+    data: str
+    propagation: str          # bind: "", private, rprivate, shared, rshared, slave, rslave
+    _default_kind = staticmethod(lambda: "bind")
+    _default_data = staticmethod(str)
+    _default_propagation = staticmethod(str)
 
 
 class DeviceNode(_Record):
@@ -77,7 +86,8 @@ class ContainerSpec(_Record):
                  "console_path", "mounts", "devices", "capabilities", "privileged",
                  "readonly_rootfs", "net_mode", "net_join_pid", "cgroup_procs",
                  "report_fd", "release_fd", "cgroup_mounts", "seccomp_filter",
-                 "no_new_privileges")
+                 "no_new_privileges", "pid_join", "pid_host", "ipc_join", "ipc_host", "uts_host",
+                 "shm_source", "shm_size", "sysctls", "ulimits", "oom_score_adj", "group_add")
     id: str
     rootfs: str
     hostname: str
@@ -107,6 +117,29 @@ class ContainerSpec(_Record):
     _default_seccomp_filter = bytes
     no_new_privileges: bool    # --security-opt no-new-privileges
     _default_no_new_privileges = bool
+    # Namespaces shared with another process or the host (--pid, --ipc, --uts).
+    pid_join: int              # host pid whose pid namespace to join; 0 = a new one
+    _default_pid_join = int
+    pid_host: bool
+    _default_pid_host = bool
+    ipc_join: int
+    _default_ipc_join = int
+    ipc_host: bool
+    _default_ipc_host = bool
+    uts_host: bool
+    _default_uts_host = bool
+    shm_source: str            # host directory bound at /dev/shm; "" = a tmpfs of shm_size
+    _default_shm_source = str
+    shm_size: int
+    _default_shm_size = lambda: 64 << 20   # noqa: E731
+    sysctls: list[list[str]]   # [name, value], written in the container's namespaces
+    _default_sysctls = list
+    ulimits: list[list]        # [name, soft, hard]
+    _default_ulimits = list
+    oom_score_adj: int
+    _default_oom_score_adj = int
+    group_add: list[str]       # more groups of the user (names or gids)
+    _default_group_add = list
 
     def encode(self) -> str:
         return marshal.dumps(self.to_plain()).hex()

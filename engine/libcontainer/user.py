@@ -72,3 +72,20 @@ def lookup(spec: str, passwd: str = "/etc/passwd", group: str = "/etc/group") ->
     supplementary = sorted({int(g[2]) for g in groups
                             if name and name in g[3].split(",") and int(g[2]) != gid})
     return ExecUser(uid, gid, supplementary, home)
+
+
+def more_groups(groups: list[int], names: list[str], group: str = "/etc/group") -> list[int]:
+    """`groups` with each of `names` (a group name, or a gid) added (--group-add)."""
+    rows = _read_db(group, 4)
+    out = list(groups)
+    for name in names:
+        g = next((g for g in rows if g[0] == name), None)
+        if g is not None:
+            gid = int(g[2])
+        elif name.isdigit():
+            gid = int(name)
+        else:
+            raise UnknownUser(f"Unable to find group {name}: no matching entries in group file")
+        if gid not in out:
+            out.append(gid)
+    return out

@@ -14,7 +14,7 @@ host ports, rules and proxy; `detach` lets go of the bridge without undoing them
 
 from __future__ import annotations
 
-import fcntl
+import asyncio
 import json
 import logging
 import os
@@ -25,6 +25,7 @@ from ipaddress import IPv4Interface, IPv4Network
 from . import iptables
 from .driver import (NEW_NAMESPACE, Endpoint, EndpointRequest, Network, NetworkError,
                      NetworkSetupError, PortBinding, PortSpec, PublishedPort, netns_of)
+from ..lockfiles import PATIENCE, flock_within
 from .firewall import Firewall
 from .ipam import AddressError, IPAllocator
 from .iptables import IptablesError, Rule
@@ -48,6 +49,11 @@ class BridgeConfig:
     ip_masq: bool = True
     userland_proxy: bool = True
     state_dir: str = "/var/run/pyctr"   # where the name of the bridge taken last time is kept
+    # user-defined networks (API 1.21+)
+    internal: bool = False         # no traffic in or out of the bridge but between its containers
+    isolation_chain: str = ""      # the daemon's chain that keeps its bridges apart (firewall.py)
+    reserved: tuple[str, ...] = () # addresses never given to containers (IPAM's AuxiliaryAddresses)
+    fresh: bool = False            # a new network's: no rules of an earlier run can exist
 
 
 @dataclass
@@ -105,12 +111,14 @@ class BridgeNetwork(Network):
             raise NetworkSetupError(f"invalid --bip or --fixed-cidr: {exc}") from None
         if bip is not None and "/" not in config.bip:
             raise NetworkSetupError(f"--bip {config.bip}: give the prefix length too (e.g. {config.bip}/24)")
-        lock = BridgeLock.claim(config)
+        lock = await asyncio.to_thread(BridgeLock.claim, config)   # may wait for a rival's check
         netlink = Netlink()
         try:
             bridge = await netlink.ensure_bridge(lock.name, bip, config.mtu)
             try:
                 ipam = IPAllocator(bridge.network, bridge.gateway, fixed)
+                for address in config.reserved:
+                    ipam.claim(address)
                 if bridge.created:
                     lock.mark_created()
                 elif lock.created():   # made by a pyctrd that died
@@ -119,7 +127,8 @@ class BridgeNetwork(Network):
                 # daemon; the veths of containers that still run stay, for adopt().
                 self.kept = self._load_kept(bridge.name)
                 keep_veths = {saved["veth"] for saved in self.kept.values()}
-                for index, name in await netlink.ports_of(bridge.index):
+                # (a bridge made just now has none: the dump of every link is not needed)
+                for index, name in [] if bridge.created else await netlink.ports_of(bridge.index):
                     if name in keep_veths:
                         continue
                     log.info("removing stale veth %s from %s", name, bridge.name)
@@ -135,19 +144,21 @@ class BridgeNetwork(Network):
                 firewall = None
                 if config.iptables:
                     firewall = Firewall(bridge.name, bridge.network, icc=config.icc, ip_masq=config.ip_masq,
-                                        hairpin_nat=not config.userland_proxy)
+                                        hairpin_nat=not config.userland_proxy, internal=config.internal,
+                                        isolation=config.isolation_chain)
                     if firewall.hairpin_nat:
                         _sysctl(f"net/ipv4/conf/{bridge.name}/route_localnet", "1")
-                    await firewall.setup()
+                    await firewall.setup(fresh=config.fresh and bridge.created)
                     if not config.icc and not _bridge_netfilter():
                         log.warning("--icc=false: bridged traffic does not pass iptables here "
                                     "(load br_netfilter): containers are not isolated")
                 elif iptables.available():   # rules an earlier run (with --iptables) left
-                    await Firewall(bridge.name, bridge.network).teardown()
+                    await Firewall(bridge.name, bridge.network, isolation=config.isolation_chain).teardown()
             except BaseException:
                 if bridge.created:
                     await netlink.delete_link(bridge.index)
                     lock.unmark_created()
+                    lock.disown()
                 raise
         except BaseException as exc:
             netlink.close()
@@ -175,6 +186,7 @@ class BridgeNetwork(Network):
             log.error("network teardown: %s", exc)
         finally:
             self.netlink.close()
+            self.lock.disown()
             self.lock.release()
             self.netlink = self.bridge = self.ipam = self.firewall = self.lock = None
 
@@ -188,12 +200,13 @@ class BridgeNetwork(Network):
             await self.release(self.endpoints[request.id])
         bridge = self.bridge
         try:
-            ip = self.ipam.allocate()
+            ip = self.ipam.claim(request.ip) if request.ip is not None else self.ipam.allocate()
         except AddressError as exc:
             raise AddressError(f"Cannot allocate an address on {bridge.name}: {exc}") from None
         endpoint = BridgeEndpoint(request.id, bridge.name, self.namespace, ip=ip,
                                   prefix_len=bridge.network.prefixlen, gateway=bridge.gateway,
-                                  mac=mac_for(ip))
+                                  mac=request.mac or mac_for(ip), ifname=request.ifname,
+                                  default_route=request.default_route and not self.config.internal)
         try:
             for binding in request.publish:
                 self._publish(endpoint, binding)
@@ -231,7 +244,8 @@ class BridgeNetwork(Network):
         if netns_of(pid) == netns_of(os.getpid()):   # an eth0 into the host's namespace: never
             raise NetworkError(f"pid {pid} is in the host's network namespace, not one of its own")
         try:
-            endpoint.veth = await self.netlink.attach(self.bridge, pid, endpoint.ip)
+            endpoint.veth = await self.netlink.attach(self.bridge, pid, endpoint.ip, endpoint.ifname,
+                                                      endpoint.default_route, endpoint.mac)
             self.save(endpoint, pid)
         except (BridgeError, OSError) as exc:
             raise NetworkError(str(exc)) from None
@@ -249,7 +263,8 @@ class BridgeNetwork(Network):
     def save(self, endpoint: BridgeEndpoint, pid: int) -> None:
         """Written once the endpoint is connected: what a later daemon needs to adopt it."""
         os.makedirs(self._saved_dir(), exist_ok=True)
-        data = {"id": endpoint.id, "ip": str(endpoint.ip), "veth": endpoint.veth,
+        data = {"id": endpoint.id, "ip": str(endpoint.ip), "veth": endpoint.veth, "ifname": endpoint.ifname,
+                "mac": endpoint.mac,
                 "netns": list(netns_of(pid)), "pid": pid,
                 "published": [[p.spec.port, p.spec.proto, p.host_ip, p.host_port] for p in endpoint.published]}
         path = os.path.join(self._saved_dir(), endpoint.id + ".json")
@@ -270,13 +285,8 @@ class BridgeNetwork(Network):
         for name in os.listdir(directory) if os.path.isdir(directory) else []:
             if not name.endswith(".json"):
                 continue
-            try:
-                with open(os.path.join(directory, name)) as f:
-                    saved = json.load(f)
-                alive = list(netns_of(saved["pid"])) == saved["netns"]
-            except (OSError, ValueError, KeyError):
-                alive = False
-            if alive:
+            saved = _running_endpoint(os.path.join(directory, name))
+            if saved is not None:
                 kept[saved["id"]] = saved
             else:
                 self._forget_saved(name[:-5], bridge_name)
@@ -305,7 +315,8 @@ class BridgeNetwork(Network):
         ip = IPv4Interface(saved["ip"]).ip
         endpoint = BridgeEndpoint(request.id, bridge.name, self.namespace, ip=ip,
                                   prefix_len=bridge.network.prefixlen, gateway=bridge.gateway,
-                                  mac=mac_for(ip), veth=saved["veth"])
+                                  mac=saved.get("mac") or mac_for(ip), veth=saved["veth"],
+                                  ifname=saved.get("ifname", "eth0"))
         try:
             for port, proto, host_ip, host_port in saved["published"]:
                 kept = sockets.pop(port_key(proto, host_ip, host_port), None)
@@ -397,7 +408,14 @@ def port_key(proto: str, host_ip: str, host_port: int) -> str:
 class BridgeLock:
     """One live pyctrd per bridge. Without a name a daemon takes the first free of
     pyctr0..pyctr9 (the one it had before, first), so daemons started with defaults
-    never collide."""
+    never collide.
+
+    The flock says who runs on the bridge now; `<bridge>.owner` (the owner's state dir)
+    says whose containers may still be plugged into it, and outlives a daemon that died
+    or left them running (live restore). Another daemon takes such a bridge only once
+    none of those containers runs any more, and then cleans up what the dead one left
+    (veths, rules; the bridge itself when it goes): a bridge with someone else's running
+    containers is never taken, so their veths and rules are never swept from under them."""
 
     DIR = "/run/pyctr/network"
 
@@ -408,33 +426,69 @@ class BridgeLock:
     def claim(cls, config: BridgeConfig) -> "BridgeLock":
         os.makedirs(cls.DIR, exist_ok=True)
         if config.name:
-            fd = cls._try(config.name)
+            fd = cls._try(config.name, patience=PATIENCE)
             if fd is None:
                 raise NetworkSetupError(
                     f"bridge {config.name} is used by another running pyctrd (pid "
                     f"{cls._holder(config.name)}): give this daemon a --bridge of its own")
-            return cls(config.name, fd)
+            busy = cls._others_running(config.name, config.state_dir)
+            if busy:
+                os.close(fd)
+                raise NetworkSetupError(busy)
+            return cls._owned(config, config.name, fd)
         remembered = os.path.join(config.state_dir, "bridge")
         try:
             with open(remembered) as f:
                 names = [f.read().strip()]
         except OSError:
             names = []
+        skipped = []
         for name in names + [f"pyctr{i}" for i in range(10)]:
             if valid_bridge_name(name) and (fd := cls._try(name)) is not None:
+                busy = cls._others_running(name, config.state_dir)
+                if busy:
+                    os.close(fd)
+                    skipped.append(busy)
+                    continue
                 with open(remembered, "w") as f:
                     f.write(name + "\n")
-                return cls(name, fd)
-        raise NetworkSetupError("pyctr0 to pyctr9 are all used by other running daemons: give a --bridge")
+                return cls._owned(config, name, fd)
+        raise NetworkSetupError("pyctr0 to pyctr9 are all used by other daemons (running, or with "
+                                "containers still running on them): give a --bridge"
+                                + "".join(f"; {why}" for why in skipped))
 
     @classmethod
-    def _try(cls, name: str) -> int | None:
+    def _owned(cls, config: BridgeConfig, name: str, fd: int) -> "BridgeLock":
+        lock = cls(name, fd)
+        previous = lock.owner()
+        if previous and previous != config.state_dir:
+            log.warning("bridge %s: taking it over from the pyctrd of %s, which is gone and has no "
+                        "container running on it; removing what it left", name, previous)
+        tmp = lock._owner_path() + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"state_dir": config.state_dir, "pid": os.getpid()}, f)
+        os.replace(tmp, lock._owner_path())
+        return lock
+
+    @classmethod
+    def _others_running(cls, name: str, state_dir: str) -> str:
+        """Why `name` is not ours to take (another daemon's containers still run on it), or ""."""
+        owner = cls(name, -1).owner()
+        if not owner or owner == state_dir:
+            return ""
+        running = alive_endpoints(os.path.join(owner, "endpoints", name))
+        if not running:
+            return ""
+        return (f"bridge {name} still carries {len(running)} running container(s) of the pyctrd of "
+                f"{owner} ({', '.join(sorted(c[:12] for c in running))}), which is not running: start that "
+                f"daemon again (it adopts them), or stop them; or give this daemon a --bridge of its own")
+
+    @classmethod
+    def _try(cls, name: str, patience: float = 0.0) -> int | None:
         path = os.path.join(cls.DIR, f"{name}.lock")
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not flock_within(fd, patience):
                 os.close(fd)
                 return None
             try:   # the holder unlinks the file when it lets go: make sure ours is the live one
@@ -458,6 +512,24 @@ class BridgeLock:
     def _created_path(self) -> str:
         return os.path.join(self.DIR, f"{self.name}.created")
 
+    def _owner_path(self) -> str:
+        return os.path.join(self.DIR, f"{self.name}.owner")
+
+    def owner(self) -> str:
+        """The state dir of the daemon whose containers may be on the bridge ("" = none)."""
+        try:
+            with open(self._owner_path()) as f:
+                return str(json.load(f).get("state_dir", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+
+    def disown(self) -> None:
+        """Nothing of ours is left on the bridge (a full shutdown)."""
+        try:
+            os.unlink(self._owner_path())
+        except FileNotFoundError:
+            pass
+
     def created(self) -> bool:
         return os.path.exists(self._created_path())
 
@@ -478,6 +550,25 @@ class BridgeLock:
                 pass
             os.close(self.fd)
             self.fd = -1
+
+
+def _running_endpoint(path: str) -> dict | None:
+    """A saved endpoint (BridgeNetwork.save) whose container's network namespace still exists."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+        return saved if list(netns_of(saved["pid"])) == saved["netns"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def alive_endpoints(directory: str) -> list[str]:
+    """The ids of the saved endpoints in `directory` whose containers still run."""
+    out = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if name.endswith(".json") and (saved := _running_endpoint(os.path.join(directory, name))):
+            out.append(str(saved.get("id", name[:-5])))
+    return out
 
 
 def _sysctl(name: str, value: str) -> None:

@@ -80,6 +80,10 @@ class EndpointRequest:
     publish: list[PortBinding] = field(default_factory=list)
     links: list[LinkPeer] = field(default_factory=list)
     join_pid: int = 0                            # the container: driver's other container
+    ip: IPv4Address | None = None                # an address asked for (--ip); None: the next free
+    ifname: str = "eth0"                         # the interface's name in the container
+    default_route: bool = True                   # through this network's gateway
+    mac: str = ""                                # --mac-address; "" = one derived from the address
 
 
 @dataclass
@@ -94,6 +98,8 @@ class Endpoint:
     mac: str = ""
     published: list[PublishedPort] = field(default_factory=list)
     join_pid: int = 0
+    ifname: str = "eth0"
+    default_route: bool = True
 
 
 class Network(abc.ABC):

@@ -7,8 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+import logging
+
 from . import iptables
 from .iptables import Rule
+
+log = logging.getLogger("pyctr.network")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class Chains:
         return [("nat", self.dnat), ("nat", self.post), ("filter", self.forward)]
 
 
+# Every daemon's isolation chain is named so (daemon/networks.py adds a hash of its data root).
+ISOLATION_PREFIX = "PYCTR-ISO-"
+
+
 @dataclass
 class Firewall:
     bridge: str
@@ -38,6 +46,11 @@ class Firewall:
     icc: bool = True
     ip_masq: bool = True
     hairpin_nat: bool = False   # no userland proxy: DNAT also for 127.0.0.1 and from the bridge
+    internal: bool = False      # a network without a way out (nor in): only its own traffic
+    # The daemon's chain that drops traffic from one of its bridges to another (Docker's
+    # DOCKER-ISOLATION): every bridge adds `-o <bridge> -j DROP` to it, and jumps to it
+    # for what leaves the bridge. One chain per daemon, so daemons never touch each other's.
+    isolation: str = ""
 
     def __post_init__(self) -> None:
         self.chains = Chains.of(self.bridge)
@@ -51,11 +64,17 @@ class Firewall:
             Rule("nat", "POSTROUTING", ("-j", c.post)),
             Rule("filter", "FORWARD", ("-j", c.forward), first=True),
         ]
-        if self.ip_masq:
+        if self.ip_masq and not self.internal:
             rules.append(Rule("nat", c.post, ("-s", str(self.subnet), "!", "-o", br, "-j", "MASQUERADE")))
         if self.hairpin_nat:   # 127.0.0.1 -> container: the reply must come back to a real address
             rules.append(Rule("nat", c.post, ("-o", br, "-m", "addrtype", "--src-type", "LOCAL",
                                               "-j", "MASQUERADE")))
+        if self.isolation:
+            rules += [Rule("filter", self.isolation, ("-o", br, "-j", "DROP")),
+                      Rule("filter", c.forward, ("-i", br, "!", "-o", br, "-j", self.isolation))]
+        if self.internal:
+            rules += [Rule("filter", c.forward, ("-i", br, "!", "-o", br, "-j", "DROP")),
+                      Rule("filter", c.forward, ("!", "-i", br, "-o", br, "-j", "DROP"))]
         rules += [
             Rule("filter", c.forward, ("-i", br, "!", "-o", br, "-j", "ACCEPT")),
             Rule("filter", c.forward, ("-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
@@ -64,14 +83,32 @@ class Firewall:
         ]
         return rules
 
-    async def setup(self) -> None:
-        """Remove whatever an earlier run left, then install the base rules."""
-        await self.teardown()
+    async def setup(self, fresh: bool = False) -> None:
+        """Remove whatever an earlier run left (`fresh`: a bridge just made for a new network,
+        nothing can be left), then install the base rules."""
+        if not fresh:
+            await self.teardown()
         await iptables.apply(add=self.base_rules(), new_chains=self.chains.tables())
+        self.installed = True
+
+    installed: bool = False   # by setup(): teardown knows every rule outside our chains
 
     async def teardown(self) -> None:
         """Every rule and chain of this bridge, and the jumps to them."""
+        if self.installed:   # one batch: the jumps setup() added, our chains (with what is in them)
+            outside = [r for r in self.base_rules() if r.chain not in self.chains.all()]
+            try:
+                await iptables.apply(delete=outside, drop_chains=self.chains.tables())
+                self.installed = False
+                return
+            except iptables.IptablesError as exc:   # changed behind our back: look them up
+                log.warning("removing the rules of %s: %s; looking them up", self.bridge, exc)
+        self.installed = False
         jumps, present = await iptables.rules_referring_to(self.chains.all())
+        # The bridge's line in an isolation chain: ours, or that of a dead daemon whose bridge
+        # this is now (a takeover: that daemon's chain must no longer name it).
+        jumps += [rule for rule in await iptables.rules_in_chains("filter", ISOLATION_PREFIX)
+                  if rule.spec == ("-o", self.bridge, "-j", "DROP")]
         await iptables.apply(delete=jumps, drop_chains=present)
 
     # --- per container ---------------------------------------------------

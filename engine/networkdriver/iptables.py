@@ -98,3 +98,35 @@ async def rules_referring_to(chains: set[str]) -> tuple[list[Rule], list[tuple[s
                 if words[1] not in chains and "-j" in words and words[words.index("-j") + 1] in chains:
                     jumps.append(Rule(table, words[1], tuple(words[2:])))
     return jumps, present
+
+
+async def rules_in(table: str, chain: str) -> list[Rule]:
+    """The rules of one chain (none if it does not exist)."""
+    out = []
+    for line in await save(table):
+        if line.startswith(f"-A {chain} "):
+            words = shlex.split(line)
+            out.append(Rule(table, chain, tuple(words[2:])))
+    return out
+
+
+async def rules_in_chains(table: str, prefix: str) -> list[Rule]:
+    """The rules of every chain whose name starts with `prefix`."""
+    out = []
+    for line in await save(table):
+        if line.startswith(f"-A {prefix}"):
+            words = shlex.split(line)
+            out.append(Rule(table, words[1], tuple(words[2:])))
+    return out
+
+
+async def ensure_chain(table: str, chain: str) -> None:
+    """The chain, made empty if missing (an existing one keeps its rules)."""
+    if not any(line.startswith(f":{chain} ") for line in await save(table)):
+        await apply(new_chains=[(table, chain)])
+
+
+async def drop_chain(table: str, chain: str) -> None:
+    """The chain and every jump to it, if it exists."""
+    jumps, present = await rules_referring_to({chain})
+    await apply(delete=jumps, drop_chains=present)

@@ -17,10 +17,8 @@ import secrets
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from pyroute2 import AsyncIPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from .netns import netlink_socket_in
+from .rtnl import AsyncIPRoute, NetlinkError
 
 log = logging.getLogger("pyctr.network")
 # pyroute2 logs every netlink message at DEBUG: too much for pyctrd's --log-level debug.
@@ -190,13 +188,16 @@ class Netlink:
         return [(link["index"], link.get("ifname"))
                 async for link in await self.ipr.link("dump", master=bridge_index)]
 
-    async def attach(self, bridge: Bridge, pid: int, ip: IPv4Address) -> str:
-        """Give the container `pid` its eth0 on `bridge` with address `ip`; the host end's name."""
+    async def attach(self, bridge: Bridge, pid: int, ip: IPv4Address, ifname: str = "eth0",
+                     default_route: bool = True, mac: str = "") -> str:
+        """Give the container `pid` its `ifname` on `bridge` with address `ip` and `mac` (else
+        one derived from `ip`), and the default route through the bridge for the first network
+        of a container that may go out; the host end's name."""
         host_end = veth_name()
         ns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             await self.ipr.link("add", ifname=host_end, kind="veth", master=bridge.index, mtu=bridge.mtu,
-                                peer={"ifname": "eth0", "net_ns_fd": ns, "address": mac_for(ip),
+                                peer={"ifname": ifname, "net_ns_fd": ns, "address": mac or mac_for(ip),
                                       "mtu": bridge.mtu})
         except NetlinkError as exc:
             raise BridgeError(f"creating the veth pair: {exc.args[1] if len(exc.args) > 1 else exc}") from None
@@ -207,10 +208,11 @@ class Netlink:
             await self.ipr.link("set", index=index, state="up")
             inner = AsyncIPRoute(fileno=netlink_socket_in(pid))
             try:
-                eth0 = (await inner.link_lookup(ifname="eth0"))[0]
-                await inner.addr("add", index=eth0, address=str(ip), prefixlen=bridge.network.prefixlen)
-                await inner.link("set", index=eth0, state="up")
-                await inner.route("add", dst="0.0.0.0/0", gateway=str(bridge.gateway))
+                inside = (await inner.link_lookup(ifname=ifname))[0]
+                await inner.addr("add", index=inside, address=str(ip), prefixlen=bridge.network.prefixlen)
+                await inner.link("set", index=inside, state="up")
+                if default_route:
+                    await inner.route("add", dst="0.0.0.0/0", gateway=str(bridge.gateway))
             finally:
                 inner.close()
         except BaseException:

@@ -49,15 +49,26 @@ def credentials_from_json(data: object) -> Credentials:
     """An AuthConfig object as the API carries it (`POST /auth` body, X-Registry-Auth)."""
     if not isinstance(data, dict):
         raise BadRequest("invalid registry auth: expected a JSON object")
-    username, password = str(data.get("username") or ""), str(data.get("password") or "")
+    username, password = _text(data, "username"), _text(data, "password")
     if not username and data.get("auth"):  # the config file's base64("user:pass")
         try:
-            username, _, password = base64.b64decode(str(data["auth"])).decode().partition(":")
+            username, _, password = base64.b64decode(_text(data, "auth")).decode().partition(":")
         except (binascii.Error, ValueError, UnicodeDecodeError):
             raise BadRequest("invalid registry auth: bad base64 in 'auth'") from None
-    return Credentials(username, password, str(data.get("identitytoken") or ""),
-                       str(data.get("registrytoken") or ""),
-                       str(data.get("serveraddress") or ""), str(data.get("email") or ""))
+    return Credentials(username, password, _text(data, "identitytoken"), _text(data, "registrytoken"),
+                       _text(data, "serveraddress"), _text(data, "email"))
+
+
+def _text(data: dict, key: str) -> str:
+    """A string field of an AuthConfig: absent or null is "", anything but a string a 400."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"invalid registry auth: {key} must be a string, not {type(value).__name__}")
+    if "\0" in value:
+        raise BadRequest(f"invalid registry auth: a NUL byte in {key}")
+    return value
 
 
 def decode_header(value: str | None) -> Credentials:
@@ -66,7 +77,7 @@ def decode_header(value: str | None) -> Credentials:
         return Credentials()
     try:
         data = json.loads(_b64decode(value))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("invalid X-Registry-Auth header: not base64-encoded JSON") from None
     if data is None:
         return Credentials()

@@ -8,6 +8,7 @@ are read; uploads go monolithic (one PUT) or, for large blobs, in PATCH chunks."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ from urllib.parse import urlencode, urljoin
 
 import aiohttp
 
+from .. import barepackage
 from .auth import Challenge, Credentials, parse_challenges
 from .endpoints import Endpoint, RegistryConfig
 from .errors import DigestMismatch, RegistryError, Unauthorized, Unreachable, UnknownManifest
@@ -32,10 +34,13 @@ _WRITE_BATCH = 4 << 20       # download bytes gathered per worker-thread write +
 _working: dict[str, Endpoint] = {}  # index -> the endpoint that answered last time
 
 
-def new_session() -> aiohttp.ClientSession:
+@contextlib.asynccontextmanager
+async def new_session() -> AsyncIterator[aiohttp.ClientSession]:
+    await barepackage.loaded("aiohttp")   # pyctrd imports aiohttp's client with the first pull
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120)
-    return aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=16),
-                                 auto_decompress=False)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=16),
+                                     auto_decompress=False) as session:
+        yield session
 
 
 def _error_text(status: int, body: bytes) -> str:

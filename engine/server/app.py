@@ -6,12 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..jobs import Engine
-from .router import ENGINE, add_routes, api_middleware
+from .router import ENGINE, add_routes, api_middleware, mark_response_started
 from .routes import ROUTES
 
 
 def build_app(engine: Engine) -> web.Application:
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
+    app.on_response_prepare.append(mark_response_started)
     add_routes(app, ROUTES)
     return app

@@ -11,10 +11,13 @@ from .hijack import HijackedStream
 from .wire import frame
 
 
-async def serve_attach(session: AttachedSession, conn: HijackedStream) -> None:
+async def serve_attach(session: AttachedSession, conn: HijackedStream, raw: bool | None = None) -> None:
+    """`raw`: output unframed (default: when the session is a TTY's)."""
+    raw = session.tty if raw is None else raw
+
     async def send_output() -> None:
         async for name, data in session.output():
-            await conn.write(data if session.tty else frame(name, data))
+            await conn.write(data if raw else frame(name, data))
 
     async def receive_input() -> None:
         while True:

@@ -12,10 +12,13 @@ from ..daemon.args import (AttachArgs, ContainerCreate, ContainerKill, Container
                            ContainerRename,
                            ContainerResize, ContainerRestart, ContainerStart, ContainerStop, ContainerTop,
                            ContainerUnpause, ContainerWait)
+from ..api import applied
+from ..daemon.update import ContainerUpdate, given_fields
 from ..api.codec import to_api
 from ..api.filters import Filters
 from ..errors import BadRequest
 from ..api.config import ContainerConfig, HostConfig
+from ..api.networks import NetworkingConfig
 from .attach import serve_attach
 from .hijack import hijack, wants_upgrade
 from .router import engine_of
@@ -43,12 +46,30 @@ async def create_container(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
+    applied.check_create(body)   # 400 on a field pyctr would not apply
+    applied.check_platform(request.query.get("platform", ""), "a container")
     config = decode(ContainerConfig, body, "container config")
     host_config = decode(HostConfig, body.get("HostConfig"), "HostConfig")
+    if not config.mac_address:   # clients of API 1.44+ put it on the endpoint
+        config.mac_address = endpoint_mac(body.get("NetworkingConfig"))
     if not config.image:
         raise BadRequest("Config.Image is required")
-    args = ContainerCreate(config, host_config, request.query.get("name", ""))
+    networking = decode(NetworkingConfig, body.get("NetworkingConfig"), "NetworkingConfig") \
+        if body.get("NetworkingConfig") is not None else None
+    args = ContainerCreate(config, host_config, request.query.get("name", ""), networking)
     return respond(request, await engine_of(request).run(args), status=201)
+
+
+def endpoint_mac(networking) -> str:
+    """The MacAddress of a create's one endpoint (NetworkingConfig.EndpointsConfig)."""
+    endpoints = networking.get("EndpointsConfig") if isinstance(networking, dict) else None
+    macs = [e.get("MacAddress") for e in (endpoints or {}).values() if isinstance(e, dict)]
+    macs = [m for m in macs if m]
+    if len(macs) > 1:
+        raise BadRequest("a MAC address can be given for one network only")
+    if macs and not isinstance(macs[0], str):
+        raise BadRequest("invalid NetworkingConfig: MacAddress: expected a string")
+    return macs[0] if macs else ""
 
 
 async def inspect_container(request: web.Request) -> web.Response:
@@ -64,19 +85,26 @@ async def top(request: web.Request) -> web.Response:
 async def start(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     shapes(request).start_body_allowed(body)
+    if body:
+        applied.check_host_config(body)
     host_config = decode(HostConfig, body, "HostConfig") if body else None
     await engine_of(request).run(ContainerStart(_name(request), host_config))
     return no_content()
 
 
+def _stop_timeout(request: web.Request) -> int | None:
+    """`t`, or None when the client leaves it to the container's StopTimeout."""
+    return integer(request, "t", 0) if request.query.get("t", "") != "" else None
+
+
 async def stop(request: web.Request) -> web.Response:
-    args = ContainerStop(_name(request), integer(request, "t", 10))
+    args = ContainerStop(_name(request), _stop_timeout(request))
     await engine_of(request).run(args)
     return no_content()
 
 
 async def restart(request: web.Request) -> web.Response:
-    args = ContainerRestart(_name(request), integer(request, "t", 10))
+    args = ContainerRestart(_name(request), _stop_timeout(request))
     await engine_of(request).run(args)
     return no_content()
 
@@ -130,6 +158,15 @@ async def rename(request: web.Request) -> web.Response:
         raise BadRequest("the new name is required (?name=)")
     await engine_of(request).run(ContainerRename(_name(request), new_name))
     return no_content()
+
+
+async def update(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    applied.check_update(body)
+    args = ContainerUpdate(_name(request), decode(HostConfig, body, "update"), given_fields(body))
+    return respond(request, await engine_of(request).run(args))
 
 
 async def resize(request: web.Request) -> web.Response:
@@ -196,7 +233,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
 async def attach(request: web.Request) -> web.StreamResponse:
     args = AttachArgs(_name(request), logs=flag(request, "logs"), stream=flag(request, "stream"),
                       stdin=flag(request, "stdin"), stdout=flag(request, "stdout"),
-                      stderr=flag(request, "stderr"))
+                      stderr=flag(request, "stderr"), detach_keys=request.query.get("detachKeys", ""))
     session = await engine_of(request).run(args)
     try:
         if not wants_upgrade(request):  # old style: output only, over a plain response

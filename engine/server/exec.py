@@ -35,10 +35,21 @@ class ExecStartBody:
     tty: bool = False
 
 
+def _keys_as_docker_reads_them(data: object) -> object:
+    """Go's JSON decoding matches keys case-insensitively, and docker-py sends
+    `detachKeys` in lower camel case: spell such keys as our record does."""
+    if not isinstance(data, dict):
+        return data
+    known = {key.lower(): key for key in ("AttachStdin", "AttachStdout", "AttachStderr", "Tty", "Cmd",
+                                          "Env", "User", "Privileged", "WorkingDir", "DetachKeys")}
+    return {known.get(key.lower(), key): value for key, value in data.items()}
+
+
 async def create(request: web.Request) -> web.Response:
-    body = decode(ExecConfigBody, await json_body(request), "exec config")
+    body = decode(ExecConfigBody, _keys_as_docker_reads_them(await json_body(request)), "exec config")
     args = ExecCreate(request.match_info["name"], body.cmd, body.env, body.user, body.working_dir,
-                      body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr)
+                      body.tty, body.privileged, body.attach_stdin, body.attach_stdout, body.attach_stderr,
+                      body.detach_keys)
     return respond(request, await engine_of(request).run(args), status=201)
 
 
@@ -47,22 +58,25 @@ async def start(request: web.Request) -> web.StreamResponse:
     session = await engine_of(request).run(ExecStart(request.match_info["id"], body.detach))
     if session is None:
         return web.Response(status=200)
+    # As Docker: the start's `Tty` says whether the stream is raw or multiplexed, not the
+    # exec's (docker-py starts a TTY exec without it and demultiplexes the stream).
+    raw = body.tty
     try:
         if not wants_upgrade(request):
             await session.begin()  # errors still get their HTTP status here
             response = web.StreamResponse(headers={"Content-Type": RAW_STREAM})
             await response.prepare(request)
             async for name, data in session.output():
-                await response.write(data if session.tty else frame(name, data))
+                await response.write(data if raw else frame(name, data))
             return response
         conn, response = await hijack(request)
         try:
             await session.begin()
         except EngineError as exc:  # the status line is sent: say it in the stream, as Docker
-            await conn.write(exc.message.encode() + b"\n" if session.tty else frame("stderr", exc.message.encode() + b"\n"))
+            await conn.write(exc.message.encode() + b"\n" if raw else frame("stderr", exc.message.encode() + b"\n"))
             conn.close()
             return response
-        await serve_attach(session, conn)
+        await serve_attach(session, conn, raw)
         return response
     finally:
         session.close()

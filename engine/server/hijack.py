@@ -24,6 +24,9 @@ class HijackedStream(asyncio.Protocol):
         self._can_write.set()
         self.closed = False
         self.lost = asyncio.Event()   # the connection is gone (both ways)
+        # the HTTP protocol we took the transport from: told when the connection ends, so it
+        # stops counting it (aiohttp's connection list, the server's connection limit)
+        self.handed_over_from: asyncio.BaseProtocol | None = None
 
     # asyncio.Protocol
     def data_received(self, data: bytes) -> None:
@@ -38,6 +41,9 @@ class HijackedStream(asyncio.Protocol):
         self.reader.feed_eof()
         self._can_write.set()
         self.lost.set()
+        previous, self.handed_over_from = self.handed_over_from, None
+        if previous is not None:
+            previous.connection_lost(exc)
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -133,6 +139,7 @@ async def hijack(request: web.Request) -> tuple[HijackedStream, web.StreamRespon
     if tail:
         protocol._message_tail = b""
         stream.data_received(tail)
+    stream.handed_over_from = protocol
     transport.set_protocol(stream)
     transport.resume_reading()
     return stream, response

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..daemon.args import (ImageDelete, ImageHistory, ImageImport, ImageInspect, ImageList, ImagePrune,
                            ImageTag)
+from ..api import applied
 from ..api.filters import Filters
 from ..errors import BadRequest
 from . import registry
@@ -34,11 +35,14 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     source = query.get("fromSrc")
     if not source:
         raise BadRequest("give fromSrc (import) or fromImage (pull)")
+    applied.check_platform(query.get("platform", ""), "an import")
     repo, tag = query.get("repo", ""), query.get("tag", "")
     if ":" in repo.rsplit("/", 1)[-1] and not tag:  # `docker import - repo:tag` sends it in repo
         repo, tag = repo.rsplit(":", 1)
     body = BodyReader(request, asyncio.get_running_loop()) if source == "-" else None
-    image_id = await engine_of(request).run(ImageImport(source, repo, tag, body))
+    changes = [c for c in query.getall("changes", []) if c.strip()]
+    image_id = await engine_of(request).run(ImageImport(source, repo, tag, body, changes,
+                                                        query.get("message", "")))
     return web.Response(body=progress_line(status=shapes(request).image_id(image_id)),
                         content_type="application/json")
 

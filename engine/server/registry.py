@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import web
 
+from ..api import applied
 from ..api.messages import ErrorDetail, ProgressMessage
 from ..daemon.distribution import DistributionInspect
 from ..daemon.registry_jobs import RegistryLogin, RegistryPull, RegistryPush, RegistrySearch
@@ -73,6 +74,7 @@ def pull_args(request: web.Request) -> RegistryPull:
     tag = request.query.get("tag", "").strip()
     if not image:
         raise BadRequest("fromImage is empty: give the image to pull")
+    applied.check_platform(request.query.get("platform", ""), "a pull")
     if "@" in image:
         image, digest = image.split("@", 1)
         if tag and tag != digest:

@@ -13,14 +13,19 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import EngineError
 from ..jobs import Engine
-from ..api.versions import CURRENT, MAX_VERSION, MIN_VERSION, APIVersion
+from ..tracing import span
+from ..api.versions import MAX_VERSION, MIN_VERSION, APIVersion
+from .connections import ERRORS, BodyTimeout
+from .early import SERVER
 
 log = logging.getLogger("pyctr.server")
 
 ENGINE = web.AppKey("engine", Engine)
+RESPONSE_STARTED = web.RequestKey("pyctr.response_started", bool)   # its status line is on the wire
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 
@@ -39,8 +44,39 @@ def error_response(status: int, message: str) -> web.Response:
                         content_type="application/json")
 
 
+def _nul_in_request(request: web.Request) -> str | None:
+    """What part of the request carries a NUL byte (no name, path or option may)."""
+    for key, value in request.match_info.items():
+        if "\0" in value:
+            return f"the path ({key})"
+    for key, value in request.query.items():
+        if "\0" in key or "\0" in value:
+            return f"query parameter {key!r}"
+    return None
+
+
+async def mark_response_started(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: from now on an error cannot become a status of its own."""
+    request[RESPONSE_STARTED] = True
+
+
+def _broken_stream(request: web.Request, exc: BaseException) -> ConnectionResetError:
+    """A handler failed after its response began (a stream): a second status line
+    would land in the middle of the body, so the connection is cut instead and the
+    client sees the body end early (chunked: without its last chunk)."""
+    ERRORS.log(("stream", request.match_info.route.resource and request.match_info.route.resource.canonical,
+                type(exc).__name__), logging.ERROR, "%s %s failed while streaming its response",
+               request.method, request.path, exc_info=exc)
+    if request.protocol is not None:
+        request.protocol.force_close()
+    return ConnectionResetError("the response stream failed; connection closed")
+
+
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    nul = _nul_in_request(request)
+    if nul is not None:
+        return error_response(400, f"invalid NUL byte in {nul}")
     text = request.match_info.get("version")
     if text is not None:
         try:
@@ -55,9 +91,19 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
                                        f"API version is {MIN_VERSION}, please upgrade your client to a newer version")
         request["api_version"] = version
     try:
-        response = await handler(request)
+        with span("http", method=request.method, path=request.path):
+            response = await handler(request)
     except EngineError as exc:
+        if request.get(RESPONSE_STARTED):
+            raise _broken_stream(request, exc) from exc
         return error_response(exc.status, exc.message)
+    except (HttpProcessingError, web.RequestPayloadError) as exc:   # a body malformed, cut short, stalled
+        if request.get(RESPONSE_STARTED):
+            raise _broken_stream(request, exc) from exc
+        if isinstance(exc, BodyTimeout):
+            return error_response(408, str(exc))
+        detail = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+        return error_response(400, f"malformed request body: {' '.join(detail.split()) or type(exc).__name__}")
     except web.HTTPNotFound:
         return error_response(404, f"page not found: {request.method} {request.path}")
     except web.HTTPMethodNotAllowed:
@@ -67,9 +113,13 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except (ConnectionResetError, ConnectionError):
         raise
     except Exception as exc:
-        log.exception("%s %s failed", request.method, request.path)
+        if request.get(RESPONSE_STARTED):
+            raise _broken_stream(request, exc) from exc
+        route = request.match_info.route.resource
+        ERRORS.log(("500", route.canonical if route else request.path, type(exc).__name__),
+                   logging.ERROR, "%s %s failed", request.method, request.path, exc_info=exc)
         return error_response(500, f"{type(exc).__name__}: {exc}")
-    response.headers.setdefault("Server", f"pyctr (API {CURRENT})")
+    response.headers.setdefault("Server", SERVER)
     return response
 
 

@@ -4,17 +4,26 @@ Each route is registered unversioned and under `/vX.Y/` (router.py); a GET
 answers HEAD too. The handlers parse the request into a job's typed args, run
 the job on the engine, and write its record as JSON (shapes.py) or a stream.
 The list is grouped for the reader: no two patterns match the same request, so
-the order does not change what answers."""
+the order does not change what answers.
+
+The resource modules are named lazily (lazy.py): the socket answers `/_ping` before
+they, and the daemon's jobs behind them, are imported."""
 
 from __future__ import annotations
 
-from . import build, containers, exec, images, registry, stats, swarm, system, tarballs
+from . import swarm
+from .lazy import LazyModule
+from .ping import ping
 from .router import Route
 from .unsupported import unsupported, unsupported_families
 
+build, containers, exec, images, networks, registry, stats, system, tarballs, volumes = (
+    LazyModule(name) for name in ("build", "containers", "exec", "images", "networks", "registry",
+                                  "stats", "system", "tarballs", "volumes"))
+
 ROUTES: list[Route] = [
     # system
-    Route("GET", "/_ping", system.ping),
+    Route("GET", "/_ping", ping),
     Route("GET", "/version", system.version),
     Route("GET", "/info", system.info),
     Route("GET", "/events", system.events),
@@ -72,8 +81,23 @@ ROUTES: list[Route] = [
     Route("POST", "/exec/{id}/resize", exec.resize),
     Route("GET", "/exec/{id}/json", exec.inspect),
 
+    # volumes (API 1.21+)
+    Route("GET", "/volumes", volumes.list_volumes),
+    Route("POST", "/volumes/create", volumes.create),
+    Route("POST", "/volumes/prune", volumes.prune),  # API 1.25
+    Route("GET", "/volumes/{name}", volumes.inspect),
+    Route("DELETE", "/volumes/{name}", volumes.remove),
+    # networks (API 1.21+)
+    Route("GET", "/networks", networks.list_networks),
+    Route("POST", "/networks/create", networks.create_network),
+    Route("POST", "/networks/prune", networks.prune),  # API 1.25
+    Route("GET", "/networks/{id}", networks.inspect_network),
+    Route("DELETE", "/networks/{id}", networks.remove_network),
+    Route("POST", "/networks/{id}/connect", networks.connect),
+    Route("POST", "/networks/{id}/disconnect", networks.disconnect),
+
     # later API families and verbs a Docker 1.2 engine has no counterpart for: 501 naming them
-    Route("POST", "/containers/{name}/update", unsupported("updating a container's resources (API 1.22)")),
+    Route("POST", "/containers/{name}/update", containers.update),
     *unsupported_families(),
 
     # a Docker engine in no swarm, with no plugins (API 1.24+)

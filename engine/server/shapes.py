@@ -78,11 +78,15 @@ def _drop(data: dict, path: str) -> None:
 class Shapes:
     def __init__(self, version: APIVersion) -> None:
         self.version = version
+        self._dropped: dict[str, list[str]] = {}   # shape -> the paths this version leaves out
 
     def _trim(self, shape: str, data: dict) -> dict:
-        for path, since in FIELDS_SINCE[shape].items():
-            if self.version < since:
-                _drop(data, path)
+        paths = self._dropped.get(shape)
+        if paths is None:   # once per shape, not once per item of a listing
+            paths = self._dropped[shape] = [p for p, since in FIELDS_SINCE[shape].items()
+                                            if self.version < since]
+        for path in paths:
+            _drop(data, path)
         return data
 
     def since(self, version: str) -> bool:
@@ -111,9 +115,11 @@ class Shapes:
     def _container(self, record: ContainerRecord) -> dict:
         data = to_api(record)
         data["Image"] = self.image_id(record.image)
+        data.pop("HasBeenManuallyStopped", None)   # on disk only, as Docker's
         data["State"]["Status"] = record.state.status
         data["State"]["Dead"] = False
         data["Mounts"] = mounts(record)
+        data.pop("MountPoints", None)
         data["GraphDriver"] = {"Name": record.driver, "Data": None}
         data["NetworkSettings"]["Networks"] = networks(record.network_settings,
                                                        record.host_config.network_mode)
@@ -168,9 +174,7 @@ class Shapes:
         images = self.encode([u.summary for u in usage.images])
         for data, u in zip(images, usage.images):
             data["SharedSize"], data["Containers"] = u.shared_size, u.containers
-        volumes = [{"CreatedAt": v.created_at, "Driver": v.driver, "Labels": {}, "Mountpoint": v.mountpoint,
-                    "Name": v.name, "Options": {}, "Scope": "local",
-                    "UsageData": {"Size": v.size, "RefCount": v.ref_count}} for v in usage.volumes]
+        volumes = [to_api(v) for v in usage.volumes]
         return {"LayersSize": usage.layers_size, "Images": images,
                 "Containers": self.encode(usage.containers),
                 "Volumes": volumes, "BuildCache": [], "BuilderSize": 0}

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..api.filters import Filters
 
 from ..errors import BadRequest, EngineError, NotFound, NotSupported
 from .router import Handler, Route
-from .wire import respond
 
 # dockerd's texts for a node that never joined a swarm (daemon/cluster).
 NOT_A_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
@@ -34,6 +32,9 @@ async def _no_swarm_mode(request: web.Request) -> web.Response:
 
 
 async def list_plugins(request: web.Request) -> web.Response:
+    # Here, not at the top: this module is imported before the socket answers (routes.py).
+    from ..api.filters import Filters
+    from .wire import respond
     filters = Filters.parse(request.query.get("filters")).validate(("capability", "enabled"))
     for value in filters.get("enabled"):
         if value not in ("true", "false"):

@@ -1,4 +1,4 @@
-"""System routes: /_ping, /version, /info, /events, and pyctr's own /pyctr/jobs."""
+"""System routes: /version, /info, /events, and pyctr's own /pyctr/jobs (/_ping: ping.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,9 @@ from ..daemon.df import DiskUsageQuery
 from ..api.filters import EVENTS, Filters
 from ..daemon.events import EventFilter
 from ..errors import BadRequest
-from ..api.versions import CURRENT
 from .router import engine_of
 from .streaming import while_connected
 from .wire import flag, respond, shapes
-
-
-def _ping_headers() -> dict[str, str]:
-    # OSType: the docker CLI parses --device by the server's OS ("unknown server OS" without it).
-    # Builder-Version 1: the classic builder (no BuildKit); Swarm: this node is in none.
-    return {"API-Version": str(CURRENT), "Docker-Experimental": "false", "OSType": "linux",
-            "Builder-Version": "1", "Swarm": "inactive",
-            "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
-
-
-async def ping(request: web.Request) -> web.Response:
-    return web.Response(text="OK", headers=_ping_headers())
 
 
 async def version(request: web.Request) -> web.Response:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..daemon.args import ObjectExists
 from ..errors import NotFound, NotSupported
 from .router import Handler, Route, engine_of
 
 FAMILIES = {
-    "/networks": "user-defined networks (API 1.21+); containers use --net=bridge|none|host|container:",
-    "/volumes": "named volumes (API 1.21+); use -v /host:/ctr or anonymous volumes",
     "/session": "BuildKit sessions", "/grpc": "BuildKit",
 }
 
@@ -24,9 +21,7 @@ def unsupported(what: str) -> Handler:
 
 # `docker inspect X` asks for X as every kind of object and needs a 404 from each kind
 # X is not; these kinds are not served yet, but whether X names one is known.
-INSPECTED = {"/networks": ("network", "network {} not found"),
-             "/volumes": ("volume", "get {}: no such volume"),
-             "/plugins": ("plugin", 'plugin "{}" not found')}
+INSPECTED = {"/plugins": ("plugin", 'plugin "{}" not found')}
 
 
 def unsupported_or_missing(prefix: str, what: str) -> Handler:
@@ -38,6 +33,7 @@ def unsupported_or_missing(prefix: str, what: str) -> Handler:
         if kind == "plugin":   # GET /plugins/{name}/json
             name = name.removesuffix("/json") if name.endswith("/json") else ""
         if request.method in ("GET", "HEAD") and name and "/" not in name:
+            from ..daemon.args import ObjectExists   # not at the top: imported before /_ping answers
             if not await engine_of(request).run(ObjectExists(kind, name)):
                 raise NotFound(missing.format(name))
         return await refuse(request)

@@ -11,12 +11,16 @@ from aiohttp import web
 
 from ..api.codec import from_api
 from ..api.messages import progress_line  # noqa: F401  (server modules write progress with it)
-from ..errors import BadRequest
+from ..errors import BadRequest, EngineError
 from .shapes import Shapes
 from ..api.versions import CURRENT, APIVersion
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 T = TypeVar("T")
+# A JSON request body is a config, never more than a few levels deep or a few MB big;
+# the limits keep a hostile one from costing the daemon its stack or its memory.
+MAX_JSON_DEPTH = 100
+MAX_JSON_BODY = 32 << 20
 
 
 def version(request: web.Request) -> APIVersion:
@@ -59,17 +63,57 @@ def decode(cls: type[T], data: Any, what: str) -> T:
         raise BadRequest(f"invalid {what}: {exc}") from None
 
 
+def parse_json(text: str | bytes, what: str) -> Any:
+    """JSON from a client (a body, a `filters=` parameter, a header): 400 naming `what`
+    when it is not JSON or nests deeper than MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BadRequest(f"invalid JSON in {what}: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:   # UnicodeDecodeError is one too
+        raise BadRequest(f"invalid JSON in {what}: {exc}") from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise BadRequest(f"invalid JSON in {what}: nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iteratively: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 async def json_body(request: web.Request, required: bool = True) -> Any:
     """The request body as JSON; 400 naming the problem when it is not."""
-    raw = await request.read()
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise _too_large()
+    raw = bytearray()
+    while chunk := await request.content.read(1 << 16):
+        raw += chunk
+        if len(raw) > MAX_JSON_BODY:
+            raise _too_large()
     if not raw.strip():
         if required:
             raise BadRequest("request body is empty: a JSON object is required")
         return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"invalid JSON in request body: {exc}") from None
+    return parse_json(bytes(raw), "request body")
+
+
+def _too_large() -> EngineError:
+    error = EngineError(f"request body too large: a JSON body may have at most {MAX_JSON_BODY >> 20} MiB")
+    error.status = 413
+    return error
 
 
 def respond(request: web.Request, data: Any, status: int = 200) -> web.Response:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .driver import Volume, VolumeDriver, VolumeError, VolumeExists, VolumeInUse, VolumeNotFound
+from .driver import (Volume, VolumeBadRequest, VolumeDriver, VolumeError, VolumeExists, VolumeInUse,
+                     VolumeNotFound)
 from .local import LocalDriver
 
 # Every implementation, by name; each is made with the directory it keeps volumes in.
@@ -16,5 +17,5 @@ def new_volumedriver(name: str, root: str) -> VolumeDriver:
     return cls(root)
 
 
-__all__ = ["DRIVERS", "LocalDriver", "Volume", "VolumeDriver", "VolumeError", "VolumeExists",
-           "VolumeInUse", "VolumeNotFound", "new_volumedriver"]
+__all__ = ["DRIVERS", "LocalDriver", "Volume", "VolumeBadRequest", "VolumeDriver", "VolumeError",
+           "VolumeExists", "VolumeInUse", "VolumeNotFound", "new_volumedriver"]

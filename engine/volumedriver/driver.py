@@ -1,17 +1,25 @@
-"""The volume driver interface: where a container's volumes keep their data.
+"""The volume driver interface: where named volumes keep their data.
 
-A volume is a directory on the host that containers mount. A driver creates,
-finds, lists and removes its volumes, and counts which containers hold each one
-(`mount`/`unmount`): a volume that some container holds cannot be removed. What
-a container mounts where is the daemon's business (daemon/volumes.py); a driver
-never knows about containers' records, HTTP or jobs. Every method blocks (disk):
-the daemon calls them from worker threads.
+A volume is a named place for data that containers mount: a directory the driver
+keeps, or a filesystem it mounts there when a container needs it (the local
+driver's `type`/`device`/`o` options). A driver creates, finds, lists and removes
+its volumes, and keeps two counts per volume, both by container id:
+- `hold`/`release`: which containers refer to it (created or running); a held
+  volume cannot be removed (`users`).
+- `mount`/`unmount`: which containers have it mounted now; the first mount makes
+  the data reachable at the volume's mountpoint (mounts the filesystem of a typed
+  volume), the last unmount undoes that.
+Counts live in memory: at start-up the daemon tells the driver again from its
+containers' records, then `sweep` undoes what no container needs (a mount left by
+a crash, a creation cut short). What a container mounts where is the daemon's
+business (daemon/mountpoints.py); a driver knows nothing of records, HTTP or jobs.
+Every method blocks (disk, mount(2)): the daemon calls them from worker threads.
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class VolumeError(Exception):
@@ -30,25 +38,32 @@ class VolumeInUse(VolumeError):
     pass
 
 
+class VolumeBadRequest(VolumeError):
+    """The request itself is wrong (a name, an option): a 400, nothing made."""
+
+
 @dataclass(frozen=True)
 class Volume:
-    name: str          # 64 hex for an anonymous volume; a host bind is named by its path
-    path: str          # the host directory a container mounts
+    name: str
     driver: str
-    host_bind: bool = False   # the host's own directory: the driver never deletes it
+    mountpoint: str                     # the host directory containers mount
+    created_at: str = ""                # RFC 3339
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 class VolumeDriver(abc.ABC):
     name: str = ""
 
     def __init__(self, root: str) -> None:
-        self.root = root   # where the driver keeps the volumes it creates
+        self.root = root   # where the driver keeps its volumes
 
     @abc.abstractmethod
-    def create(self, name: str | None = None, seed_from: str | None = None) -> Volume:
-        """A new, empty volume (`name` None: an anonymous one, named by a fresh id),
-        starting with a copy of directory `seed_from` when given (an image's VOLUME).
-        VolumeExists if `name` is taken; VolumeError for a name that is no name."""
+    def create(self, name: str, options: dict[str, str] | None = None,
+               labels: dict[str, str] | None = None) -> Volume:
+        """A new, empty volume, all or nothing. VolumeExists if `name` is taken;
+        VolumeBadRequest for a name that is no name or an option the driver refuses
+        (checked before anything is made)."""
 
     @abc.abstractmethod
     def get(self, name: str) -> Volume:
@@ -56,7 +71,7 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def list(self) -> list[Volume]:
-        """The driver's own volumes (not host binds), sorted by name."""
+        """The driver's volumes, sorted by name."""
 
     @abc.abstractmethod
     def remove(self, name: str) -> None:
@@ -64,22 +79,28 @@ class VolumeDriver(abc.ABC):
         VolumeNotFound if it is not there."""
 
     @abc.abstractmethod
-    def bind(self, host_path: str) -> Volume:
-        """A host directory as a volume (made if missing, as Docker 1.2 did)."""
+    def hold(self, volume: Volume, container_id: str) -> None:
+        """Count `container_id` as referring to the volume (twice counts once);
+        VolumeNotFound if it was removed meanwhile (never a hold on a removed volume)."""
 
     @abc.abstractmethod
-    def at(self, path: str) -> Volume:
-        """The volume whose data is at host `path`: one of the driver's own, or a host bind."""
-
-    @abc.abstractmethod
-    def mount(self, volume: Volume, container_id: str) -> str:
-        """Count `container_id` as holding the volume; return the path to mount.
-        Holding twice counts once."""
-
-    @abc.abstractmethod
-    def unmount(self, volume: Volume, container_id: str) -> None:
-        """`container_id` no longer holds the volume; a no-op if it did not."""
+    def release(self, volume: Volume, container_id: str) -> None:
+        """`container_id` refers to the volume no more; a no-op if it did not."""
 
     @abc.abstractmethod
     def users(self, volume: Volume) -> set[str]:
         """The containers that hold the volume."""
+
+    @abc.abstractmethod
+    def mount(self, volume: Volume, container_id: str) -> str:
+        """Make the data reachable for `container_id` (and hold it); the host path
+        to bind into the container. Mounting twice counts once."""
+
+    @abc.abstractmethod
+    def unmount(self, volume: Volume, container_id: str) -> None:
+        """`container_id` has the volume mounted no more (it still holds it)."""
+
+    @abc.abstractmethod
+    def sweep(self) -> None:
+        """At start-up, after the holders were told again: undo what a crash left
+        (half-made volumes, filesystems mounted for no container)."""

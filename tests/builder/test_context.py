@@ -22,18 +22,41 @@ def write(path, data="x"):
         f.write(data)
 
 
+def _files(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+
+
 def test_dockerignore(tmp_path):
     root = str(tmp_path)
     for rel in ("Dockerfile", "keep.txt", "a.log", "logs/x.log", "build/out/bin", "src/main.c",
                 "src/deep/a.log"):
         write(os.path.join(root, rel))
-    write(os.path.join(root, ".dockerignore"), "# comment\n*.log\nbuild\nDockerfile\n/src/deep\n")
-    removed = context.apply_ignore(root, {"Dockerfile"})
+    write(os.path.join(root, ".dockerignore"), "# comment\n*.log\nbuild\n/src/deep\n")
+    removed = context.apply_ignore(root)
     assert sorted(removed) == ["a.log", "build", "src/deep"]
-    left = sorted(os.path.relpath(os.path.join(d, f), root)
-                  for d, _, fs in os.walk(root) for f in fs)
-    # `*` stops at `/` (Go's filepath.Match): logs/x.log stays; the Dockerfile always stays.
-    assert left == [".dockerignore", "Dockerfile", "keep.txt", "logs/x.log", "src/main.c"]
+    # `*` stops at `/` (Go's filepath.Match): logs/x.log stays
+    assert _files(root) == [".dockerignore", "Dockerfile", "keep.txt", "logs/x.log", "src/main.c"]
+
+
+def test_dockerignore_exceptions_double_star_and_itself(tmp_path):
+    root = str(tmp_path)
+    for rel in ("Dockerfile", "docs/a.md", "docs/README.md", "docs/sub/b.md", "x/y/z/c.tmp",
+                "c.tmp", "secret/key", "secret/public.pem", "vendor/v.txt"):
+        write(os.path.join(root, rel))
+    write(os.path.join(root, ".dockerignore"),
+          "**/*.tmp\ndocs\n!docs/README.md\nsecret\n!secret/*.pem\nDockerfile\n.dockerignore\n"
+          "vendor\n!vendor\n")
+    context.apply_ignore(root)
+    # an exception takes a file back out of an ignored directory; the last match decides;
+    # the Dockerfile and .dockerignore go when listed (the build has read them already)
+    assert _files(root) == ["docs/README.md", "secret/public.pem", "vendor/v.txt"]
+    assert context.ignored("a/b/c/d.tmp", context.ignore_patterns("a/**/d.tmp"))
+    assert context.ignored("a/d.tmp", context.ignore_patterns("a/**/d.tmp"))
+    assert not context.ignored("b/d.tmp", context.ignore_patterns("a/**/d.tmp"))
+    assert context.ignored("a/b/c", context.ignore_patterns("a/**"))
+    assert context.ignored("x", context.ignore_patterns("[a-z]"))
+    with pytest.raises(ContextError, match="invalid .dockerignore pattern"):
+        context.ignore_patterns("[z-a]")
 
 
 def test_sources_may_not_leave_the_context(tmp_path):

@@ -1,17 +1,8 @@
 import io
-import tempfile
 
 import pytest
 
-from .fakedaemon import FakeDaemon
-
-
-@pytest.fixture
-def daemon():
-    # AF_UNIX paths are limited to ~108 bytes: pytest's tmp_path can be longer.
-    with tempfile.TemporaryDirectory(prefix="pyctr-cli-") as directory:
-        with FakeDaemon(directory) as d:
-            yield d
+from harness import DaemonProcess
 
 
 class Result:
@@ -23,13 +14,14 @@ class Result:
 
 
 @pytest.fixture
-def pyctr(daemon):
-    """Run `pyctr ARGS` in-process against the fake daemon."""
+def pyctr(daemon: DaemonProcess):
+    """Run `pyctr ARGS` in-process (pyctr's main() with captured streams) against the
+    module's real pyctrd (tests/conftest.py's `daemon`, busybox imported)."""
     from pyctr.shell.cli import main
 
     def run(*args, stdin=b"", environ=None):
         out, err = io.StringIO(), io.StringIO()
-        env = {"PYCTR_HOST": daemon.url, "PYCTR_CONFIG": "/nonexistent/pyctrcfg"}
+        env = {"PYCTR_HOST": daemon.host, "PYCTR_CONFIG": "/nonexistent/pyctrcfg"}
         env.update(environ or {})
         status = main(list(args), stdout=out, stderr=err, stdin=io.BytesIO(stdin), environ=env)
         return Result(status, out.getvalue(), err.getvalue())

@@ -58,8 +58,17 @@ def test_run_h_is_hostname_not_help():
 
 
 def test_every_command_has_help_and_unique_flags():
+    from pyctr.shell.management import GroupCommand
+
     for command in commands.all_commands():
         text = command.help_text()
+        if isinstance(command, GroupCommand):  # docker 28's layout, then each verb's own
+            assert text.startswith(f"Usage:  pyctr {command.name} COMMAND\n"), command.name
+            for verb, sub in command.group.verbs.items():
+                assert f"Usage: pyctr {command.name} " in sub.help_text() and sub.name.startswith(command.name)
+                names = [n for f in sub.flags for n in f.names]
+                assert len(names) == len(set(names)), sub.name
+            continue
         assert f"Usage: pyctr {command.name}" in text
         names = [n for f in command.flags for n in f.names]
         assert len(names) == len(set(names)), command.name

@@ -4,7 +4,12 @@ import pytest
 
 from pyctr.engine.client.streams import Demuxer, FrameError, demux, json_messages
 
-from .fakedaemon import frame
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """One frame of the attach/logs multiplexed stream, written out by hand (the header:
+    stream id, three zero bytes, the big-endian length)."""
+    return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
 
 
 def test_demux_whole_and_split_frames():

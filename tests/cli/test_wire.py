@@ -56,8 +56,12 @@ def test_event_and_path_stat_encode_once_and_decode_back():
 def test_one_endpoint_table_for_both_clients():
     assert endpoints.CONTAINER_START.at("web") == ("POST", "/containers/web/start")
     assert endpoints.IMAGE_PUSH.at("localhost:5000/me/app") == \
-        ("POST", "/images/localhost:5000/me/app/push")
+        ("POST", "/images/localhost%3A5000%2Fme%2Fapp/push")
     assert endpoints.IMAGE_INSPECT.at("a b") == ("GET", "/images/a%20b/json")
+    # a name is one path segment, whatever it holds: never another URL
+    assert endpoints.CONTAINER_CHANGES.at("/dev/null") == ("GET", "/containers/%2Fdev%2Fnull/changes")
+    assert endpoints.CONTAINER_CHANGES.at("../x") == ("GET", "/containers/..%2Fx/changes")
+    assert endpoints.CONTAINER_INSPECT.at("a?b#c%") == ("GET", "/containers/a%3Fb%23c%25/json")
     assert endpoints.PING.at() == ("GET", "/_ping")
     sync, asynchronous = api.Client("unix:///nowhere.sock"), aio.AsyncClient("unix:///nowhere.sock")
     params = {"all": True, "limit": None, "t": 3}

@@ -5,7 +5,6 @@ suite), and a check that every test leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import sys
 import uuid
@@ -15,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rootfs import make_busybox_rootfs  # noqa: E402
+from implementations import implementations as named_implementations  # noqa: E402
 
 from pyctr.engine.execdriver import DRIVERS  # noqa: E402
 from pyctr.engine.execdriver.driver import (Command, ExecDriver, ExitStatus, ProcessConfig,  # noqa: E402
@@ -84,14 +84,7 @@ IMPLEMENTATIONS_ENV = "PYCTR_TEST_EXECDRIVERS"
 
 
 def implementations() -> dict[str, type[ExecDriver]]:
-    named = os.environ.get(IMPLEMENTATIONS_ENV, "")
-    if not named:
-        return dict(DRIVERS)
-    out = {}
-    for spec in named.split(","):
-        module, _, cls = spec.partition(":")
-        out[cls] = getattr(importlib.import_module(module), cls)
-    return out
+    return named_implementations(IMPLEMENTATIONS_ENV, DRIVERS)
 
 
 @pytest.fixture

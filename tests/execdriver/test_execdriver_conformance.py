@@ -6,6 +6,7 @@ broken in one clause each fail it."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import time
@@ -245,6 +246,34 @@ def test_exec_runs_inside_the_running_container(any_driver, busybox_rootfs, cgro
     assert seen["same pid ns"] == (0, "sleep\x0030\x00")
 
 
+def test_an_exec_cancelled_while_it_starts_leaves_nothing_that_keeps_the_container(
+        any_driver, busybox_rootfs, cgroup_parent):
+    """A caller may give up on an exec at any moment of its start (a healthcheck ended by
+    a daemon's shutdown, a client gone). The exec'd process is the driver's to kill and
+    reap even then: an unreaped one in the container's pid namespace keeps the
+    container's init from ever finishing its exit, so a SIGKILL never ends it."""
+    async def main():
+        c = await start_background(any_driver, make_command(busybox_rootfs, ["sleep", "60"], cgroup_parent))
+        try:
+            for step in range(30):   # the whole start, helper spawn to the exec'd process running
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                task = asyncio.ensure_future(any_driver.exec(
+                    ExecCommand(c.cmd.id, ProcessConfig(args=["sleep", "30"], env=[PATH_ENV])),
+                    Stdio(stdout=devnull, stderr=devnull), lambda _: None))
+                await asyncio.sleep(step * 0.01)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                os.close(devnull)
+            # Nothing of those execs is left running in the container: only its init.
+            await asyncio.to_thread(wait_for, lambda: len(any_driver.pids(c.cmd.id)) == 1,
+                                    "only the init left in the container")
+        finally:
+            any_driver.kill(c.cmd.id, signal.SIGKILL)
+        return await asyncio.wait_for(c.task, 10)
+
+    assert asyncio.run(main()).exit_code == 137
+
+
 def test_terminate_ends_every_process_of_the_container(any_driver, busybox_rootfs, cgroup_parent):
     async def main():
         c = await start_background(any_driver, make_command(
@@ -255,6 +284,44 @@ def test_terminate_ends_every_process_of_the_container(any_driver, busybox_rootf
         return await asyncio.wait_for(c.task, 10)
 
     assert asyncio.run(main()).exit_code == 137
+
+
+def _terminate_as_the_last_to_run(driver, container_id: str, pids: list[int]) -> None:
+    """terminate() from a thread that every process of the container preempts: all on one
+    CPU, the caller SCHED_IDLE. A process woken by a sibling's death then runs before the
+    caller's next kill (what a loaded host does now and then)."""
+    cpu = min(os.sched_getaffinity(pids[0]))
+    everywhere = os.sched_getaffinity(0)
+    for pid in pids:
+        os.sched_setaffinity(pid, {cpu})
+    os.sched_setaffinity(0, {cpu})
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    try:
+        driver.terminate(container_id)
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.sched_setaffinity(0, everywhere)
+
+
+def test_terminate_kills_the_processes_together_so_none_exits_on_its_own(any_driver, busybox_rootfs,
+                                                                       cgroup_parent):
+    """An init that exits 0 as soon as a child dies: killed one by one, children first, it
+    would (a shell's plain `wait` does the same). terminate() must kill them as one (frozen),
+    so the exit is 137 whatever order the kernel lists the processes in; 16 runs see most
+    orders."""
+    script = "trap 'exit 0' CHLD; sleep 100 & sleep 101 & sleep 102 & wait"
+
+    async def once() -> int:
+        c = await start_background(any_driver, make_command(busybox_rootfs, sh(script), cgroup_parent))
+        pids = await asyncio.to_thread(wait_for, lambda: (p := any_driver.pids(c.cmd.id)) and len(p) == 4
+                                       and p, "4 processes")
+        with concurrent.futures.ThreadPoolExecutor(1) as own_thread:   # its priority is changed
+            await asyncio.get_running_loop().run_in_executor(
+                own_thread, _terminate_as_the_last_to_run, any_driver, c.cmd.id, pids)
+        return (await asyncio.wait_for(c.task, 10)).exit_code
+
+    codes = [asyncio.run(once()) for _ in range(16)]
+    assert codes == [137] * 16
 
 
 def test_info_names_the_driver(any_driver):

@@ -6,13 +6,15 @@ no driver was connected."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import time
 
 import pytest
 
-from .conftest import _assert_nothing_left, _children, make_command
+from .conftest import _assert_nothing_left, _children, make_command, start_background
+from .test_execdriver_conformance import _terminate_as_the_last_to_run, wait_for
 from pyctr.engine.execdriver.driver import StartedProcess, Stdio
 from pyctr.engine.execdriver.native import NativeDriver
 
@@ -134,3 +136,31 @@ def test_a_new_driver_adopts_running_and_exited_containers(tmp_path, keeper_dir,
         return status.exit_code
 
     assert asyncio.run(main()) == 137
+
+
+def test_terminate_through_the_keeper_reports_137_whatever_the_kill_order(tmp_path, keeper_dir,
+                                                                         busybox_rootfs, cgroup_parent):
+    """The daemon's path (the keeper reaps the init and reports its code) under the same
+    provocation as the conformance suite's terminate test: an init that would exit 0 if
+    it saw a child die first must be reported killed (137) every time."""
+    script = "trap 'exit 0' CHLD; sleep 100 & sleep 101 & sleep 102 & wait"
+
+    async def main() -> list[int]:
+        drv = _driver(tmp_path, keeper_dir)
+        await drv.open()
+        codes = []
+        try:
+            for _ in range(16):
+                c = await start_background(drv, make_command(busybox_rootfs, ["sh", "-c", script], cgroup_parent))
+                pids = await asyncio.to_thread(
+                    wait_for, lambda: (p := drv.pids(c.cmd.id)) and len(p) == 4 and p, "4 processes")
+                with concurrent.futures.ThreadPoolExecutor(1) as own_thread:
+                    await asyncio.get_running_loop().run_in_executor(
+                        own_thread, _terminate_as_the_last_to_run, drv, c.cmd.id, pids)
+                codes.append((await asyncio.wait_for(c.task, 10)).exit_code)
+                await drv.forget(c.cmd.id)
+        finally:
+            drv.keeper.close()
+        return codes
+
+    assert asyncio.run(main()) == [137] * 16

@@ -102,20 +102,23 @@ def test_every_instruction_layers_and_cache(daemon):
     first = build(daemon, full_context(), t="built/full:1")
     assert not first.error, first.text + first.error
     lines = first.text.splitlines()
-    assert lines[0] == "Step 0 : FROM busybox"
-    assert "Step 3 : RUN mkdir -p $APP && echo built > $APP/marker && echo ran-step" in lines
+    assert lines[0] == "Step 1/14 : FROM busybox"
+    assert "Step 4/14 : RUN mkdir -p $APP && echo built > $APP/marker && echo ran-step" in lines
     assert "ran-step" in lines and any(l.startswith(" ---> Running in ") for l in lines)
     assert any(l.startswith("Removing intermediate container ") for l in lines)
     details = inspect(daemon, "built/full:1")
     config = details["Config"]
     assert details["Id"].startswith(first.short_id) and details["Author"] == "Tester <t@example.com>"
-    assert "APP=/srv/app" in config["Env"]
+    assert config["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                             "APP=/srv/app"]
     assert config["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}
     assert config["Volumes"] == {"/data": {}} and config["WorkingDir"] == "/srv/app"
     assert config["Entrypoint"] == ["/bin/sh", "-c"] and config["Cmd"] == ["cat marker"]
     history = daemon.client().json("GET", "/images/built/full:1/history")
     assert len(history) == 14  # busybox + one layer per instruction after FROM
-    assert history[1]["CreatedBy"].startswith("/bin/sh -c #(nop) ENTRYPOINT")
+    assert history[0]["CreatedBy"] == '/bin/sh -c #(nop)  CMD ["cat marker"]'
+    assert history[1]["CreatedBy"] == '/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh" "-c"]'
+    assert history[3]["CreatedBy"] == "/bin/sh -c #(nop) WORKDIR /srv/app"
     assert "#(nop) ADD dir:" in history[-5]["CreatedBy"]  # ADD files: a content checksum
 
     run = daemon.docker("run", "--rm", "built/full:1")
@@ -134,8 +137,9 @@ def test_every_instruction_layers_and_cache(daemon):
     assert changed.text.count(" ---> Using cache") == 3  # MAINTAINER, ENV, RUN; ADD files changed
 
     fresh = build(daemon, full_context(), nocache=1, q=1)
-    assert "Using cache" not in fresh.text and fresh.short_id != first.short_id
-    assert "ran-step\n" not in fresh.text.replace("echo ran-step\n", "")  # -q: no RUN output
+    # -q: only the id (bare at the client's API 1.14; sha256: from 1.22)
+    assert len(fresh.text) == 65 and fresh.text.endswith("\n") and fresh.short_id == ""
+    assert not fresh.text.startswith(first.short_id)
 
 
 def test_tree_and_history_show_each_step(daemon):
@@ -144,8 +148,8 @@ def test_tree_and_history_show_each_step(daemon):
     assert not result.error
     tree = daemon.pyctr("images", "--tree").stdout.decode()
     assert "built/tree:latest" in tree
-    history = daemon.docker("history", "built/tree").stdout.decode()
-    assert "/bin/sh -c echo one > /one" in history and "#(nop) CMD [cat /one]" in history
+    history = daemon.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "built/tree").stdout.decode()
+    assert history.splitlines()[:2] == ['/bin/sh -c #(nop)  CMD ["cat" "/one"]', "/bin/sh -c echo one > /one"]
 
 
 def test_onbuild_triggers_run_in_the_child(daemon):
@@ -156,7 +160,7 @@ def test_onbuild_triggers_run_in_the_child(daemon):
     child = build(daemon, {"Dockerfile": "FROM built/base\nCMD [\"cat\", \"/listing\"]\n", "x.txt": "x"},
                   t="built/child")
     assert not child.error, child.error
-    assert "# Executing 2 build triggers" in child.text and "Trigger 0, ADD . /app" in child.text
+    assert "# Executing 2 build triggers" in child.text
     assert daemon.docker("run", "--rm", "built/child").stdout.decode() == "Dockerfile\nx.txt\n"
     assert not inspect(daemon, "built/child")["Config"]["OnBuild"]  # triggers are not inherited
 
@@ -208,7 +212,7 @@ def test_tarball_context_with_dockerignore_through_the_cli(daemon, tmp_path):
     (ctx / "Dockerfile").write_text("FROM busybox\nCOPY hello /hello\n")
     (ctx / "hello").write_text("hi")
     quiet = daemon.pyctr("build", "-q", "--no-cache", "--rm=false", "-t", "built/dir", str(ctx))
-    assert "Step 1 : COPY hello /hello" in quiet.stdout.decode()
+    assert quiet.stdout.decode().strip() == inspect(daemon, "built/dir")["Id"]
 
 
 def test_docker_cli_builds(daemon, tmp_path):
@@ -225,12 +229,12 @@ def test_docker_cli_builds(daemon, tmp_path):
 def test_syntax_errors_name_the_line_and_store_nothing(daemon):
     before_images, before_containers = images(daemon), containers(daemon)
     result = build(daemon, {"Dockerfile": "FROM busybox\nRUN true\n\nBOGUS thing\n"}, t="built/never")
-    assert result.error == "Dockerfile line 4: Unknown instruction: BOGUS"
+    assert result.error == "dockerfile parse error line 4: unknown instruction: BOGUS"
     assert "Step" not in result.text
     result = build(daemon, {"Dockerfile": "FROM busybox\nEXPOSE 99999\n"})
-    assert result.error == "Dockerfile line 2: Invalid port for EXPOSE: 99999"
+    assert result.error == "dockerfile parse error line 2: Invalid containerPort: 99999"
     result = build(daemon, {"Dockerfile": "RUN echo\n"})
-    assert "line 1: Please provide a source image with `FROM`" in result.error
+    assert "line 1: Please provide a source image with `FROM` prior to run" in result.error
     result = build(daemon, {"notadockerfile": "x"})
     assert "without a Dockerfile" in result.error
     # a missing base image is pulled (here from a closed port on 127.0.0.1: it fails fast)
@@ -241,11 +245,13 @@ def test_syntax_errors_name_the_line_and_store_nothing(daemon):
     assert images(daemon) == before_images and containers(daemon) == before_containers
     with pytest.raises(AssertionError) as failed:
         daemon.pyctr("build", "-", input=b"FROM busybox\nNOPE x\n")
-    assert "Dockerfile line 2: Unknown instruction: NOPE" in str(failed.value)
+    assert "dockerfile parse error line 2: unknown instruction: NOPE" in str(failed.value)
 
 
 def test_corrupt_context_and_symlinks_out(daemon):
-    with daemon.client().build(context_tar({"Dockerfile": "FROM busybox\n"})[:700], {}) as resp:
+    # cut inside the Dockerfile's data (a stream that ends after a complete entry is
+    # accepted: the docker CLI's `build -f -` sends one without padding or end marker)
+    with daemon.client().build(context_tar({"Dockerfile": "FROM busybox\n"})[:520], {}) as resp:
         corrupt = Build(list(json_messages(resp.chunks())))
     assert "Error processing the build context tar" in corrupt.error
     before = images(daemon)
@@ -266,9 +272,9 @@ def test_failing_run_stops_and_tags_nothing(daemon):
     dockerfile = "FROM busybox\nRUN echo fine > /fine\nRUN echo failing; exit 7\nCMD [\"true\"]\n"
     before = containers(daemon)
     result = build(daemon, {"Dockerfile": dockerfile}, t="built/failed")
-    assert result.error == "The command [/bin/sh -c echo failing; exit 7] returned a non-zero code: 7"
+    assert result.error == "The command '/bin/sh -c echo failing; exit 7' returned a non-zero code: 7"
     assert result.detail["code"] == 7
-    assert "Step 2 : RUN echo failing; exit 7" in result.text and "Step 3" not in result.text
+    assert "Step 3/4 : RUN echo failing; exit 7" in result.text and "Step 4/4" not in result.text
     assert "failing" in result.text
     with pytest.raises(Exception):
         inspect(daemon, "built/failed")

@@ -17,12 +17,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
-from harness import mounts_under, start_with_busybox
+from harness import DOCKER, daemon_with_busybox
+from private_dockerd import private_dockerd  # noqa: E402
 from rootfs import make_busybox_rootfs
 
 from pyctr.engine.client.errors import APIError
@@ -167,38 +167,15 @@ def probe_image_tar(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def pyctrd(tmp_path_factory, probe_image_tar):
     workdir = str(tmp_path_factory.mktemp("pyctrd-confine"))
-    d = start_with_busybox(workdir, probe_image_tar)
-    try:
+    with daemon_with_busybox(workdir, probe_image_tar) as d:
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            left = d.leftovers()
-            d.cleanup_by_force()
-        assert not left, f"pyctrd left behind: {left}\n{d.log()}"
 
 
 @pytest.fixture(scope="module")
 def dockerd(tmp_path_factory, probe_image_tar):
     """A private Docker engine with the same image, or a skip saying why not."""
-    if shutil.which("dockerd") is None:
-        pytest.skip("dockerd is not installed (Debian's docker.io): no comparison with Docker")
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
-    from engines import Docker   # the bench's launcher: own data root and socket, no network
-
-    workdir = str(tmp_path_factory.mktemp("dockerd-confine"))
-    try:
-        engine = Docker(workdir)
-    except RuntimeError as e:
-        pytest.skip(f"a private dockerd does not start here: {e}")
-    try:
-        with open(probe_image_tar, "rb") as f:
-            engine.docker("import", "-", "busybox:latest", stdin=f)
+    with private_dockerd(str(tmp_path_factory.mktemp("dockerd-confine")), probe_image_tar) as engine:
         yield engine
-    finally:
-        engine.stop()
-        assert not mounts_under(workdir), "dockerd's mounts were left behind"
 
 
 def run_probes(docker, flags: list[str]) -> dict[str, str]:
@@ -219,6 +196,10 @@ def test_probes_answer_as_a_real_docker_engine(pyctrd, dockerd, tmp_path, case):
     flags = case_flags(case, str(tmp_path))
     ours = run_probes(pyctrd.docker, flags)
     theirs = run_probes(lambda *a: dockerd.docker(*a), flags)
+    print(f"\nprobes, {case} ({' '.join(flags) or 'no flags'}): pyctr | docker")
+    for key in sorted(set(ours) | set(theirs)):
+        mark = "" if ours.get(key) == theirs.get(key) else "   <-- differs"
+        print(f"  {key:32} {ours.get(key, '-'):22} | {theirs.get(key, '-')}{mark}")
     assert ours == theirs
 
 
@@ -356,3 +337,34 @@ def test_the_profile_is_compiled_once_not_per_start(pyctrd):
     for _ in range(3):
         pyctrd.docker("run", "--rm", "busybox", "true")
     assert compiled() == before
+
+
+def _fd_kinds(pid: int) -> dict[int, str]:
+    """The open fds of host process `pid`, by what they are (pipe, socket, a device...).
+    A terminal is a terminal: Docker's is opened as /dev/pts/N, pyctr's as /dev/console
+    (the same pty slave, bound there)."""
+    out = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        target = os.readlink(f"/proc/{pid}/fd/{name}")
+        kind = target.split(":")[0] if ":[" in target else target.rstrip("0123456789")
+        out[int(name)] = "terminal" if kind in ("/dev/pts/", "/dev/console") else kind
+    return out
+
+
+@pytest.mark.parametrize("flags", [[], ["-t"], ["-i"]], ids=["pipes", "tty", "stdin"])
+def test_a_container_holds_no_fd_of_the_daemon_or_the_keeper(pyctrd, dockerd, flags):
+    """The container's first process has its stdio and nothing else: none of the fds the
+    keeper that starts it holds (other containers' stdio copies, its sockets), the same
+    as in Docker, while another container runs."""
+    def fds(engine) -> dict[int, str]:
+        other = engine.docker("run", "-d", "--network", "none", "busybox", "sleep", "60").stdout.decode().strip()
+        cid = engine.docker("run", "-d", "--network", "none", *flags, "busybox", "sleep", "60").stdout.decode().strip()
+        try:
+            pid = json.loads(engine.docker("inspect", cid).stdout)[0]["State"]["Pid"]
+            return _fd_kinds(pid)
+        finally:
+            engine.docker("rm", "-f", cid, other)
+
+    ours, theirs = fds(pyctrd), fds(dockerd)
+    assert sorted(theirs) == [0, 1, 2], theirs
+    assert ours == theirs

@@ -160,7 +160,7 @@ def test_bad_input_leaves_nothing(daemon, tmp_path):
     dirs_before = set(os.listdir(containers_dir))
     cases = [
         ({"Image": "nosuchimage", "Cmd": ["true"]}, 404),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["relative:/x"]}}, 400),
+        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["rel/ative:/x"]}}, 400),  # no volume name
         ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["/tmp:x"]}}, 400),
         ({"Image": "busybox", "Cmd": ["true"], "Volumes": {"relative": {}}}, 400),
         ({"Image": "busybox"}, 400),  # no command

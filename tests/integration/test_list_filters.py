@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from harness import wait_for
+from harness import container_names, wait_for
 from pyctr.engine.client.errors import APIError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -19,19 +19,9 @@ def out(result) -> str:
     return result.stdout.decode()
 
 
-def at(daemon, version: str):
-    client = daemon.client()
-    client.version = version
-    return client
-
-
-def names(listing) -> set[str]:
-    return {n.lstrip("/") for c in listing for n in c["Names"] if "/" not in n.lstrip("/")}
-
-
 def listed(daemon, filters, version: str = "1.41", **params) -> set[str]:
     text = filters if isinstance(filters, str) else json.dumps(filters)
-    return names(at(daemon, version).json("GET", "/containers/json", {"all": 1, "filters": text, **params}))
+    return container_names(daemon.client(version).json("GET", "/containers/json", {"all": 1, "filters": text, **params}))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +75,7 @@ def test_container_filters_in_both_forms(daemon, fleet, form):
 def test_status_filter_lists_stopped_containers_without_all(daemon, fleet):
     """dockerd: a status filter implies all (CLI 28's `ps --filter status=exited`)."""
     text = json.dumps({"status": {"exited": True}})
-    assert names(daemon.client().json("GET", "/containers/json", {"filters": text})) == {"f-ok", "f-bad"}
+    assert container_names(daemon.client().json("GET", "/containers/json", {"filters": text})) == {"f-ok", "f-bad"}
     assert set(out(daemon.docker("ps", "--filter", "status=exited", "--format", "{{.Names}}")).split()) \
         == {"f-ok", "f-bad"}
     # exited alone does not (dockerd 20.10 does the same)
@@ -175,7 +165,7 @@ def images(daemon):
 
 def image_ids(daemon, filters=None, version="1.41", **params) -> set[str]:
     query = {"filters": json.dumps(filters)} if filters else {}
-    return {i["Id"].removeprefix("sha256:") for i in at(daemon, version).json("GET", "/images/json", {**query, **params})}
+    return {i["Id"].removeprefix("sha256:") for i in daemon.client(version).json("GET", "/images/json", {**query, **params})}
 
 
 @pytest.mark.parametrize("form", ["list", "map"])
@@ -193,7 +183,7 @@ def test_image_filters_in_both_forms(daemon, images, form):
     assert images["dangling"] in image_ids(daemon, f("since", "busybox"))
     assert images["busybox"] not in image_ids(daemon, f("since", "busybox"))
     # reference: only the matching tags are listed
-    only = at(daemon, "1.41").json("GET", "/images/json", {"filters": json.dumps(f("reference", "second"))})
+    only = daemon.client("1.41").json("GET", "/images/json", {"filters": json.dumps(f("reference", "second"))})
     assert only[0]["RepoTags"] == ["second:1"]
 
 
@@ -212,8 +202,8 @@ def test_bad_image_filters(daemon, images, text, status, message):
 
 
 def test_image_shapes_follow_the_version(daemon, images):
-    new = {i["Id"]: i for i in at(daemon, "1.41").json("GET", "/images/json", {"all": 1})}
-    old = {i["Id"]: i for i in at(daemon, "1.14").json("GET", "/images/json", {"all": 1})}
+    new = {i["Id"]: i for i in daemon.client("1.41").json("GET", "/images/json", {"all": 1})}
+    old = {i["Id"]: i for i in daemon.client("1.14").json("GET", "/images/json", {"all": 1})}
     labelled, dangling = new["sha256:" + images["labelled"]], new["sha256:" + images["dangling"]]
     assert labelled["ParentId"] == "sha256:" + images["busybox"]
     # Size is the whole image at 1.41, even when the top layer only sets metadata
@@ -226,13 +216,13 @@ def test_image_shapes_follow_the_version(daemon, images):
     assert old_labelled["ParentId"] == images["busybox"] and old_labelled["Size"] < old_labelled["VirtualSize"]
     assert old[images["dangling"]]["RepoTags"] == ["<none>:<none>"]
     assert "Containers" not in old_labelled and "SharedSize" not in old_labelled
-    inspected = at(daemon, "1.41").json("GET", "/images/labelled:1/json")
+    inspected = daemon.client("1.41").json("GET", "/images/labelled:1/json")
     assert inspected["Id"] == "sha256:" + images["labelled"] and inspected["Parent"] == "sha256:" + images["busybox"]
     assert inspected["Size"] == inspected["VirtualSize"]
-    assert at(daemon, "1.14").json("GET", "/images/labelled:1/json")["Id"] == images["labelled"]
+    assert daemon.client("1.14").json("GET", "/images/labelled:1/json")["Id"] == images["labelled"]
     # ids are accepted with and without sha256:
-    assert at(daemon, "1.41").json("GET", f"/images/sha256:{images['labelled']}/json")["Id"] == inspected["Id"]
-    history = at(daemon, "1.41").json("GET", "/images/labelled:1/history")
+    assert daemon.client("1.41").json("GET", f"/images/sha256:{images['labelled']}/json")["Id"] == inspected["Id"]
+    history = daemon.client("1.41").json("GET", "/images/labelled:1/history")
     assert history[0]["Id"] == "sha256:" + images["labelled"]
 
 
@@ -250,8 +240,8 @@ def test_tag_moves_from_1_22_and_needs_force_before(daemon, images):
     daemon.docker("tag", "labelled:1", "moving:1")   # CLI 28 has no -f: the tag moves
     assert daemon.client().inspect_image("moving:1")["Id"].endswith(images["labelled"])
     with pytest.raises(APIError) as err:
-        at(daemon, "1.21").call("POST", "/images/busybox/tag", {"repo": "moving", "tag": "1"})
+        daemon.client("1.21").call("POST", "/images/busybox/tag", {"repo": "moving", "tag": "1"})
     assert err.value.status == 409
-    at(daemon, "1.21").call("POST", "/images/busybox/tag", {"repo": "moving", "tag": "1", "force": 1})
+    daemon.client("1.21").call("POST", "/images/busybox/tag", {"repo": "moving", "tag": "1", "force": 1})
     assert daemon.client().inspect_image("moving:1")["Id"].endswith(images["busybox"])
     daemon.docker("rmi", "moving:1")

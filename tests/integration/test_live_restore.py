@@ -9,12 +9,14 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
 import pytest
 
-from harness import wait_for
+from harness import DaemonProcess, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -203,3 +205,38 @@ def test_output_beyond_a_pipe_while_the_daemon_is_down_blocks_and_is_kept(fresh_
                      and out[-1] == "done" and out)
     assert lines[:-1] == [str(i) for i in range(1, 60001)]
     _finish(second, ["burst"])
+
+
+def test_live_restore_is_the_default(fresh_daemon, tmp_path):
+    """pyctrd started with no --live-restore flag at all (the harness always gives one):
+    a SIGTERM leaves its container running, and the next daemon adopts it."""
+    first = fresh_daemon(args=LIVE)   # busybox imported; stopped at once, nothing runs yet
+    first.stop()
+    plain = DaemonProcess(first.workdir)
+    os.makedirs(plain.workdir, exist_ok=True)
+    with open(plain.log_path, "ab") as log:
+        plain.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyctr.engine.main", "-H", plain.host, "-g", plain.root,
+             "--exec-root", os.path.join(plain.workdir, "exec"), "--bridge", plain.bridge,
+             "--bip", plain.bip, "--default-registry", "none", "--shutdown-timeout", "1"],
+            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: plain.proc.poll() is not None or _pings(plain))
+        plain.docker("run", "-d", "--name", "s", "busybox", "sleep", "1000")
+        pid = plain.client().inspect_container("s")["State"]["Pid"]
+        assert "Live Restore Enabled: true" in plain.docker("info").stdout.decode()
+        plain.stop()   # SIGTERM
+        assert _alive(pid)
+    finally:
+        plain.kill()
+    again = fresh_daemon(first.workdir, args=LIVE)
+    state = again.client().inspect_container("s")["State"]
+    assert state["Running"] and state["Pid"] == pid
+    _finish(again, ["s"])
+
+
+def _pings(d) -> bool:
+    try:
+        return d.client().ping() == "OK"
+    except Exception:
+        return False

@@ -244,7 +244,7 @@ def api_create(daemon, body: dict, **params) -> str:
     ({"PortBindings": {"80/sctp": [{"HostPort": "80"}]}}, "Invalid proto"),
     ({"PortBindings": {"80/tcp": [{"HostPort": "99999"}]}}, "Invalid hostPort"),
     ({"PortBindings": {"80/tcp": [{"HostIp": "not-an-ip", "HostPort": "80"}]}}, "Invalid host ip"),
-    ({"NetworkMode": "bogus"}, "Invalid network mode"),
+    ({"NetworkMode": "bogus"}, "network bogus not found"),   # a name: of a user network, as dockerd says
     ({"NetworkMode": "container:"}, "container:"),
     ({"Links": ["a:b:c"]}, "Invalid link"),
     ({"Links": ["nosuchcontainer:x"]}, "Could not get container for nosuchcontainer"),

@@ -10,6 +10,8 @@ import threading
 
 import pytest
 
+from harness import container_names
+
 from pyctr.engine.client.errors import APIError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -19,19 +21,9 @@ def out(result) -> str:
     return result.stdout.decode()
 
 
-def at(daemon, version: str):
-    client = daemon.client()
-    client.version = version
-    return client
-
-
-def names(listing) -> set[str]:
-    return {n.lstrip("/") for c in listing for n in c["Names"] if "/" not in n.lstrip("/")}
-
-
 def image_ids(daemon, filters=None) -> set[str]:
     query = {"filters": json.dumps(filters)} if filters else {}
-    return {i["Id"].removeprefix("sha256:") for i in at(daemon, "1.41").json("GET", "/images/json", query)}
+    return {i["Id"].removeprefix("sha256:") for i in daemon.client("1.41").json("GET", "/images/json", query)}
 
 
 def test_container_prune(daemon):
@@ -41,21 +33,21 @@ def test_container_prune(daemon):
     d("run", "-d", "--name", "p-up", "--label", "prune=web", "busybox", "sleep", "1000")
     ids = {n: daemon.client().inspect_container(n)["Id"] for n in ("p-web", "p-db", "p-up")}
     try:
-        c = at(daemon, "1.41")
+        c = daemon.client("1.41")
         for bad, message in (('{"bogus": ["x"]}', "Invalid filter 'bogus'"),
                              ('{"until": ["xx"]}', 'failed to parse value as time or duration: "xx"'),
                              ('{"until": ["1h", "2h"]}', "more than one until filter specified")):
             with pytest.raises(APIError) as err:
                 c.json("POST", "/containers/prune", {"filters": bad})
             assert err.value.status == 400 and message in err.value.message
-        assert {"p-web", "p-db", "p-up"} <= names(c.json("GET", "/containers/json", {"all": 1}))  # nothing went
+        assert {"p-web", "p-db", "p-up"} <= container_names(c.json("GET", "/containers/json", {"all": 1}))  # nothing went
         nothing = c.json("POST", "/containers/prune", {"filters": json.dumps({"until": ["1h"]})})
         assert nothing == {"ContainersDeleted": None, "SpaceReclaimed": 0}
         report = c.json("POST", "/containers/prune", {"filters": json.dumps({"label": {"prune=web": True}})})
         assert report["ContainersDeleted"] == [ids["p-web"]] and report["SpaceReclaimed"] >= 0
         result = out(d("container", "prune", "-f", "--filter", "label!=prune=web"))
         assert ids["p-db"] in result and "Total reclaimed space" in result
-        assert names(c.json("GET", "/containers/json", {"all": 1})) >= {"p-up"}
+        assert container_names(c.json("GET", "/containers/json", {"all": 1})) >= {"p-up"}
     finally:
         d("rm", "-f", *ids.values(), check=False)
 
@@ -81,7 +73,7 @@ def test_prune_while_containers_start_removes_nothing_in_use(daemon):
     def prune_often():
         try:
             for _ in range(20):
-                report = at(daemon, "1.41").json("POST", "/containers/prune")
+                report = daemon.client("1.41").json("POST", "/containers/prune")
                 pruned.extend(report["ContainersDeleted"] or [])
         except Exception as exc:  # noqa: BLE001 (reported below)
             other_errors.append(exc)
@@ -100,7 +92,7 @@ def test_prune_while_containers_start_removes_nothing_in_use(daemon):
                 assert cid not in start_errors, start_errors[cid]
                 assert c.inspect_container(cid)["State"]["Running"], cid
         running = {x["Id"] for x in c.json("GET", "/containers/json")}
-        assert at(daemon, "1.41").json("POST", "/containers/prune")["ContainersDeleted"] is None
+        assert daemon.client("1.41").json("POST", "/containers/prune")["ContainersDeleted"] is None
         assert running == {x["Id"] for x in c.json("GET", "/containers/json")}
     finally:
         for cid in created:
@@ -119,7 +111,7 @@ def test_image_prune(daemon):
     tagged = c.json("POST", "/commit", {"container": made, "repo": "prune-me", "tag": "1"},
                     body={"Labels": {"p": "3"}})["Id"].removeprefix("sha256:")
     try:
-        v141 = at(daemon, "1.41")
+        v141 = daemon.client("1.41")
         with pytest.raises(APIError) as err:
             v141.json("POST", "/images/prune", {"filters": '{"dangling": ["maybe"]}'})
         assert err.value.status == 400 and "Invalid filter 'dangling=[maybe]'" in err.value.message
@@ -142,7 +134,7 @@ def test_image_prune(daemon):
 
 
 def test_image_prune_until(daemon):
-    v141 = at(daemon, "1.41")
+    v141 = daemon.client("1.41")
     # everything here is younger than a day: nothing is older than until=24h
     assert v141.json("POST", "/images/prune", {"filters": json.dumps({"until": ["24h"], "dangling": ["false"]})}) \
         == {"ImagesDeleted": None, "SpaceReclaimed": 0}

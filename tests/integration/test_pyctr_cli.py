@@ -106,3 +106,19 @@ def test_inspect_falls_back_to_images_with_slashes(daemon):
         assert missing.returncode == 1 and b"No such" in missing.stderr
     finally:
         daemon.pyctr("rmi", "cli/slash:1")
+
+
+def test_path_parameters_are_escaped(daemon):
+    """`diff /dev/null` and names with URL characters reach the daemon as the one name they
+    are (escaped in the path), so its answer is the clear "No such container" of that name;
+    the docker CLI fails the same way (exit 1)."""
+    for name in ("/dev/null", "../x", "a b?c#%", "dev/null/.."):
+        ours = daemon.pyctr("diff", name, check=False)
+        theirs = daemon.docker("diff", name, check=False)
+        assert ours.returncode == theirs.returncode == 1, (name, ours, theirs)
+        assert ours.stderr.decode() == f"Error response from daemon: No such container: {name}\n"
+    daemon.pyctr("tag", "busybox", "127.0.0.1:5000/cli/esc:t")
+    try:
+        assert out(daemon.pyctr("inspect", "-f", "{{.Id}}", "127.0.0.1:5000/cli/esc:t")).strip()
+    finally:
+        daemon.pyctr("rmi", "127.0.0.1:5000/cli/esc:t")

@@ -360,11 +360,11 @@ def test_bad_limits_through_the_clis(daemon):
     before = container_count(daemon)
     cases = [
         (daemon.docker, ["--device", "/dev/does-not-exist"], "no such file or directory"),
-        (daemon.pyctr, ["--cap-add", "FLY"], "Unknown capability: FLY"),
+        (daemon.pyctr, ["--cap-add", "FLY"], "Unknown capability: CAP_FLY"),   # as docker 28 sends it
         (daemon.docker, ["--cpuset-cpus", "0-4096"], "Requested CPUs are not available"),
         (daemon.pyctr, ["--cpuset", "0-4096"], "Requested CPUs are not available"),
         (daemon.pyctr, ["-m", "1m"], "Minimum memory limit allowed is 4MB"),
-        (daemon.pyctr, ["--restart", "on-failure:x"], "invalid syntax"),   # Docker 1.2 said so too
+        (daemon.pyctr, ["--restart", "on-failure:x"], "maximum retry count must be an integer"),   # docker 28s words
         (daemon.pyctr, ["--restart", "sometimes"], "restart policy"),
         (daemon.docker, ["--restart", "sometimes"], "restart policy"),
     ]

@@ -269,7 +269,7 @@ def test_load_manifest_layout(daemon, saved):
     assert daemon.client().json("GET", "/images/test/saved:1/json")["Id"] == top
     assert out(daemon.docker("run", "--rm", "test/saved:1")) == "saved\n"
     history = daemon.client().json("GET", "/images/test/saved:1/history")
-    assert history[0]["CreatedBy"] == "/bin/sh -c #(nop) CMD [cat /saved]"
+    assert history[0]["CreatedBy"] == '/bin/sh -c #(nop)  CMD ["cat" "/saved"]'   # as dockerd 20.10 writes it
     daemon.client().tag(saved[0], "test/saved", "1", force=True)
 
 

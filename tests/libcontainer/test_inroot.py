@@ -71,6 +71,18 @@ def test_links_resolve_inside_the_root(helper, root):
         helper.stat(fd, "/up/../hostdir/secret", False)
 
 
+def test_a_name_too_long_or_links_looping_are_the_requests_fault(helper, root):
+    """Found by the fuzzer (a 500 before): the client's path is at fault, a 400."""
+    r, _, fd = root
+    os.symlink("loop-b", r / "loop-a")
+    os.symlink("loop-a", r / "loop-b")
+    for path in ("/" + "a" * 300, "/dir/" + "b" * 5000, "/loop-a"):
+        with pytest.raises(BadRequest):
+            helper.stat(fd, path, True)
+        with pytest.raises(BadRequest):
+            helper.pack(fd, path, True, "x")
+
+
 def test_a_link_is_archived_as_itself_unless_followed(helper, root):
     _, _, fd = root
     info = helper.stat(fd, "/dir/link", False)

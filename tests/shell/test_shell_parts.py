@@ -18,18 +18,16 @@ from pyctr.shell.repl import needs_more, next_indent
 
 
 def words(text: str, **variables: str) -> list[list[str]]:
-    def lookup(name: str) -> str:
-        if name not in variables:
-            raise ScriptError(f"undefined variable: ${name}")
-        return variables[name]
+    def substitute(inner: str) -> str:
+        return f"<{inner}>"
 
-    return [[v for v in (w.expand(lookup) for w in s.words) if v is not None]
+    return [[v for w in s.words for v in w.fields(lambda name: variables.get(name, ""), substitute)]
             for s in lex(text).statements if isinstance(s, Command)]
 
 
 def test_lexer_quoting_and_variables():
     assert words("run -d --name 'a b' busybox echo \"x $v\" $v '$v' \\$v", v="1 2") == \
-        [["run", "-d", "--name", "a b", "busybox", "echo", "x 1 2", "1 2", "$v", "$v"]]
+        [["run", "-d", "--name", "a b", "busybox", "echo", "x 1 2", "1", "2", "$v", "$v"]]
     assert words("a;b ; c # d ; e\nf") == [["a"], ["b"], ["c"], ["f"]]
     assert words('echo "a;b" \'#c\' d#e') == [["echo", "a;b", "#c", "d#e"]]
     assert words('echo "" $empty x', empty="") == [["echo", "", "x"]]  # "" stays, bare $empty goes
@@ -40,8 +38,22 @@ def test_lexer_quoting_and_variables():
                          ("echo ${bad name}", "bad variable reference")]:
         with pytest.raises(ScriptError, match=message):
             lex(bad)
-    with pytest.raises(ScriptError, match="undefined variable"):
-        words("echo $nope")
+    # As in sh: an unset variable is empty, an unquoted expansion is split at whitespace.
+    assert words('echo $nope "[$nope]" x$nope') == [["echo", "[]", "x"]]
+    assert words('echo $(ps -q) "$(a b)" x$(c)y', ) == [["echo", "<ps", "-q>", "<a b>", "x<c>y"]]
+    assert words('echo " $v " a${v}b', v=" 1  2 ") == [["echo", "  1  2  ", "a", "1", "2", "b"]]
+
+
+def test_lexer_operators():
+    script = lex("ps -q|xargs echo 2>&1 >> f && a || b; c < in > out &>all")
+    ops = [t.value for t in script.tokens if type(t).__name__ == "Op"]
+    assert ops == ["|", "2>&", ">>", "&&", "||", ";", "<", ">", "&>"]
+    # Redirection targets are not arguments (completion and highlighting see the command only).
+    assert words("ps -q|xargs echo 2>&1 >> f && a || b; c < in > out") == \
+        [["ps", "-q"], ["xargs", "echo"], ["a"], ["b"], ["c"]]
+    assert words("echo '|' \"a && b\" \\>") == [["echo", "|", "a && b", ">"]]
+    with pytest.raises(ScriptError, match="the \\$\\( at line 1, column 6 is never closed"):
+        lex("echo $(ps")
 
 
 def test_lexer_py_blocks():
@@ -132,7 +144,10 @@ def test_completer_against_the_daemon(daemon):
         assert "shparts-run" in complete(completer, "logs shparts-")
         assert set(complete(completer, "stop shparts-")) == {"shparts-run"}  # running only
         assert set(complete(completer, "start shparts-")) == {"shparts-stopped"}
-        assert cid[:12] in complete(completer, "inspect " + cid[:4])
+        # One entry per container: its name; typing its id offers the name too.
+        by_id = complete(completer, "inspect " + cid[:6])
+        assert "shparts-run" in by_id and cid[:12] not in by_id
+        assert complete(completer, "logs shparts-").count("shparts-run") == 1
         assert "busybox:latest" in complete(completer, "run -d --name x busy")
         assert complete(completer, "run busybox ls busy") == []  # the container's command
         assert "KILL" in complete(completer, "kill -s K")
@@ -152,6 +167,35 @@ def test_completer_against_the_daemon(daemon):
                 client.remove_container(name, force=True)
             except Exception:
                 pass
+
+
+@pytestmark_root
+def test_completer_one_entry_per_container_and_fuzzy(daemon):
+    client = daemon.client()
+    from pyctr.engine.api.config import ContainerConfig
+
+    completer = PyctrCompleter(DaemonState(daemon.host), lambda: [])
+    cid, _ = client.create_container(ContainerConfig(image="busybox", cmd=["true"]),
+                                     name="shparts-web")
+    client.tag("busybox", "shparts-web")  # an image of the same name as the container
+    image_id = client.inspect_image("busybox")["Id"]
+    try:
+        found = [(c.text, c.display_meta_text) for c in completer.get_completions(
+            Document("inspect shparts-we"), CompleteEvent(True))]
+        # The container, described by its own id: not the image's id, and not twice.
+        assert [t for t, _ in found].count("shparts-web") == 1
+        meta = dict(found)["shparts-web"]
+        assert meta.startswith(cid[:12]) and image_id.split(":")[-1][:12] not in meta
+        assert "shparts-web:latest" in dict(found)  # the image by its tag
+        # Fuzzy: no name starts with it, so names containing it or its letters in order.
+        assert complete(completer, "logs rts-w") == ["shparts-web"]
+        assert complete(completer, "logs shpweb") == ["shparts-web"]
+        assert complete(completer, "insp") == ["inspect"]
+        assert complete(completer, "ispct") == ["inspect"]
+        assert complete(completer, "logs zzqq") == []
+    finally:
+        client.remove_container("shparts-web", force=True)
+        client.remove_image("shparts-web")
 
 
 @pytestmark_root
@@ -175,3 +219,24 @@ def test_completer_with_no_daemon(tmp_path):
     completer = PyctrCompleter(DaemonState(f"unix://{tmp_path}/none.sock"), lambda: [])
     assert complete(completer, "logs ") == []
     assert "logs" in complete(completer, "lo")
+
+
+def test_parser_structure_and_refusals():
+    from pyctr.shell.parser import For, FunctionDef, If, Incomplete, Pipeline, Sequence, parse
+
+    tree = parse("f() { ps -q | wc -l; }\nfor x in a $b; do if f; then echo $x; fi; done")
+    assert isinstance(tree, Sequence) and [type(n) for n in tree.items] == [FunctionDef, For]
+    body = tree.items[0].body.body.items[0]
+    assert isinstance(body, Pipeline) and len(body.commands) == 2
+    assert isinstance(tree.items[1].body.items[0], If)
+    assert parse("echo done fi then").items[0].words[1].literal == "done"  # reserved only first
+    for unfinished in ("for x in a; do", "if true; then", "ps |", "ps &&", "f() {", "while true"):
+        with pytest.raises(Incomplete):
+            parse(unfinished)
+    for refused, message in [("sleep 1 &", "background jobs"), ("(ps)", "unexpected '\\('"),
+                             ("echo $((1+2))", "arithmetic expansion"), ("fi", "unexpected 'fi'"),
+                             ("echo > ", "expected a file name"), ("ps 3> f", "0, 1 and 2"),
+                             ("ps 2>&x", "needs 0, 1 or 2")]:
+        with pytest.raises(ScriptError, match=message):
+            parse(refused)
+        assert not needs_more(refused), refused  # Enter reports these, it does not wait for more

@@ -15,26 +15,18 @@ from pyctr.tui.dialogs import RunScreen
 from pyctr.tui.logview import BUFFER, LogView
 from pyctr.tui.terminal import TerminalView
 
-from tui.helpers import notifications, row_named, select, sync, until
+from tui.helpers import (notifications, open_log_pane, row_named, run_form, run_loggers, running, select,
+                         sync, until)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
-@pytest.fixture
-def cleanup(daemon):
-    """Names of containers a test made, removed afterwards whatever happened."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        daemon.pyctr("rm", "-f", name, check=False)
 
 
 @sync
 async def test_list_follows_events_without_relisting(daemon, cleanup):
     cleanup.append("t-live")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.connected, what="connection")
+    async with running(daemon.host, (120, 30)) as (app, pilot):
         view = app.containers_view
         daemon.pyctr("run", "-d", "--name", "t-live", "busybox", "sh", "-c", "sleep 1; exit 3")
         await until(pilot, lambda: row_named(app, "t-live") is not None
@@ -55,9 +47,7 @@ async def test_filter_sort_and_all_toggle(daemon, cleanup):
     cleanup += ["t-filter-run", "t-filter-done"]
     daemon.pyctr("run", "-d", "--name", "t-filter-run", "busybox", "sleep", "60")
     daemon.pyctr("run", "--name", "t-filter-done", "busybox", "true")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (120, 30)) as (app, pilot):
         view = app.containers_view
         await until(pilot, lambda: {"t-filter-run", "t-filter-done"} <= {r.name for r in view.visible_rows()})
         await pilot.press("a")   # running only
@@ -82,9 +72,7 @@ async def test_image_tree_matches_pyctr_images_tree(daemon):
         commit = daemon.pyctr("commit", cid, "tui-child:1", check=False)
         daemon.pyctr("rm", cid, check=False)
         expected = daemon.pyctr("images", "--tree").stdout.decode().splitlines()
-        app = PyctrApp(daemon.host)
-        async with app.run_test(size=(120, 30)) as pilot:
-            await until(pilot, lambda: app.connected)
+        async with running(daemon.host, (120, 30)) as (app, pilot):
             view = app.images_view
             await until(pilot, lambda: imagetree.lines(view.forest) == expected,
                         what=f"tree {expected}")
@@ -109,13 +97,8 @@ async def test_log_tail_shows_lines_written_after_it_opened(daemon, cleanup):
     cleanup.append("t-logs")
     daemon.pyctr("run", "-d", "--name", "t-logs", "busybox", "sh", "-c",
                  "i=0; while :; do echo out$i; echo err$i >&2; i=$((i+1)); sleep 0.1; done")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
-        await select(pilot, app, "t-logs")
-        await pilot.press("l")
-        await until(pilot, lambda: app.query(LogView), what="log pane")
-        pane = app.query_one(LogView)
+    async with running(daemon.host, (120, 30)) as (app, pilot):
+        pane = await open_log_pane(pilot, app, "t-logs")
         await until(pilot, lambda: pane.buffer, what="first lines")
         first = max(int(line.text[3:]) for line in pane.buffer if line.text.startswith("out"))
         await until(pilot, lambda: any(line.text == f"out{first + 5}" for line in pane.buffer),
@@ -137,29 +120,24 @@ async def test_flooding_container_keeps_the_buffer_bounded(daemon, cleanup):
     cleanup.append("t-flood")
     daemon.pyctr("run", "-d", "--name", "t-flood", "busybox", "sh", "-c",
                  "while :; do echo 0123456789abcdefghijklmnopqrstuvwxyz; done")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
-        await select(pilot, app, "t-flood")
-        await pilot.press("l")
-        await until(pilot, lambda: app.query(LogView))
-        pane = app.query_one(LogView)
+    async with running(daemon.host, (100, 30)) as (app, pilot):
+        pane = await open_log_pane(pilot, app, "t-flood")
         await until(pilot, lambda: pane.total > 3 * BUFFER, timeout=60, what="a flood")
         assert len(pane.buffer) == BUFFER
         assert len(pane.log_widget.lines) <= BUFFER
-        await pilot.press("t")   # the UI still answers keys
-        assert pane.show_stamps
+        # the UI still answers keys (on a loaded machine, a while after the press returns)
+        await pilot.press("t")
+        await until(pilot, lambda: pane.show_stamps, what="time stamps after 't'")
         await pilot.press("1")
-        assert app.query_one("TabbedContent").active == "containers"
+        await until(pilot, lambda: app.query_one("TabbedContent").active == "containers",
+                    what="the containers tab after '1'")
 
 
 @sync
 async def test_attach_pane_runs_a_command_in_sh(daemon, cleanup):
     cleanup.append("t-sh")
     daemon.pyctr("run", "-d", "-i", "-t", "--name", "t-sh", "busybox", "sh")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (100, 30)) as (app, pilot):
         await select(pilot, app, "t-sh")
         await pilot.press("e")
         await until(pilot, lambda: app.query(AttachView) and app.query_one(AttachView).state == "attached")
@@ -188,14 +166,12 @@ async def test_attach_pane_runs_a_command_in_sh(daemon, cleanup):
 async def test_attach_pane_says_when_the_container_is_removed(daemon, cleanup):
     cleanup.append("t-gone")
     daemon.pyctr("run", "-d", "-i", "--name", "t-gone", "busybox", "cat")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (100, 30)) as (app, pilot):
         await select(pilot, app, "t-gone")
         await pilot.press("e")
         await until(pilot, lambda: app.query(AttachView) and app.query_one(AttachView).state == "attached")
         pane = app.query_one(AttachView)
-        await pilot.press(*"ping-line", "enter")   # non-TTY: a line of stdin, echoed by cat
+        await pilot.press("i", *"ping-line", "enter")   # non-TTY: i, a line of stdin, echoed by cat
         log = pane.query_one("RichLog")
         await until(pilot, lambda: any("ping-line" in strip.text for strip in log.lines), what="cat echo")
         daemon.pyctr("rm", "-f", "t-gone")
@@ -213,9 +189,7 @@ async def test_failed_action_shows_the_daemons_message(daemon, cleanup):
     except Exception as exc:   # the daemon's own words for it
         expected = str(exc)
     assert expected
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (100, 30)) as (app, pilot):
         await select(pilot, app, "t-fail")
         await pilot.press("p")
         await until(pilot, lambda: expected in notifications(app), what=f"{expected!r} in {notifications(app)}")
@@ -228,9 +202,7 @@ async def test_kill_with_a_chosen_signal_and_remove_with_confirmation(daemon, cl
     cleanup.append("t-kill")
     daemon.pyctr("run", "-d", "--name", "t-kill", "busybox", "sh", "-c",
                  "trap 'exit 42' TERM; while :; do sleep 0.1; done")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (100, 30)) as (app, pilot):
         await select(pilot, app, "t-kill")
         await pilot.press("k")
         await pilot.press("down", "enter")   # the second signal: TERM
@@ -248,16 +220,9 @@ async def test_kill_with_a_chosen_signal_and_remove_with_confirmation(daemon, cl
 async def test_run_form_checks_input_and_runs(daemon, cleanup):
     cleanup.append("t-form")
     before = len(daemon.client().containers(all=True))
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.connected)
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen))
-        form = app.screen
-        form.query_one("#image").value = "busybox"
-        form.query_one("#name").value = "t-form"
-        form.query_one("#command").value = "sh -c 'echo from-form; sleep 30'"
-        form.query_one("#ports").value = "1:2:3:4"
+    async with running(daemon.host, (80, 24)) as (app, pilot):
+        form = await run_form(pilot, app, image="busybox", name="t-form",
+                              command="sh -c 'echo from-form; sleep 30'", ports="1:2:3:4")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, RunScreen)   # refused, with the CLI's message
         assert "ip:hostPort:containerPort" in str(form.query_one("#error").render())
@@ -270,9 +235,7 @@ async def test_run_form_checks_input_and_runs(daemon, cleanup):
 
 @sync
 async def test_run_form_shows_the_daemons_refusal(daemon):
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (80, 24)) as (app, pilot):
         app.action_run_form("no-such-image:nope")
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         await pilot.press("ctrl+s")
@@ -284,9 +247,7 @@ async def test_run_form_shows_the_daemons_refusal(daemon):
 async def test_inspect_and_top_and_help(daemon, cleanup):
     cleanup.append("t-top")
     daemon.pyctr("run", "-d", "--name", "t-top", "busybox", "sleep", "600")
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (80, 24)) as (app, pilot):
         await select(pilot, app, "t-top")
         await pilot.press("i")
         await until(pilot, lambda: type(app.screen).__name__ == "InspectScreen")
@@ -309,9 +270,7 @@ async def test_image_actions_tag_and_refused_remove(daemon, cleanup):
     daemon.pyctr("tag", "busybox", "tui-rm:1")
     try:
         daemon.pyctr("run", "-d", "--name", "t-uses", "tui-rm:1", "sleep", "600")
-        app = PyctrApp(daemon.host)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await until(pilot, lambda: app.connected)
+        async with running(daemon.host, (100, 30)) as (app, pilot):
             await pilot.press("2")
             view = app.images_view
             await until(pilot, lambda: view.image_tree.cursor_node is not None and view.image_tree.cursor_node.data)
@@ -334,9 +293,7 @@ async def test_image_actions_tag_and_refused_remove(daemon, cleanup):
 @sync
 async def test_daemon_restart_shows_banner_and_reconnects(fresh_daemon):
     d = fresh_daemon()
-    app = PyctrApp(d.host)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(d.host, (80, 24)) as (app, pilot):
         banner = app.query_one("#banner")
         assert not banner.display
         d.stop()
@@ -365,9 +322,7 @@ async def test_unreachable_daemon_is_a_banner_not_a_crash(tmp_path):
 @sync
 async def test_pull_from_an_unreachable_registry_shows_the_error(daemon):
     from pyctr.tui.dialogs import PullScreen
-    app = PyctrApp(daemon.host)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.connected)
+    async with running(daemon.host, (80, 24)) as (app, pilot):
         await pilot.press("2", "u")
         await until(pilot, lambda: isinstance(app.screen, PullScreen))
         screen = app.screen

@@ -3,12 +3,11 @@ root, and a directory beside it that no volume operation may touch."""
 
 from __future__ import annotations
 
-import importlib
-import os
 
 import pytest
 
 from pyctr.engine.volumedriver import DRIVERS, VolumeDriver
+from implementations import implementations as named_implementations  # noqa: E402
 
 # The suite runs against every driver in DRIVERS; to show that it catches a broken
 # one, this names other classes instead ("module:Class,module:Class").
@@ -16,14 +15,7 @@ IMPLEMENTATIONS_ENV = "PYCTR_TEST_VOLUMEDRIVERS"
 
 
 def implementations() -> dict[str, type[VolumeDriver]]:
-    named = os.environ.get(IMPLEMENTATIONS_ENV, "")
-    if not named:
-        return dict(DRIVERS)
-    out = {}
-    for spec in named.split(","):
-        module, _, cls = spec.partition(":")
-        out[cls] = getattr(importlib.import_module(module), cls)
-    return out
+    return named_implementations(IMPLEMENTATIONS_ENV, DRIVERS)
 
 
 @pytest.fixture(params=sorted(implementations()))

@@ -17,7 +17,9 @@ The type of a flag follows from its default: False/True = bool, "" or a string
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; annotations only need it for checkers
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
 from .text import tabwrite
 
@@ -55,14 +57,19 @@ def parse_bool(text: str, flag: str) -> bool:
 
 
 class Flag:
-    def __init__(self, *names: str, default: Any = False, help: str = "", dest: str = ""):
+    def __init__(self, *names: str, default: Any = False, help: str = "", dest: str = "",
+                 kind: type | None = None):
+        """`kind`: the type when the default does not say it (a default of None, kept
+        when the flag is not given: docker's "was it changed", as `--init` needs)."""
         assert names and all(n.startswith("-") for n in names), names
         self.names = names
         self.default = default
         self.help = help
         longest = max(names, key=len)
         self.dest = dest or longest.lstrip("-").replace("-", "_")
-        if isinstance(default, bool):
+        if kind is not None:
+            self.kind = kind
+        elif isinstance(default, bool):
             self.kind = bool
         elif isinstance(default, int):
             self.kind = int
@@ -77,6 +84,8 @@ class Flag:
         return name.lower() + " " + name  # -P before -p, as docker listed them
 
     def default_text(self) -> str:
+        if self.default is None:
+            return {bool: "false", int: "0"}.get(self.kind, '""')
         if self.kind is bool:
             return "true" if self.default else "false"
         if self.kind is list:
@@ -98,6 +107,8 @@ class Command:
     """One docker command: its name, usage line, description, flags and handler.
 
     `min_args`/`max_args` bound the positional arguments (max None = any)."""
+
+    usage_status = 2   # the exit code of a bad command line (docker's run/create say 125)
 
     def __init__(self, name: str, usage: str, description: str, flags: Sequence[Flag] = (),
                  handler: Callable | None = None, min_args: int = 0, max_args: int | None = 0,

@@ -45,6 +45,19 @@ class CgroupConfig:
     cpu_shares: int = 0
     cpuset: str = ""
     pids_limit: int = 0        # most tasks at once; 0 = unlimited
+    memory_reservation: int = 0   # soft limit, bytes; 0 = none
+    memory_swappiness: int = -1   # 0-100; -1 = the kernel's
+    oom_kill_disable: bool = False
+    cpu_period: int = 0        # CFS period, us; 0 = the kernel's (100000)
+    cpu_quota: int = 0         # CFS quota per period, us; 0 = none
+    cpuset_mems: str = ""
+    blkio_weight: int = 0      # 10-1000; 0 = the kernel's
+    # (major, minor, value) per device
+    blkio_weight_devices: list[tuple[int, int, int]] = field(default_factory=list)
+    read_bps: list[tuple[int, int, int]] = field(default_factory=list)
+    write_bps: list[tuple[int, int, int]] = field(default_factory=list)
+    read_iops: list[tuple[int, int, int]] = field(default_factory=list)
+    write_iops: list[tuple[int, int, int]] = field(default_factory=list)
     allow_all_devices: bool = False
     devices: list[DeviceRule] = field(default_factory=list)
 
@@ -102,6 +115,10 @@ def read_pids(procs_file: str) -> list[int]:
         return [int(x) for x in read(procs_file).split()]
     except FileNotFoundError:
         return []
+    except OSError as e:
+        if e.errno == errno.ENODEV:   # removed while we read it (a concurrent destroy): empty
+            return []
+        raise
 
 
 def wait_until(pred, timeout: float, what: str) -> None:
@@ -140,8 +157,11 @@ def counter(path: str, key: str) -> int:
             name, _, value = line.partition(" ")
             if name == key:
                 return int(value)
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         pass
+    except OSError as exc:   # ENODEV: the cgroup is being removed (a destroy running meanwhile)
+        if exc.errno != errno.ENODEV:
+            raise
     return 0
 
 
@@ -195,6 +215,11 @@ class CgroupManager(abc.ABC):
         """Create the cgroup and apply limits; return warnings (limits that could not be applied)."""
 
     @abc.abstractmethod
+    def update(self, config: CgroupConfig) -> list[str]:
+        """Apply `config`'s resource limits (not its devices) to the existing cgroup, at
+        once; return warnings. CgroupError when the kernel refuses one."""
+
+    @abc.abstractmethod
     def procs_files(self) -> list[str]:
         """The cgroup.procs files a process writes its pid into to join."""
 
@@ -243,6 +268,14 @@ class HostSupport:
     devices: bool          # a device whitelist (v1 only: v2 needs eBPF)
     freezer: bool
     cpus: frozenset[int]   # CPUs a container may be given (the daemon's own cpuset)
+    mems: frozenset[int] = frozenset({0})   # memory nodes, likewise
+    cpu_cfs: bool = False          # CFS period and quota
+    memory_reservation: bool = False
+    swappiness: bool = False       # v1 only
+    oom_kill_disable: bool = False  # v1 only
+    blkio_weight: bool = False
+    blkio_weight_device: bool = False
+    blkio_throttle: bool = False
 
 
 def parse_cpu_list(text: str) -> set[int]:

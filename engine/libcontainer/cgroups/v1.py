@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 
@@ -13,6 +14,8 @@ from .manager import (CgroupConfig, CgroupError, CgroupManager, CgroupUsage, Hos
 # in the daemon's systemd unit, as with Docker 1.2.
 CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
                "hugetlb", "net_cls", "net_prio", "perf_event")
+
+log = logging.getLogger(__name__)
 
 
 def _own_dirs() -> dict[str, str]:
@@ -36,11 +39,90 @@ def probe() -> HostSupport:
             cpus = parse_cpu_list(read(os.path.join(own["cpuset"], "cpuset.cpus"))) or cpus
         except (OSError, ValueError):
             pass
+    mems = {0}
+    if "cpuset" in own:
+        try:
+            mems = parse_cpu_list(read(os.path.join(own["cpuset"], "cpuset.mems"))) or mems
+        except (OSError, ValueError):
+            pass
+    # The weight files exist only below the root cgroup: look in a child the daemon
+    # may already have, else take the controller's presence for them.
+    blkio = "blkio" in own
     return HostSupport(driver="v1", memory=has("memory", "memory.limit_in_bytes"),
                        swap=has("memory", "memory.memsw.limit_in_bytes"),
                        cpu_shares=has("cpu", "cpu.shares"), cpuset="cpuset" in own,
                        pids="pids" in own, devices="devices" in own,
-                       freezer="freezer" in own, cpus=frozenset(cpus))
+                       freezer="freezer" in own, cpus=frozenset(cpus), mems=frozenset(mems),
+                       cpu_cfs=has("cpu", "cpu.cfs_quota_us"),
+                       memory_reservation=has("memory", "memory.soft_limit_in_bytes"),
+                       swappiness=has("memory", "memory.swappiness"),
+                       oom_kill_disable=has("memory", "memory.oom_control"),
+                       blkio_weight=blkio and _blkio_weight_supported(own["blkio"]),
+                       blkio_weight_device=blkio and _blkio_weight_supported(own["blkio"]),
+                       blkio_throttle=has("blkio", "blkio.throttle.read_bps_device"))
+
+
+def _blkio_weight_supported(own_blkio: str) -> bool:
+    """Whether a cgroup below `own_blkio` gets a weight file (CFQ's or BFQ's): the root
+    cgroup has none, so a child is made and removed to see."""
+    probe_dir = os.path.join(own_blkio, f"pyctr-probe-{os.getpid()}")
+    try:
+        os.mkdir(probe_dir)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        return any(os.path.exists(os.path.join(probe_dir, f)) for f in ("blkio.weight", "blkio.bfq.weight"))
+    finally:
+        try:
+            os.rmdir(probe_dir)
+        except OSError:
+            pass
+
+
+def _device_lines(devices: list[tuple[int, int, int]]) -> list[str]:
+    return [f"{major}:{minor} {value}" for major, minor, value in devices]
+
+
+def limit_writes(cfg: CgroupConfig, has) -> list[tuple[str, str, str]]:
+    """The (controller, file, value) writes that apply `cfg`'s limits, in order; `has(ctrl,
+    name)` says whether the cgroup has that file (BFQ's blkio files replace CFQ's)."""
+    writes: list[tuple[str, str, str]] = []
+    if cfg.memory:
+        writes.append(("memory", "memory.limit_in_bytes", str(cfg.memory)))
+        swap = cfg.memory_swap if cfg.memory_swap else 2 * cfg.memory
+        if has("memory", "memory.memsw.limit_in_bytes"):
+            writes.append(("memory", "memory.memsw.limit_in_bytes", str(swap)))
+    if cfg.memory_reservation:
+        writes.append(("memory", "memory.soft_limit_in_bytes", str(cfg.memory_reservation)))
+    if cfg.memory_swappiness >= 0:
+        writes.append(("memory", "memory.swappiness", str(cfg.memory_swappiness)))
+    if cfg.oom_kill_disable:
+        writes.append(("memory", "memory.oom_control", "1"))
+    if cfg.cpu_shares:
+        writes.append(("cpu", "cpu.shares", str(cfg.cpu_shares)))
+    if cfg.cpu_period:
+        writes.append(("cpu", "cpu.cfs_period_us", str(cfg.cpu_period)))
+    if cfg.cpu_quota:
+        writes.append(("cpu", "cpu.cfs_quota_us", str(cfg.cpu_quota)))
+    if cfg.cpuset:
+        writes.append(("cpuset", "cpuset.cpus", cfg.cpuset))
+    if cfg.cpuset_mems:
+        writes.append(("cpuset", "cpuset.mems", cfg.cpuset_mems))
+    if cfg.pids_limit:
+        writes.append(("pids", "pids.max", str(cfg.pids_limit)))
+    bfq = not has("blkio", "blkio.weight") and has("blkio", "blkio.bfq.weight")
+    weight = "blkio.bfq.weight" if bfq else "blkio.weight"
+    if cfg.blkio_weight:
+        writes.append(("blkio", weight, str(cfg.blkio_weight)))
+    for line in _device_lines(cfg.blkio_weight_devices):
+        writes.append(("blkio", weight + "_device", line))
+    for name, devices in (("read_bps", cfg.read_bps), ("write_bps", cfg.write_bps),
+                          ("read_iops", cfg.read_iops), ("write_iops", cfg.write_iops)):
+        for line in _device_lines(devices):
+            writes.append(("blkio", f"blkio.throttle.{name}_device", line))
+    return writes
 
 
 class V1Manager(CgroupManager):
@@ -117,34 +199,9 @@ class V1Manager(CgroupManager):
                         write(os.path.join(d, f), read(os.path.join(parent, f)).strip())
 
     def _apply(self, cfg: CgroupConfig) -> list[str]:
-        warnings = []
-        mem = self.paths.get("memory")
-        if cfg.memory:
-            if not mem:
-                warnings.append("memory cgroup not mounted: memory limit discarded")
-            else:
-                write(os.path.join(mem, "memory.limit_in_bytes"), str(cfg.memory))
-                swap = cfg.memory_swap if cfg.memory_swap else 2 * cfg.memory
-                memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
-                if os.path.exists(memsw):
-                    write(memsw, str(swap))
-                elif cfg.memory_swap:
-                    warnings.append("swap accounting is off: memory+swap limit discarded")
-        if cfg.cpu_shares:
-            if "cpu" in self.paths:
-                write(os.path.join(self.paths["cpu"], "cpu.shares"), str(cfg.cpu_shares))
-            else:
-                warnings.append("cpu cgroup not mounted: cpu shares discarded")
-        if cfg.cpuset:
-            if "cpuset" in self.paths:
-                write(os.path.join(self.paths["cpuset"], "cpuset.cpus"), cfg.cpuset)
-            else:
-                warnings.append("cpuset cgroup not mounted: cpuset discarded")
-        if cfg.pids_limit:
-            if "pids" in self.paths:
-                write(os.path.join(self.paths["pids"], "pids.max"), str(cfg.pids_limit))
-            else:
-                warnings.append("pids cgroup not mounted: pids limit discarded")
+        warnings = self._write_limits(cfg, limit_writes(cfg, self._has))
+        if cfg.memory and cfg.memory_swap and not self._has("memory", "memory.memsw.limit_in_bytes"):
+            warnings.append("swap accounting is off: memory+swap limit discarded")
         dev = self.paths.get("devices")
         if dev:
             if cfg.allow_all_devices:
@@ -156,6 +213,32 @@ class V1Manager(CgroupManager):
         else:
             warnings.append("devices cgroup not mounted: no device whitelist")
         return warnings
+
+    def _has(self, ctrl: str, name: str) -> bool:
+        return ctrl in self.paths and os.path.exists(os.path.join(self.paths[ctrl], name))
+
+    def _write_limits(self, cfg: CgroupConfig, writes: list[tuple[str, str, str]]) -> list[str]:
+        warnings = []
+        for ctrl, name, value in writes:
+            if ctrl not in self.paths:
+                warnings.append(f"{ctrl} cgroup not mounted: {name} discarded")
+                continue
+            write(os.path.join(self.paths[ctrl], name), value)
+        return warnings
+
+    def update(self, config: CgroupConfig) -> list[str]:
+        writes = limit_writes(config, self._has)
+        # The kernel keeps memory <= memory+swap at every step: raising both, the
+        # memsw limit goes first; lowering both, the memory limit goes first.
+        mem = self.paths.get("memory")
+        if mem and config.memory:
+            current = read_int(os.path.join(mem, "memory.limit_in_bytes"))
+            if config.memory > current:
+                writes.sort(key=lambda w: w[1] != "memory.memsw.limit_in_bytes")
+        try:
+            return self._write_limits(config, writes)
+        except OSError as e:
+            raise CgroupError(f"cgroup v1 update: {e.strerror or e}") from e
 
     def procs_files(self) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self._dirs()]
@@ -232,13 +315,35 @@ class V1Manager(CgroupManager):
             return not left
 
         if all_pids():
-            # Frozen tasks cannot die: thaw first.
-            if "freezer" in self.paths and os.path.isdir(self.paths["freezer"]):
-                try:
-                    write(os.path.join(self.paths["freezer"], "freezer.state"), "THAWED")
-                except OSError:
-                    pass
+            # Kill them frozen, as one: killed one by one, a process could see a sibling
+            # die and exit on its own (a shell's `wait` then exits 0, not 137). Frozen
+            # tasks keep the SIGKILL pending and die as soon as they are thawed.
+            frozen = self._freeze_for_kill()
+            try:
+                kill_and_check()
+            finally:
+                if "freezer" in self.paths and os.path.isdir(self.paths["freezer"]):
+                    try:
+                        write(os.path.join(self.paths["freezer"], "freezer.state"), "THAWED")
+                    except OSError:
+                        pass
+            if not frozen:
+                log.warning("cgroup %s: could not freeze it first; killed its processes one by one",
+                            self._tracking_dir())
             wait_until(kill_and_check, 10.0, "the container's processes to die")
         for d in self._dirs():
             remove_dir(d)
+
+    def _freeze_for_kill(self) -> bool:
+        """Freeze every process (a paused container already is); False without a freezer
+        or when a task will not freeze in time (then they are killed unfrozen)."""
+        state = os.path.join(self.paths.get("freezer", ""), "freezer.state")
+        if "freezer" not in self.paths or not os.path.exists(state):
+            return False
+        try:
+            write(state, "FROZEN")
+            wait_until(lambda: self._freezer_state() == "FROZEN", 2.0, "the freezer")
+        except (CgroupError, OSError):
+            return False
+        return True
 

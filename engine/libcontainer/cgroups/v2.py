@@ -48,10 +48,20 @@ def probe() -> HostSupport:
     except (OSError, ValueError):
         pass
     swap = "memory" in available and _swap_accounting(own, m.mountpoint)
+    mems = {0}
+    try:
+        mems = parse_cpu_list(read(os.path.join(own, "cpuset.mems.effective"))) or mems
+    except (OSError, ValueError):
+        pass
     return HostSupport(driver="v2", memory="memory" in available, swap=swap,
                        cpu_shares="cpu" in available, cpuset="cpuset" in available,
                        pids="pids" in available, devices=False, freezer=True,
-                       cpus=frozenset(cpus))
+                       cpus=frozenset(cpus), mems=frozenset(mems), cpu_cfs="cpu" in available,
+                       memory_reservation="memory" in available,
+                       # v2 has neither a per-cgroup swappiness nor a way to turn the OOM killer off
+                       swappiness=False, oom_kill_disable=False,
+                       blkio_weight="io" in available, blkio_weight_device="io" in available,
+                       blkio_throttle="io" in available)
 
 
 def _swap_accounting(own: str, root: str) -> bool:
@@ -75,6 +85,15 @@ def wanted_controllers(cfg: CgroupConfig) -> list[str]:
         wanted.append("cpuset")
     if cfg.pids_limit:
         wanted.append("pids")
+    if cfg.memory_reservation and "memory" not in wanted:
+        wanted.append("memory")
+    if (cfg.cpu_period or cfg.cpu_quota) and "cpu" not in wanted:
+        wanted.append("cpu")
+    if cfg.cpuset_mems and "cpuset" not in wanted:
+        wanted.append("cpuset")
+    if cfg.blkio_weight or cfg.blkio_weight_devices or cfg.read_bps or cfg.write_bps \
+            or cfg.read_iops or cfg.write_iops:
+        wanted.append("io")
     return wanted
 
 
@@ -96,6 +115,28 @@ def limit_writes(cfg: CgroupConfig, has: Callable[[str], bool]) -> list[tuple[st
         writes.append(("cpuset.cpus", cfg.cpuset))
     if cfg.pids_limit and has("pids.max"):
         writes.append(("pids.max", str(cfg.pids_limit)))
+    if cfg.memory_reservation and has("memory.low"):
+        writes.append(("memory.low", str(cfg.memory_reservation)))
+    if (cfg.cpu_period or cfg.cpu_quota) and has("cpu.max"):
+        quota = str(cfg.cpu_quota) if cfg.cpu_quota > 0 else "max"
+        writes.append(("cpu.max", f"{quota} {cfg.cpu_period or 100000}"))
+    if cfg.cpuset_mems and has("cpuset.mems"):
+        writes.append(("cpuset.mems", cfg.cpuset_mems))
+    # io.weight is CFQ-less v2's; io.bfq.weight where BFQ schedules the disk
+    weight = "io.weight" if has("io.weight") else "io.bfq.weight"
+    if cfg.blkio_weight and has(weight):
+        writes.append((weight, f"default {cfg.blkio_weight}" if weight == "io.weight" else str(cfg.blkio_weight)))
+    for major, minor, value in cfg.blkio_weight_devices:
+        if has(weight):
+            writes.append((weight, f"{major}:{minor} {value}"))
+    limits: dict[tuple[int, int], list[str]] = {}
+    for key, devices in (("rbps", cfg.read_bps), ("wbps", cfg.write_bps),
+                         ("riops", cfg.read_iops), ("wiops", cfg.write_iops)):
+        for major, minor, value in devices:
+            limits.setdefault((major, minor), []).append(f"{key}={value}")
+    if has("io.max"):
+        for (major, minor), parts in limits.items():
+            writes.append(("io.max", f"{major}:{minor} " + " ".join(parts)))
     return writes
 
 
@@ -198,6 +239,16 @@ class V2Manager(CgroupManager):
             write(self._file(name), value)
         return []
 
+    def update(self, config: CgroupConfig) -> list[str]:
+        try:
+            warnings = self._enable(wanted_controllers(config))
+            writes = limit_writes(config, lambda name: os.path.exists(self._file(name)))
+            for name, value in writes:
+                write(self._file(name), value)
+        except OSError as e:
+            raise CgroupError(f"cgroup v2 update: {e.strerror or e}") from e
+        return warnings
+
     def procs_files(self) -> list[str]:
         return [self._file("cgroup.procs")]
 
@@ -241,14 +292,6 @@ class V2Manager(CgroupManager):
         if not os.path.isdir(self.path):
             return
         if self.pids():
-            if os.path.exists(self._file("cgroup.kill")):
-                write(self._file("cgroup.kill"), "1")   # kills frozen tasks too
-            else:
-                try:
-                    write(self._file("cgroup.freeze"), "0")
-                except OSError:
-                    pass
-
             def kill_and_check() -> bool:
                 left = self.pids()
                 for pid in left:
@@ -257,6 +300,23 @@ class V2Manager(CgroupManager):
                     except ProcessLookupError:
                         pass
                 return not left
+
+            if os.path.exists(self._file("cgroup.kill")):
+                write(self._file("cgroup.kill"), "1")   # all at once, frozen tasks too
+            else:
+                # Before 5.14: kill them frozen, so none sees a sibling die and exits on
+                # its own (a shell's `wait` would exit 0, not 137); fatal signals reach
+                # frozen tasks on v2.
+                try:
+                    write(self._file("cgroup.freeze"), "1")
+                    wait_until(self._frozen, 2.0, "the cgroup to freeze")
+                except (CgroupError, OSError):
+                    pass
+                kill_and_check()
+                try:
+                    write(self._file("cgroup.freeze"), "0")
+                except OSError:
+                    pass
 
             wait_until(kill_and_check, 10.0, "the container's processes to die")
 
