@@ -112,38 +112,32 @@ def run(ctx: Context, opts, args) -> int:
         ctx.out(cid + "\n")
         return 0
 
-    # Attach before starting so no early output is lost.
-    stream = client.attach(cid, stdin=config.attach_stdin, stdout=config.attach_stdout,
-                           stderr=config.attach_stderr, detach_keys=spec.detach_keys)
-    with stream:
-        raw = config.tty and config.attach_stdin and ctx.stdin_is_tty
-        with session.proxy_signals(ctx, cid, enabled=spec.sig_proxy and not config.tty), \
-                session.raw_terminal(ctx.stdin_fd() if raw else None):
-            _start(ctx, spec, cid)
-            with session.monitor_tty_size(ctx, cid, enabled=config.tty and ctx.stdout_is_tty):
-                if not config.attach_stdout and not config.attach_stderr:
-                    ctx.out(cid + "\n")  # only stdin attached: docker printed the id
-                session.pump(ctx, stream, config.tty, config.attach_stdin)
-
-    if spec.auto_remove:
-        # the daemon removes it (HostConfig.AutoRemove): wait for that, as docker 28
-        status = _wait_removed(ctx, cid)
-    elif config.tty:
-        # With a TTY the user may have detached (Ctrl-P Ctrl-Q): don't block on
-        # wait, report the exit code if it has exited, 0 if still running.
-        status = _exit_code(ctx, cid)
-    else:
-        status = client.wait(cid)
-    return status
-
-
-def _wait_removed(ctx: Context, cid: str) -> int:
+    # As docker 28: the wait is in place before the start, so neither a quick exit nor
+    # AutoRemove's removal can come first (a wait asked after the removal finds no container).
+    waiting = client.wait_begin(cid, "removed" if spec.auto_remove else "next-exit") \
+        if spec.auto_remove or not config.tty else None
     try:
-        return ctx.client.wait(cid, condition="removed")
-    except APIError as exc:
-        if exc.status == 404:   # already gone: removed before the wait was asked
-            return 0
+        # Attach before starting so no early output is lost.
+        stream = client.attach(cid, stdin=config.attach_stdin, stdout=config.attach_stdout,
+                               stderr=config.attach_stderr, detach_keys=spec.detach_keys)
+        with stream:
+            raw = config.tty and config.attach_stdin and ctx.stdin_is_tty
+            with session.proxy_signals(ctx, cid, enabled=spec.sig_proxy and not config.tty), \
+                    session.raw_terminal(ctx.stdin_fd() if raw else None):
+                _start(ctx, spec, cid)
+                with session.monitor_tty_size(ctx, cid, enabled=config.tty and ctx.stdout_is_tty):
+                    if not config.attach_stdout and not config.attach_stderr:
+                        ctx.out(cid + "\n")  # only stdin attached: docker printed the id
+                    session.pump(ctx, stream, config.tty, config.attach_stdin)
+    except BaseException:
+        if waiting is not None:
+            waiting.close()
         raise
+    if waiting is not None:
+        return client.wait_end(waiting)
+    # With a TTY the user may have detached (Ctrl-P Ctrl-Q): don't block on
+    # wait, report the exit code if it has exited, 0 if still running.
+    return _exit_code(ctx, cid)
 
 
 def _start(ctx: Context, spec: RunSpec, cid: str) -> None:

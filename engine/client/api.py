@@ -325,6 +325,18 @@ class Client:
         params = {"filters": json.dumps(filters) if filters else None}
         return self.json("POST", "/networks/prune", params, version=MODERN_API_VERSION) or {}
 
+    def wait_begin(self, name: str, condition: str) -> "Response":
+        """Open a `wait` (v1.30: the daemon answers its headers once the wait is in place),
+        so a container started after this returns cannot exit or be removed unseen.
+        Read the exit code with `wait_end`."""
+        return self.request(*E.CONTAINER_WAIT.at(name), {"condition": condition},
+                            version=MODERN_API_VERSION)
+
+    @staticmethod
+    def wait_end(opened: "Response") -> int:
+        with opened:
+            return int((opened.json() or {}).get("StatusCode") or 0)
+
     def wait(self, name: str, condition: str = "") -> int:
         """The exit code; `condition` (v1.30): not-running, next-exit or removed."""
         if condition:

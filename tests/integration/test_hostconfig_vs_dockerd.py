@@ -145,5 +145,8 @@ def test_an_exec_gets_the_containers_process_settings_as_with_dockerd(pyctrd, do
     flags, script = CASES[case]
     ours = _exec_answer(pyctrd.env(), flags, script)
     theirs = _exec_answer(dockerd.env(), flags, script)
-    assert theirs[0] == theirs[1], theirs   # dockerd: the exec's answer is the container's
-    assert ours == theirs
+    # The container's settings as dockerd's, and the exec's the container's. dockerd 20.10
+    # itself once gave an exec the soft nofile limit 1024 of a 512:1024 container in a
+    # loaded CI run, so its exec's answer is not what pyctr is held to.
+    assert ours[0] == theirs[0]
+    assert ours[1] == ours[0], ours

@@ -195,6 +195,14 @@ def test_detached_rm_is_removed_by_the_daemon(daemon):
     assert "rfrm" not in daemon.pyctr("ps", "-a", "--format", "{{.Names}}").stdout.decode().split()
 
 
+def test_an_attached_rm_run_gives_its_exit_code_however_quick_the_removal(daemon):
+    # The wait is asked before the start (as docker 28): asked after the stream ended it
+    # could find the container already removed, and 0 was reported (CI saw it under load).
+    for code in range(1, 16):
+        result = daemon.pyctr("run", "--rm", "busybox", "sh", "-c", f"exit {code}", check=False)
+        assert (result.returncode, result.stderr) == (code, b""), code
+
+
 def test_pull_policies_and_quiet(daemon):
     # never: a missing image is the daemon's 404, no pull tried
     for verb, status in (("create", 1), ("run", 125)):
