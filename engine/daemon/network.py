@@ -23,7 +23,6 @@ import ipaddress
 import logging
 import os
 import socket
-import sys
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from types import ModuleType
@@ -63,13 +62,19 @@ async def _embedded_dns() -> ModuleType:
     """networkdriver/dns.py, imported (in a thread) by the first container that needs it:
     dnspython is about 1 MiB of memory that a daemon without user-defined networks never
     needs."""
-    module = sys.modules.get(_DNS_MODULE)
-    if module is None:
-        module = await asyncio.to_thread(importlib.import_module, _DNS_MODULE)
-    return module
+    global _dns_module
+    # Not sys.modules: while the thread imports it, that holds the half-made module, and
+    # a second container starting at the same time (compose --scale) found no Listener.
+    if _dns_module is None:
+        async with _dns_import:
+            if _dns_module is None:
+                _dns_module = await asyncio.to_thread(importlib.import_module, _DNS_MODULE)
+    return _dns_module
 
 
 _DNS_MODULE = f"{__package__.rsplit('.', 1)[0]}.networkdriver.dns"
+_dns_module: ModuleType | None = None
+_dns_import = asyncio.Lock()
 
 
 def parse_port_key(key: str) -> PortSpec:
