@@ -123,14 +123,7 @@ def expand(root: str, name: str) -> list[str]:
         regex = go_pattern(cleaned)
     except PatternError as exc:
         raise ContextError(f"{name}: {exc}") from None
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        for entry in dirnames + filenames:
-            rel = f"{rel_dir}/{entry}" if rel_dir else entry
-            if regex.match(rel):
-                found.append(rel)
+    found = matching_paths(root, regex)
     if not found:
         raise ContextError(f"{name}: no source files were specified (no match in the context)")
     return sorted(found)
@@ -186,3 +179,17 @@ def source(root: str, rel: str) -> Source:
     if not os.path.lexists(path):
         raise ContextError(f"{rel}: no such file or directory in the build context")
     return Source(path, rel, checksum(path, rel))
+
+
+def matching_paths(root: str, regex) -> list[str]:
+    """Every path under `root` (relative, "/"-separated) that `regex` matches; links are
+    not followed."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for entry in dirnames + filenames:
+            rel = f"{rel_dir}/{entry}" if rel_dir else entry
+            if regex.match(rel):
+                found.append(rel)
+    return found

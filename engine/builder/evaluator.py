@@ -636,14 +636,7 @@ def image_expand(root: str, name: str) -> list[str]:
         return [cleaned]
     from ..pathmatch import go_pattern
     regex = go_pattern(cleaned)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):   # links are not followed
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        for entry in dirnames + filenames:
-            rel = f"{rel_dir}/{entry}" if rel_dir else entry
-            if regex.match(rel):
-                found.append(rel)
+    found = context.matching_paths(root, regex)
     if not found:
         raise context.ContextError(f"COPY failed: no source files were specified: {name} matches "
                                    "nothing in the stage or image")
